@@ -1,0 +1,43 @@
+// The HTTP service without the transport: routes, authentication, and the handlers' wiring
+// to the database workers.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "evoucher/api/http.hpp"
+#include "evoucher/api/metrics.hpp"
+#include "evoucher/api/router.hpp"
+#include "evoucher/config.hpp"
+#include "evoucher/store/worker_pool.hpp"
+
+namespace evoucher::store {
+class Connection;
+}
+
+namespace evoucher::api {
+
+class Service {
+ public:
+  Service(const Config& config, store::WorkerPool& db);
+
+  // Answers one request through reply, now or later from a database worker.
+  void handle(Request request, Reply reply);
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  using DbHandler = std::function<Response(store::Connection&, const Request&, const PathParams&)>;
+  // Runs fn on a database worker; maps an unreachable database to 503 and a bug to 500.
+  Handler on_db(DbHandler fn);
+  void add_operations_routes();
+
+  const Config& config_;
+  store::WorkerPool& db_;
+  Router router_;
+  Metrics metrics_;
+};
+
+// A JSON answer.
+Response json_response(int status, const std::string& body);
+
+}  // namespace evoucher::api

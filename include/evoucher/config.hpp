@@ -1,0 +1,42 @@
+// Service settings: defaults, then config/evoucher.json (or --config), then EVOUCHER_* environment overrides.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace evoucher {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  // Empty: the embedded default, a private PostgreSQL cluster under embedded_pg_dir.
+  std::string database_url;
+  std::string embedded_pg_dir = "var/pg";
+  std::string pg_bindir;  // empty: /usr/lib/postgresql/15/bin, else PATH
+  int io_threads = 2;
+  int db_workers = 4;
+  int db_queue_limit = 1024;         // jobs waiting for a database worker before 503
+  int statement_timeout_ms = 5000;   // server-side, per statement
+  int connect_timeout_s = 2;
+  int read_timeout_ms = 15000;       // deadline for reading one request
+  int shutdown_grace_ms = 10000;     // in-flight work allowed to finish on SIGTERM
+  std::uint64_t body_limit_bytes = 1 << 20;
+  std::uint32_t header_limit_bytes = 16 * 1024;
+  int max_connections = 10000;
+  int signature_window_s = 300;
+  std::string log_level = "info";
+  std::string processor_secret;  // environment only
+  std::string admin_token;       // environment only
+};
+
+// Thrown for an unreadable or invalid configuration; the message names the setting.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads `path` when it exists (an explicit path must exist), then applies the environment.
+Config load_config(const std::string& path, bool path_is_explicit);
+
+std::string config_to_json(const Config& config);  // secrets are left out
+
+}  // namespace evoucher

@@ -1,0 +1,82 @@
+// A PostgreSQL connection and a transaction on it, with libpqxx kept out of every other layer.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace evoucher::store {
+
+// The database cannot be reached, the connection broke, or a statement timed out:
+// the caller answers 503 and tries again later. Everything else from PostgreSQL is a bug.
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ConnectionOptions {
+  int statement_timeout_ms = 5000;
+  int connect_timeout_s = 2;
+};
+
+// One connection and the statements prepared on it. Not thread-safe: each worker owns one.
+class Connection {
+ public:
+  explicit Connection(const std::string& url, ConnectionOptions options = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool is_open() const;
+  // Runs SQL text with no parameters outside any transaction (DDL, tests, tooling).
+  void execute(const std::string& sql);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A READ COMMITTED transaction; rolled back on destruction unless committed.
+class Tx {
+ public:
+  explicit Tx(Connection& connection);
+  ~Tx();
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+
+  void commit();
+  // Runs SQL text inside the transaction (tests and tooling, never request paths).
+  void execute(const std::string& sql);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs fn, turning libpqxx's connection and timeout errors into Unavailable.
+template <typename Fn>
+auto with_unavailable_mapped(Fn&& fn) -> decltype(fn());
+void rethrow_mapped(std::exception_ptr error);
+
+template <typename Fn>
+auto with_unavailable_mapped(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Unavailable&) {
+    throw;
+  } catch (...) {
+    rethrow_mapped(std::current_exception());
+    throw;  // not reached
+  }
+}
+
+}  // namespace evoucher::store
+
+namespace evoucher::store {
+// A round trip to the database: throws Unavailable when it does not answer.
+void ping(Connection& connection);
+}  // namespace evoucher::store

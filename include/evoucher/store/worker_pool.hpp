@@ -1,0 +1,50 @@
+// Database workers: blocking PostgreSQL work runs here, never on an I/O thread.
+// Each worker owns one connection, opened on first use and reopened after it breaks.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evoucher/store/connection.hpp"
+
+namespace evoucher::store {
+
+struct DbJob {
+  std::function<void(Connection&)> run;
+  // Called instead of, or after a throwing, run: Unavailable when the database cannot be reached.
+  std::function<void(std::exception_ptr)> fail;
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(std::string url, ConnectionOptions options, int workers, std::size_t queue_limit);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // False when the queue is full or the pool is stopping: the caller answers 503.
+  bool submit(DbJob job);
+  // Finishes the queued jobs, then joins the workers.
+  void stop();
+  std::size_t queued() const;
+
+ private:
+  void work();
+
+  std::string url_;
+  ConnectionOptions options_;
+  std::size_t queue_limit_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<DbJob> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace evoucher::store

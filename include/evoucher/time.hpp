@@ -1,0 +1,25 @@
+// Instants on the wire are RFC 3339; business dates and months are Asia/Seoul (UTC+9, no DST).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace evoucher {
+
+using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+// Parses RFC 3339 ("2020-03-02T10:00:00+09:00", "...Z", optional fraction up to microseconds).
+std::optional<Timestamp> parse_rfc3339(std::string_view text);
+// Formats in UTC with microseconds trimmed when zero: "2020-03-02T01:00:00Z".
+std::string format_rfc3339(Timestamp t);
+
+// A calendar date, YYYY-MM-DD.
+std::optional<std::chrono::year_month_day> parse_date(std::string_view text);
+std::string format_date(std::chrono::year_month_day d);
+
+inline constexpr std::chrono::hours kSeoulOffset{9};
+std::chrono::year_month_day seoul_business_date(Timestamp t);
+
+}  // namespace evoucher

@@ -1,0 +1,26 @@
+// The HTTP transport: Beast's advanced-server shape, one io_context run by N threads,
+// a strand per connection, and SIGINT/SIGTERM for a graceful stop.
+#pragma once
+
+#include <memory>
+
+#include "evoucher/api/service.hpp"
+#include "evoucher/config.hpp"
+
+namespace evoucher::transport {
+
+class Server {
+ public:
+  Server(const Config& config, api::Service& service);
+  ~Server();
+
+  // Listens, serves until SIGINT or SIGTERM, then stops accepting, lets in-flight requests
+  // finish (up to shutdown_grace_ms), and returns.
+  void run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace evoucher::transport

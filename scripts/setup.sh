@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages evoucher needs to build, run and test; does nothing when all are present.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache git ca-certificates curl
+  libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
+  libgtest-dev
+  postgresql-15 postgresql-contrib-15 postgresql-client-15
+  util-linux
+)
+if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]]; then
+  packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=()
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,179 @@
+// The `evoucher` command line: serve, migrate, verify, seed and the embedded database.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "evoucher/api/service.hpp"
+#include "evoucher/config.hpp"
+#include "evoucher/store/demo_seed.hpp"
+#include "evoucher/store/embedded_cluster.hpp"
+#include "evoucher/store/migrations.hpp"
+#include "evoucher/store/verify.hpp"
+#include "evoucher/store/worker_pool.hpp"
+#include "evoucher/transport/server.hpp"
+
+namespace {
+
+using namespace evoucher;
+
+constexpr const char* kUsage = R"(usage: evoucher COMMAND [options]
+
+commands:
+  serve [--config FILE]            run the HTTP service
+  migrate                          apply migrations/ in order, once each
+  verify [--district C]            check every ledger invariant; non-zero exit on any failure
+  seed demo                        load the Incheon March 2020 demo (once)
+  db stop | db status | db url     the embedded PostgreSQL under var/pg
+
+every command takes --config FILE (default config/evoucher.json when present)
+environment: EVOUCHER_DATABASE_URL, EVOUCHER_LISTEN, EVOUCHER_LOG_LEVEL, EVOUCHER_<SETTING>,
+             EVOUCHER_PROCESSOR_SECRET, EVOUCHER_ADMIN_TOKEN, EVOUCHER_MIGRATIONS_DIR
+)";
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  std::vector<std::string> words;
+  std::optional<std::string> config;
+  std::optional<std::string> district;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) {
+      if (i + 1 >= argc) throw UsageError(std::string(name) + " needs a value");
+      return std::string(argv[++i]);
+    };
+    if (arg == "--config") a.config = value("--config");
+    else if (arg == "--district") a.district = value("--district");
+    else if (arg == "-h" || arg == "--help") throw UsageError("");
+    else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
+    else a.words.push_back(arg);
+  }
+  return a;
+}
+
+void setup_logging(const Config& config) {
+  auto logger = spdlog::stderr_color_mt("evoucher");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  const auto level = spdlog::level::from_str(config.log_level);
+  if (level == spdlog::level::off && config.log_level != "off")
+    throw ConfigError("log_level must be one of trace, debug, info, warn, error, critical, off");
+  spdlog::set_level(level);
+}
+
+store::EmbeddedCluster embedded(const Config& config) {
+  return store::EmbeddedCluster({config.embedded_pg_dir, config.pg_bindir, true});
+}
+
+// The configured database, or the embedded cluster started on demand.
+std::string database_url(const Config& config) {
+  if (!config.database_url.empty()) return config.database_url;
+  auto cluster = embedded(config);
+  cluster.ensure_running();
+  return cluster.url();
+}
+
+store::ConnectionOptions connection_options(const Config& config) {
+  return {config.statement_timeout_ms, config.connect_timeout_s};
+}
+
+int serve(const Config& config) {
+  const std::string url = database_url(config);
+  store::WorkerPool pool(url, connection_options(config), config.db_workers,
+                         static_cast<std::size_t>(config.db_queue_limit));
+  api::Service service(config, pool);
+  transport::Server server(config, service);
+  server.run();
+  pool.stop();
+  return 0;
+}
+
+int migrate(const Config& config) {
+  store::Connection connection(database_url(config), connection_options(config));
+  const auto dir = store::default_migrations_dir();
+  const auto report = store::migrate(connection, dir);
+  for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
+  std::cout << report.applied.size() << " applied, " << report.already_applied.size() << " already applied ("
+            << dir << ")\n";
+  return 0;
+}
+
+int verify(const Config& config, const std::optional<std::string>& district) {
+  store::Connection connection(database_url(config), connection_options(config));
+  const auto results = store::verify_ledger(connection, district);
+  int failed = 0;
+  for (const auto& r : results) {
+    std::cout << (r.ok ? "ok    " : "FAIL  ") << r.district << ": " << r.name;
+    if (!r.summary.empty()) std::cout << " (" << r.summary << ")";
+    std::cout << "\n";
+    for (const auto& f : r.failures) std::cout << "        " << f << "\n";
+    if (!r.ok) ++failed;
+  }
+  std::cout << results.size() - static_cast<std::size_t>(failed) << " checks passed, " << failed << " failed\n";
+  return failed == 0 ? 0 : 1;
+}
+
+int seed(const Config& config, const Args& args) {
+  if (args.words.size() != 2 || args.words[1] != "demo") throw UsageError("seed takes one argument: demo");
+  store::Connection connection(database_url(config), connection_options(config));
+  std::cout << (store::seed_demo(connection) ? "seeded the demo\n" : "the demo is already seeded\n");
+  return 0;
+}
+
+int db(const Config& config, const Args& args) {
+  if (args.words.size() != 2) throw UsageError("db takes one of: stop, status, url");
+  if (!config.database_url.empty()) throw UsageError("db manages the embedded cluster; EVOUCHER_DATABASE_URL is set");
+  auto cluster = embedded(config);
+  const auto& what = args.words[1];
+  if (what == "stop") {
+    cluster.stop();
+    std::cout << "stopped\n";
+  } else if (what == "status") {
+    const bool up = cluster.running();
+    std::cout << (up ? "running " : "stopped ") << cluster.data_dir() << "\n";
+    return up ? 0 : 3;
+  } else if (what == "url") {
+    std::cout << cluster.url() << "\n";
+  } else {
+    throw UsageError("db takes one of: stop, status, url");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse_args(argc, argv);
+    if (args.words.empty()) throw UsageError("");
+    const std::string path = args.config.value_or("config/evoucher.json");
+    const Config config = load_config(path, args.config.has_value());
+    setup_logging(config);
+    const auto& command = args.words[0];
+    if (command == "serve") return serve(config);
+    if (command == "migrate") return migrate(config);
+    if (command == "verify") return verify(config, args.district);
+    if (command == "seed") return seed(config, args);
+    if (command == "db") return db(config, args);
+    throw UsageError("unknown command " + command);
+  } catch (const UsageError& e) {
+    if (*e.what()) std::cerr << "evoucher: " << e.what() << "\n\n";
+    std::cerr << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "evoucher: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,109 @@
+// Opening connections, the transaction wrapper, and which PostgreSQL errors mean "unavailable".
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+bool is_unavailable_state(const std::string& sqlstate) {
+  // 08: connection exception; 57014: statement timeout or cancel; 57P01-57P03: shutdown, crash, starting.
+  return sqlstate.rfind("08", 0) == 0 || sqlstate == "57014" || sqlstate.rfind("57P", 0) == 0 ||
+         sqlstate == "53300";  // too many connections
+}
+
+}  // namespace
+
+void rethrow_mapped(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const pqxx::broken_connection& e) {
+    throw Unavailable(std::string("database connection: ") + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    throw Unavailable(std::string("database commit in doubt: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    if (is_unavailable_state(e.sqlstate())) throw Unavailable(std::string("database: ") + e.what());
+    throw;
+  }
+}
+
+Connection::Connection(const std::string& url, ConnectionOptions options) {
+  const std::string full = url + " connect_timeout=" + std::to_string(options.connect_timeout_s) +
+                           " application_name=evoucher";
+  with_unavailable_mapped([&] {
+    impl_ = std::make_unique<Impl>(full);
+    impl_->conn.set_variable("statement_timeout", std::to_string(options.statement_timeout_ms));
+    impl_->conn.set_variable("timezone", "UTC");
+    return 0;
+  });
+}
+
+Connection::~Connection() = default;
+
+bool Connection::is_open() const { return impl_ && impl_->conn.is_open(); }
+
+void Connection::execute(const std::string& sql) {
+  with_unavailable_mapped([&] {
+    pqxx::nontransaction n(impl_->conn);
+    n.exec(sql);
+    return 0;
+  });
+}
+
+Tx::Tx(Connection& connection) {
+  with_unavailable_mapped([&] {
+    impl_ = std::make_unique<Impl>(connection);
+    return 0;
+  });
+}
+
+Tx::~Tx() = default;
+
+void Tx::commit() {
+  with_unavailable_mapped([&] {
+    impl_->work.commit();
+    return 0;
+  });
+}
+
+void Tx::execute(const std::string& sql) {
+  with_unavailable_mapped([&] {
+    impl_->work.exec(sql);
+    return 0;
+  });
+}
+
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string bigint_array(const std::vector<long long>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace evoucher::store
+
+namespace evoucher::store {
+void ping(Connection& connection) {
+  with_unavailable_mapped([&] {
+    pqxx::nontransaction n(connection.impl().conn);
+    n.exec("SELECT 1");
+    return 0;
+  });
+}
+}  // namespace evoucher::store

@@ -1,0 +1,97 @@
+// Seeds the districts, policies, pools, merchants, members and cards of the demo.
+#include "evoucher/store/demo_seed.hpp"
+
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/store/districts.hpp"
+#include "evoucher/store/ledger.hpp"
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+constexpr const char* kCityRules = R"({
+  "brackets": [{"up_to": 500000, "rate_bp": 1000}, {"up_to": 1000000, "rate_bp": 100}],
+  "revenue_ceiling": 3000000000,
+  "revenue_tiers": [],
+  "excluded_categories": {"voucher": ["department_store", "large_mart", "entertainment", "gambling"], "cashback": []},
+  "funding_split": {"national": 4, "city": 2},
+  "monthly_load_limit": 1000000,
+  "balance_cap": 2000000,
+  "refund_min_used_pct": 60
+})";
+
+constexpr const char* kBupyeongRules = R"({"topup_bp": 200, "fee_support_bp": 50})";
+
+struct DemoMerchant {
+  const char* id;
+  const char* business_no;
+  const char* name;
+  const char* district;
+  const char* category;
+  long long revenue;
+  const char* benefit_kind;  // nullptr: not 혜택+
+  int benefit_bp;
+};
+
+const DemoMerchant kMerchants[] = {
+    {"bp-bakery", "122-81-00001", "부평 베이커리", "bupyeong", "bakery", 100'000'000, "pre_discount", 500},
+    {"bp-cafe", "122-81-00002", "부평 카페", "bupyeong", "cafe", 80'000'000, nullptr, 0},
+    {"bp-market", "122-81-00003", "부평 종합시장 정육점", "bupyeong", "butcher", 250'000'000, "merchant_cashback", 200},
+    {"bp-mart", "122-81-00004", "부평 대형마트", "bupyeong", "large_mart", 90'000'000'000, nullptr, 0},
+    {"ys-books", "131-81-00001", "연수 서점", "yeonsu", "bookstore", 500'000'000, "merchant_cashback", 300},
+    {"ys-diner", "131-81-00002", "연수 식당", "yeonsu", "restaurant", 400'000'000, "pre_discount", 300},
+    {"ys-clinic", "131-81-00003", "연수 의원", "yeonsu", "clinic", 4'000'000'000, nullptr, 0},
+};
+
+struct DemoMember {
+  const char* id;
+  const char* district;
+  const char* card;
+};
+
+const DemoMember kMembers[] = {
+    {"m1", "bupyeong", "c1"}, {"m2", "bupyeong", "c2"}, {"m3", "yeonsu", "c3"}, {"m4", "city", "c4"}};
+
+}  // namespace
+
+bool seed_demo(Connection& connection) {
+  Tx tx(connection);
+  if (find_district(tx, "bupyeong")) return false;
+  create_district(tx, {"city", "인천광역시", "인천e음"});
+  create_district(tx, {"bupyeong", "부평구", "부평e음"});
+  create_district(tx, {"yeonsu", "연수구", "연수e음"});
+  with_unavailable_mapped([&] {
+    auto& w = tx.impl().work;
+    w.exec_params("INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb)", "city",
+                  "2020-03-01T00:00:00+09:00", kCityRules);
+    w.exec_params("INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb)",
+                  "bupyeong", "2020-03-01T00:00:00+09:00", kBupyeongRules);
+    const char* pool_sql = "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2, $3, $4)";
+    w.exec_params(pool_sql, "national", "2020-01-01", "2020-12-31", 40'000'000'000LL);
+    w.exec_params(pool_sql, "city", "2020-01-01", "2020-12-31", 20'000'000'000LL);
+    w.exec_params(pool_sql, "district:bupyeong", "2020-01-01", "2020-12-31", 1'000'000'000LL);
+    for (const auto& m : kMerchants) {
+      std::optional<std::string> kind;
+      std::optional<int> bp;
+      if (m.benefit_kind) {
+        kind = m.benefit_kind;
+        bp = m.benefit_bp;
+      }
+      w.exec_params(
+          "INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, benefit_kind, "
+          "benefit_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+          m.id, m.business_no, m.name, m.district, m.category, m.revenue, kind, bp);
+    }
+    for (const auto& m : kMembers) {
+      w.exec_params("INSERT INTO members (id, district) VALUES ($1, $2)", m.id, m.district);
+      w.exec_params("INSERT INTO cards (token, member_id) VALUES ($1, $2)", m.card, m.id);
+      open_account(tx, m.district, {accounts::member_cash(m.id), Normal::credit, Won(0)});
+      open_account(tx, m.district, {accounts::member_points(m.id), Normal::credit, std::nullopt});
+    }
+    return 0;
+  });
+  tx.commit();
+  return true;
+}
+
+}  // namespace evoucher::store

@@ -1,0 +1,46 @@
+// Private to the store: the libpqxx objects behind Connection and Tx, and prepared-statement helpers.
+#pragma once
+
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "evoucher/store/connection.hpp"
+
+namespace evoucher::store {
+
+// Named SQL, prepared once per connection on first use.
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+struct Connection::Impl {
+  pqxx::connection conn;
+  std::set<std::string> prepared;
+  explicit Impl(const std::string& url) : conn(url) {}
+};
+
+struct Tx::Impl {
+  Connection& connection;
+  pqxx::work work;
+  explicit Impl(Connection& c) : connection(c), work(c.impl().conn) {}
+};
+
+inline void ensure_prepared(Connection& c, const Statement& st) {
+  auto& impl = c.impl();
+  if (impl.prepared.insert(st.name).second) impl.conn.prepare(st.name, st.sql);
+}
+
+template <typename... Args>
+pqxx::result run(Tx& tx, const Statement& st, Args&&... args) {
+  ensure_prepared(tx.impl().connection, st);
+  return tx.impl().work.exec_prepared(st.name, std::forward<Args>(args)...);
+}
+
+// A PostgreSQL array literal for text[] or bigint[] parameters (libpqxx 6.4 has no array binding).
+std::string text_array(const std::vector<std::string>& values);
+std::string bigint_array(const std::vector<long long>& values);
+
+}  // namespace evoucher::store

@@ -1,0 +1,92 @@
+// The invariant checks. Each is one query that returns the offenders, so a clean ledger
+// costs a handful of scans per district.
+#include "evoucher/store/verify.hpp"
+
+#include "evoucher/store/districts.hpp"
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+struct Invariant {
+  const char* name;
+  // Counts what was checked: one row, one column.
+  const char* count_sql;
+  const char* count_label;
+  // The offenders, as one text column describing each (at most 20 are listed).
+  const char* offenders_sql;
+};
+
+const Invariant kInvariants[] = {
+    {"every journal balances",
+     "SELECT count(*) FROM journals WHERE district = $1", "journals",
+     "SELECT format('journal %s/%s: %s entries summing to %s', j.district, j.id, count(e.seq), coalesce(sum(e.amount), 0)) "
+     "  FROM journals j LEFT JOIN entries e ON e.district = j.district AND e.journal_id = j.id "
+     " WHERE j.district = $1 GROUP BY j.district, j.id "
+     "HAVING count(e.seq) < 2 OR coalesce(sum(e.amount), 0) <> 0 ORDER BY j.id LIMIT 20"},
+    {"every account's balance equals the sum of its entries",
+     "SELECT count(*) FROM accounts WHERE district = $1", "accounts",
+     "SELECT format('account %s/%s (#%s): cached balance %s, entries sum to %s', a.district, a.key, a.id, a.balance, "
+     "              a.normal * coalesce(s.total, 0)) "
+     "  FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total FROM entries WHERE district = $1 "
+     "                             GROUP BY account_id) s ON s.account_id = a.id "
+     " WHERE a.district = $1 AND a.balance <> a.normal * coalesce(s.total, 0) ORDER BY a.id LIMIT 20"},
+    {"the trial balance is zero",
+     "SELECT count(*) FROM entries WHERE district = $1", "entries",
+     "SELECT format('district %s: debits %s, credits %s', $1::text, "
+     "              coalesce(sum(amount) FILTER (WHERE amount > 0), 0), coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)) "
+     "  FROM entries WHERE district = $1 HAVING coalesce(sum(amount), 0) <> 0"},
+    {"no balance is below its floor, and no cash is negative",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND (min_balance IS NOT NULL OR key LIKE 'member:%:cash')",
+     "floored accounts",
+     "SELECT format('account %s/%s (#%s): balance %s, floor %s', district, key, id, balance, "
+     "              coalesce(min_balance::text, 'none')) "
+     "  FROM accounts WHERE district = $1 "
+     "   AND (balance < min_balance OR (key LIKE 'member:%:cash' AND (balance < 0 OR min_balance IS DISTINCT FROM 0))) "
+     " ORDER BY id LIMIT 20"},
+    {"every entry's journal and account are in its district",
+     "SELECT count(*) FROM entries WHERE district = $1", "entries",
+     "SELECT format('entry %s/%s.%s: account #%s or journal not in district %s', e.district, e.journal_id, e.seq, "
+     "              e.account_id, e.district) "
+     "  FROM entries e "
+     "  LEFT JOIN accounts a ON a.district = e.district AND a.id = e.account_id "
+     "  LEFT JOIN journals j ON j.district = e.district AND j.id = e.journal_id "
+     " WHERE e.district = $1 AND (a.id IS NULL OR j.id IS NULL) ORDER BY e.journal_id LIMIT 20"},
+    {"every idempotency key has its answer",
+     "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
+     "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "
+     " WHERE district = $1 AND (status IS NULL OR answer IS NULL) ORDER BY key LIMIT 20"},
+};
+
+}  // namespace
+
+std::vector<CheckResult> verify_ledger(Connection& connection, const std::optional<std::string>& district) {
+  std::vector<std::string> codes;
+  if (district) {
+    codes.push_back(*district);
+  } else {
+    Tx tx(connection);
+    for (const auto& d : list_districts(tx)) codes.push_back(d.code);
+  }
+  std::vector<CheckResult> results;
+  with_unavailable_mapped([&] {
+    for (const auto& code : codes) {
+      pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::read_only> tx(connection.impl().conn);
+      if (tx.exec_params("SELECT 1 FROM districts WHERE code = $1", code).empty()) {
+        results.push_back({code, "the district exists", false, "", {"no district " + code}});
+        continue;
+      }
+      for (const auto& inv : kInvariants) {
+        CheckResult r{code, inv.name, true, "", {}};
+        r.summary = tx.exec_params(inv.count_sql, code)[0][0].as<std::string>() + " " + inv.count_label;
+        for (const auto& row : tx.exec_params(inv.offenders_sql, code)) r.failures.push_back(row[0].as<std::string>());
+        r.ok = r.failures.empty();
+        results.push_back(std::move(r));
+      }
+    }
+    return 0;
+  });
+  return results;
+}
+
+}  // namespace evoucher::store
