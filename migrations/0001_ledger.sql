@@ -77,11 +77,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
   bad record;
 BEGIN
-  -- Lock the accounts in one global order, so two journals never deadlock.
+  -- Lock the accounts in one global order, so two journals never deadlock. NO KEY UPDATE is
+  -- what the balance UPDATE takes anyway, and it does not conflict with the foreign keys' KEY SHARE.
   PERFORM 1 FROM accounts a
    WHERE (a.district, a.id) IN (SELECT DISTINCT n.district, n.account_id FROM new_entries n)
    ORDER BY a.district, a.id
-   FOR UPDATE;
+   FOR NO KEY UPDATE;
   UPDATE accounts a
      SET balance = a.balance + a.normal * s.total
     FROM (SELECT n.district, n.account_id, sum(n.amount)::bigint AS total

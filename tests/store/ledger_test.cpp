@@ -1,0 +1,237 @@
+// The ledger core against a real PostgreSQL: posting, the balance rule, floors, idempotency,
+// partitions and statements.
+#include <atomic>
+#include <thread>
+
+#include "store/ledger_fixture.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+TEST_F(LedgerTest, BalancedJournalPostsAndMovesCachedBalances) {
+  const auto journal = load(300'000);
+  EXPECT_GT(journal, 0);
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(300'000));
+  EXPECT_EQ(balance_of(accounts::float_account()), Won(300'000));
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries WHERE journal_id = " + std::to_string(journal)), 2);
+  EXPECT_EQ(scalar("SELECT sum(amount) FROM entries WHERE district = 'bupyeong'"), 0);
+}
+
+TEST_F(LedgerTest, UnbalancedDraftIsRefusedBeforeTheDatabase) {
+  store::Tx tx(*db);
+  auto r = store::post_journal(
+      tx, {"bupyeong", "load", t0, "", {{accounts::float_account(), Won(100)}, {accounts::member_cash("m1"), Won(-90)}}});
+  EXPECT_FALSE(r.journal_id);
+  EXPECT_EQ(r.refusal, store::LedgerRefusal::unbalanced);
+  EXPECT_EQ(r.detail, "debits and credits differ by 10");
+}
+
+TEST_F(LedgerTest, UnknownAccountIsRefusedAndNothingIsWritten) {
+  {
+    store::Tx tx(*db);
+    auto r = store::post_journal(
+        tx, {"bupyeong", "load", t0, "", {{accounts::float_account(), Won(100)}, {"member:ghost:cash", Won(-100)}}});
+    EXPECT_EQ(r.refusal, store::LedgerRefusal::unknown_account);
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 0);
+  EXPECT_EQ(balance_of(accounts::float_account()), Won(0));
+}
+
+TEST_F(LedgerTest, DatabaseRefusesUnbalancedEntriesFromRawSql) {
+  pqxx::connection c(url);
+  const auto float_id = scalar("SELECT id FROM accounts WHERE key = 'float'");
+  const auto cash_id = scalar("SELECT id FROM accounts WHERE key = 'member:m1:cash'");
+  const std::string insert_journal =
+      "INSERT INTO journals (district, id, kind, occurred_at) VALUES ('bupyeong', 9001, 'raw', now());";
+  const std::string entries = "INSERT INTO entries (district, journal_id, seq, account_id, amount) VALUES ";
+  {
+    pqxx::work w(c);
+    w.exec(insert_journal);
+    EXPECT_THROW(w.exec(entries + "('bupyeong', 9001, 1, " + std::to_string(float_id) + ", 100), ('bupyeong', 9001, 2, " +
+                        std::to_string(cash_id) + ", -90)"),
+                 pqxx::check_violation);
+  }
+  {
+    // Straight into the partition, around the parent table.
+    pqxx::work w(c);
+    w.exec(insert_journal);
+    EXPECT_THROW(w.exec("INSERT INTO entries_bupyeong (district, journal_id, seq, account_id, amount) VALUES "
+                        "('bupyeong', 9001, 1, " + std::to_string(float_id) + ", 100)"),
+                 pqxx::check_violation);
+  }
+  {
+    // A journal without entries fails at commit.
+    pqxx::work w(c);
+    w.exec(insert_journal);
+    EXPECT_THROW(w.commit(), pqxx::check_violation);
+  }
+  {
+    // Balanced raw SQL is accepted, and moves the cached balances.
+    pqxx::work w(c);
+    w.exec(insert_journal);
+    w.exec(entries + "('bupyeong', 9001, 1, " + std::to_string(float_id) + ", 100), ('bupyeong', 9001, 2, " +
+           std::to_string(cash_id) + ", -100)");
+    w.commit();
+  }
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(100));
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 1);
+}
+
+TEST_F(LedgerTest, EntriesAreAppendOnlyAndBalancesMoveOnlyThroughEntries) {
+  load(1'000);
+  pqxx::connection c(url);
+  {
+    pqxx::work w(c);
+    EXPECT_THROW(w.exec("UPDATE entries SET amount = amount * 2"), pqxx::integrity_constraint_violation);
+  }
+  {
+    pqxx::work w(c);
+    EXPECT_THROW(w.exec("DELETE FROM entries"), pqxx::integrity_constraint_violation);
+  }
+  {
+    pqxx::work w(c);
+    EXPECT_THROW(w.exec("UPDATE accounts SET balance = 5 WHERE key = 'float'"), pqxx::integrity_constraint_violation);
+  }
+  EXPECT_EQ(balance_of(accounts::float_account()), Won(1'000));
+}
+
+TEST_F(LedgerTest, FloorRefusesOverdraft) {
+  load(1'000);
+  {
+    store::Tx tx(*db);
+    auto r = store::post_journal(tx, spend(1'001));
+    EXPECT_EQ(r.refusal, store::LedgerRefusal::floor_breached);
+  }
+  store::Tx tx(*db);
+  auto r = store::post_journal(tx, spend(1'000));
+  tx.commit();
+  EXPECT_TRUE(r.journal_id);
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(0));
+  EXPECT_EQ(balance_of(accounts::merchant_payable("shop")), Won(1'000));
+}
+
+TEST_F(LedgerTest, SixteenThreadsDebitingOneFlooredAccount) {
+  // 100,000 won of cash; 1,000 debits of 150 won: exactly floor(100000 / 150) = 666 fit.
+  load(100'000);
+  constexpr int kThreads = 16;
+  constexpr int kDebits = 1'000;
+  std::atomic<int> next{0}, posted{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      store::Connection c(url);
+      while (next.fetch_add(1) < kDebits) {
+        store::Tx tx(c);
+        auto r = store::post_journal(tx, spend(150));
+        if (r.journal_id) {
+          tx.commit();
+          ++posted;
+        } else if (r.refusal == store::LedgerRefusal::floor_breached) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(posted.load(), 666);
+  EXPECT_EQ(refused.load(), 334);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(100));
+  EXPECT_EQ(balance_of(accounts::merchant_payable("shop")), Won(99'900));
+  // Never below the floor: every running balance in the account's history is >= 0.
+  EXPECT_EQ(scalar("SELECT min(running) FROM (SELECT -sum(e.amount) OVER (ORDER BY journal_id) AS running "
+                   "FROM entries e JOIN accounts a ON a.district = e.district AND a.id = e.account_id "
+                   "WHERE a.key = 'member:m1:cash') s"),
+            100);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'payment'"), 666);
+}
+
+TEST_F(LedgerTest, IdempotentReplayReturnsTheFirstAnswerAndWritesNothing) {
+  load(10'000);
+  const auto draft = spend(2'500);
+  auto answer = [](std::int64_t id) { return "{\"journal\":" + std::to_string(id) + "}"; };
+  auto first = store::post_idempotent(*db, draft, "pay-1", store::draft_hash(draft), 201, answer);
+  ASSERT_EQ(first.state, store::KeyState::fresh);
+  ASSERT_TRUE(first.post.journal_id);
+  EXPECT_EQ(first.answer, "{\"journal\":" + std::to_string(*first.post.journal_id) + "}");
+
+  auto again = store::post_idempotent(*db, draft, "pay-1", store::draft_hash(draft), 201, answer);
+  EXPECT_EQ(again.state, store::KeyState::replay);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.answer, first.answer);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'payment'"), 1);
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(7'500));
+
+  const auto other = spend(3'000);
+  auto reused = store::post_idempotent(*db, other, "pay-1", store::draft_hash(other), 201, answer);
+  EXPECT_EQ(reused.state, store::KeyState::reused);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'payment'"), 1);
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(7'500));
+}
+
+TEST_F(LedgerTest, RefusedPostKeepsNoKey) {
+  auto answer = [](std::int64_t) { return std::string("{}"); };
+  const auto draft = spend(1);
+  auto r = store::post_idempotent(*db, draft, "pay-2", store::draft_hash(draft), 201, answer);
+  EXPECT_EQ(r.state, store::KeyState::fresh);
+  EXPECT_EQ(r.post.refusal, store::LedgerRefusal::floor_breached);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys"), 0);
+}
+
+TEST_F(LedgerTest, CreatingADistrictCreatesItsPartitionsAndEntriesLandThere) {
+  {
+    store::Tx tx(*db);
+    ASSERT_EQ(store::create_district(tx, {"yeonsu", "연수구", "연수e음"}), store::CreateOutcome::created);
+    EXPECT_EQ(store::create_district(tx, {"yeonsu", "연수구", "연수e음"}), store::CreateOutcome::existing);
+    EXPECT_EQ(store::create_district(tx, {"yeonsu", "연수구", "다른이름"}), store::CreateOutcome::conflict);
+    store::open_account(tx, "yeonsu", {accounts::member_cash("m9"), store::Normal::credit, Won(0)});
+    tx.commit();
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                   "WHERE c.relname IN ('accounts_yeonsu', 'journals_yeonsu', 'entries_yeonsu', "
+                   "'idempotency_keys_yeonsu')"),
+            4);
+  store::Tx tx(*db);
+  auto r = store::post_journal(tx, {"yeonsu", "load", t0, "", {{accounts::float_account(), Won(5'000)},
+                                                              {accounts::member_cash("m9"), Won(-5'000)}}});
+  tx.commit();
+  ASSERT_TRUE(r.journal_id);
+  pqxx::connection c(url);
+  pqxx::nontransaction n(c);
+  const auto rows = n.exec("SELECT DISTINCT tableoid::regclass::text FROM entries WHERE journal_id = " +
+                           std::to_string(*r.journal_id));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "entries_yeonsu");
+  EXPECT_EQ(n.exec("SELECT count(*) FROM entries_bupyeong")[0][0].as<int>(), 0);
+}
+
+TEST_F(LedgerTest, StatementPagesWithRunningBalances) {
+  load(10'000);
+  for (int amount : {1'000, 2'000, 3'000}) {
+    store::Tx tx(*db);
+    ASSERT_TRUE(store::post_journal(tx, spend(amount)).journal_id);
+    tx.commit();
+  }
+  const std::vector<std::string> keys{accounts::member_cash("m1")};
+  store::Tx tx(*db);
+  auto first = store::statement(tx, "bupyeong", keys, 2, std::nullopt).value();
+  ASSERT_EQ(first.lines.size(), 2u);
+  EXPECT_EQ(first.lines[0].kind, "load");
+  EXPECT_EQ(first.lines[0].amount, Won(10'000));
+  EXPECT_EQ(first.lines[0].balance_after, Won(10'000));
+  EXPECT_EQ(first.lines[0].at, t0);
+  EXPECT_EQ(first.lines[1].amount, Won(-1'000));
+  EXPECT_EQ(first.lines[1].balance_after, Won(9'000));
+  ASSERT_TRUE(first.next);
+  auto second = store::statement(tx, "bupyeong", keys, 2, first.next).value();
+  ASSERT_EQ(second.lines.size(), 2u);
+  EXPECT_EQ(second.lines[0].balance_after, Won(7'000));
+  EXPECT_EQ(second.lines[1].balance_after, Won(4'000));
+  EXPECT_FALSE(second.next);
+  EXPECT_FALSE(store::statement(tx, "bupyeong", keys, 2, std::string("x.1")).has_value());
+}
+
+}  // namespace
+}  // namespace evoucher::testing

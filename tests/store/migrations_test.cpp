@@ -1,0 +1,77 @@
+// `migrate`: in order, once each, and a changed applied file is refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "evoucher/store/connection.hpp"
+#include "evoucher/store/embedded_cluster.hpp"
+#include "evoucher/store/migrations.hpp"
+#include "support/pg_harness.hpp"
+#include "support/process.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string empty_database(const std::string& name) {
+  auto& h = PgHarness::instance();
+  store::Connection admin(h.cluster().url("postgres"));
+  admin.execute("CREATE DATABASE " + name);
+  return h.cluster().url(name);
+}
+
+TEST(Migrations, SecondRunIsANoOp) {
+  const auto url = empty_database("mig_twice");
+  const std::string dir = std::string(EVOUCHER_SOURCE_DIR) + "/migrations";
+  store::Connection c(url);
+  const auto first = store::migrate(c, dir);
+  EXPECT_EQ(first.applied, (std::vector<std::string>{"0001_ledger.sql", "0002_parties.sql"}));
+  EXPECT_TRUE(first.already_applied.empty());
+  const auto second = store::migrate(c, dir);
+  EXPECT_TRUE(second.applied.empty());
+  EXPECT_EQ(second.already_applied, (std::vector<std::string>{"0001_ledger.sql", "0002_parties.sql"}));
+}
+
+TEST(Migrations, CommandLineReportsWhatItApplied) {
+  const auto url = empty_database("mig_cli");
+  const std::map<std::string, std::string> env{{"EVOUCHER_DATABASE_URL", url},
+                                               {"EVOUCHER_MIGRATIONS_DIR", std::string(EVOUCHER_SOURCE_DIR) + "/migrations"}};
+  auto first = run_evoucher({"migrate"}, env);
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("applied 0001_ledger.sql\napplied 0002_parties.sql\n2 applied, 0 already applied"),
+            std::string::npos)
+      << first.output;
+  auto second = run_evoucher({"migrate"}, env);
+  EXPECT_EQ(second.exit_code, 0);
+  EXPECT_NE(second.output.find("0 applied, 2 already applied"), std::string::npos) << second.output;
+}
+
+TEST(Migrations, ChangedAppliedMigrationIsRefused) {
+  const auto url = empty_database("mig_changed");
+  const fs::path dir = fs::path(PgHarness::instance().root()) / "changed-migrations";
+  fs::create_directories(dir);
+  for (const auto& f : fs::directory_iterator(std::string(EVOUCHER_SOURCE_DIR) + "/migrations"))
+    fs::copy_file(f.path(), dir / f.path().filename(), fs::copy_options::overwrite_existing);
+  store::Connection c(url);
+  store::migrate(c, dir.string());
+  std::ofstream(dir / "0002_parties.sql", std::ios::app) << "\n-- an edit after the fact\n";
+  try {
+    store::migrate(c, dir.string());
+    FAIL() << "a changed migration was accepted";
+  } catch (const store::MigrationError& e) {
+    EXPECT_NE(std::string(e.what()).find("migration 0002_parties.sql was changed after it was applied"),
+              std::string::npos)
+        << e.what();
+  }
+  // A new file after the refusal is not applied either: the run stops at the changed one.
+  std::ofstream(dir / "0003_extra.sql") << "CREATE TABLE extra (id int);";
+  EXPECT_THROW(store::migrate(c, dir.string()), store::MigrationError);
+  store::Connection check(url);
+  store::Tx tx(check);
+  EXPECT_THROW(tx.execute("SELECT 1 FROM extra"), std::exception);
+}
+
+}  // namespace
+}  // namespace evoucher::testing

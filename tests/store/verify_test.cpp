@@ -1,0 +1,86 @@
+// `evoucher verify` passes on a clean ledger and names the account after tampering.
+#include "store/ledger_fixture.hpp"
+#include "support/process.hpp"
+#include "evoucher/store/verify.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+class VerifyTest : public LedgerTest {
+ protected:
+  CommandResult verify() { return run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}}); }
+
+  // Tampering needs the triggers off, as only a superuser with replication role can do.
+  void tamper(const std::string& sql) {
+    pqxx::connection c(url);
+    pqxx::work w(c);
+    w.exec("SET LOCAL session_replication_role = replica");
+    w.exec(sql);
+    w.commit();
+  }
+};
+
+TEST_F(VerifyTest, PassesOnACleanLedger) {
+  load(50'000);
+  store::Tx tx(*db);
+  store::post_journal(tx, spend(20'000));
+  tx.commit();
+  auto r = verify();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok    bupyeong: every journal balances (2 journals)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("6 checks passed, 0 failed"), std::string::npos) << r.output;
+}
+
+TEST_F(VerifyTest, FailsNamingTheAccountAfterAnEntryIsTampered) {
+  const auto journal = load(50'000);
+  tamper("UPDATE entries SET amount = amount - 1 WHERE journal_id = " + std::to_string(journal) + " AND seq = 2");
+  auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto cash_id = scalar("SELECT id FROM accounts WHERE key = 'member:m1:cash'");
+  EXPECT_NE(r.output.find("FAIL  bupyeong: every journal balances"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("journal bupyeong/" + std::to_string(journal) + ": 2 entries summing to -1"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("account bupyeong/member:m1:cash (#" + std::to_string(cash_id) +
+                          "): cached balance 50000, entries sum to 50001"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("district bupyeong: debits 50000, credits 50001"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3 checks passed, 3 failed"), std::string::npos) << r.output;
+}
+
+TEST_F(VerifyTest, FailsNamingTheAccountAfterACachedBalanceIsTampered) {
+  load(50'000);
+  tamper("UPDATE accounts SET balance = balance + 7 WHERE key = 'float'");
+  const auto results = store::verify_ledger(*db, std::string("bupyeong"));
+  ASSERT_EQ(results.size(), 6u);
+  int failed = 0;
+  for (const auto& r : results) failed += r.ok ? 0 : 1;
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(results[1].name, "every account's balance equals the sum of its entries");
+  ASSERT_EQ(results[1].failures.size(), 1u);
+  const auto float_id = scalar("SELECT id FROM accounts WHERE key = 'float'");
+  EXPECT_EQ(results[1].failures[0],
+            "account bupyeong/float (#" + std::to_string(float_id) + "): cached balance 50007, entries sum to 50000");
+  auto r = verify();
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST_F(VerifyTest, NegativeCashIsReported) {
+  // The CHECK constraint stops this even with triggers off: only dropping it lets the tamper through.
+  tamper("ALTER TABLE accounts DROP CONSTRAINT accounts_floor; UPDATE accounts SET balance = -5 WHERE key = 'member:m1:cash'");
+  const auto results = store::verify_ledger(*db, std::string("bupyeong"));
+  EXPECT_FALSE(results[3].ok);
+  ASSERT_EQ(results[3].failures.size(), 1u);
+  EXPECT_NE(results[3].failures[0].find("member:m1:cash"), std::string::npos);
+  EXPECT_NE(results[3].failures[0].find("balance -5, floor 0"), std::string::npos);
+}
+
+TEST_F(VerifyTest, UnknownDistrictFails) {
+  auto r = run_evoucher({"verify", "--district", "nowhere"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("FAIL  nowhere: the district exists"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace evoucher::testing

@@ -1,0 +1,21 @@
+// A minimal blocking HTTP/1.1 client over loopback, enough for end-to-end tests.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace evoucher::testing {
+
+struct HttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body = "",
+                        const std::map<std::string, std::string>& headers = {});
+inline HttpResult http_get(int port, const std::string& target, const std::map<std::string, std::string>& headers = {}) {
+  return http_request(port, "GET", target, "", headers);
+}
+
+}  // namespace evoucher::testing

@@ -1,0 +1,36 @@
+// Child processes for tests: the real `evoucher` binary, with its environment and output.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace evoucher::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `evoucher args...` to completion with extra environment variables.
+CommandResult run_evoucher(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+
+// A running `evoucher serve`, stopped with SIGTERM by stop() or the destructor.
+class ServeProcess {
+ public:
+  ServeProcess(const std::string& database_url, std::map<std::string, std::string> extra_env = {});
+  ~ServeProcess();
+  int port() const { return port_; }
+  // SIGTERM, then waits; returns the exit status (128 + signal when killed by one).
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+int free_port();
+
+}  // namespace evoucher::testing
