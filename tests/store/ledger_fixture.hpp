@@ -9,6 +9,7 @@
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "support/pg_harness.hpp"
+#include "support/printers.hpp"
 
 namespace evoucher::testing {
 

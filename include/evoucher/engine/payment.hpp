@@ -1,0 +1,126 @@
+// Payments and cancellations (PRODUCT.md operations 2 and 3): price, discount, funding order,
+// declines, and the cashback a payment earns. Pure: the caller supplies every fact.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "evoucher/engine/money.hpp"
+#include "evoucher/engine/policy.hpp"
+
+namespace evoucher::engine {
+
+enum class CardStatus { active, suspended, closed };
+enum class BenefitKind { pre_discount, merchant_cashback };
+
+struct Benefit {
+  BenefitKind kind = BenefitKind::pre_discount;
+  int rate_bp = 0;
+  bool operator==(const Benefit&) const = default;
+};
+
+// A merchant as it stood when the payment was approved.
+struct MerchantTerms {
+  std::string district;
+  std::string category;
+  Won annual_revenue;
+  bool active = true;
+  std::optional<Benefit> benefit;  // set for 혜택+ merchants
+};
+
+struct Balances {
+  Won cash;
+  Won points;  // negative only after a clawback
+};
+
+struct Cashback {
+  Won city;
+  Won district;
+  Won merchant;
+  Won total() const { return city + district + merchant; }
+  bool operator==(const Cashback&) const = default;
+};
+
+// What a charged amount earns, given the member's eligible spend earlier in the month.
+struct Earnings {
+  Won eligible;
+  Cashback cashback;
+  Won fee_support;
+  bool operator==(const Earnings&) const = default;
+};
+
+// The policy facts a payment is judged under: the city version, and the card district's (if any).
+struct PolicyInForce {
+  const CityRules& city;
+  const DistrictRules* district = nullptr;  // the card's issuing district's policy, or none
+};
+
+Earnings earnings(Won charged, Won eligible_before, const MerchantTerms& merchant, const std::string& card_district,
+                  const PolicyInForce& policy);
+
+enum class Decline { insufficient_funds, card_inactive, unknown_card, unknown_merchant, merchant_ineligible };
+const char* to_string(Decline decline);
+
+struct PaymentRequest {
+  Won price;
+  std::string card_district;
+  CardStatus card = CardStatus::active;
+  MerchantTerms merchant;
+  Balances balances;
+  Won month_eligible_spent;  // across all the member's cards, in the payment's Seoul month
+};
+
+struct PaymentQuote {
+  Won price;
+  Won discount;
+  Won charged;
+  Won paid_points;
+  Won paid_cash;
+  Won eligible_before;
+  Earnings earned;
+};
+
+struct PaymentDecision {
+  std::optional<PaymentQuote> approved;
+  std::optional<Decline> declined;
+};
+
+PaymentDecision decide_payment(const PaymentRequest& request, const PolicyInForce& policy);
+
+// How the city component divides between the national and city pools: national =
+// floor(city * national / (national + city)); the city pool takes the rest.
+struct CitySplit {
+  Won national;
+  Won city;
+};
+CitySplit split_city_component(Won city, const CityRules& rules);
+
+// An approved payment as the ledger holds it, for cancellations.
+struct PaymentState {
+  Won charged;
+  Won paid_cash;
+  Won paid_points;
+  Won cancelled;        // sum of earlier cancellations
+  Won refunded_cash;    // of those, returned to cash
+  Won eligible_before;
+  Earnings earned;      // what the remaining amount earns now
+  MerchantTerms merchant;
+  std::string card_district;
+};
+
+struct CancellationQuote {
+  Won amount;
+  Won refund_cash;
+  Won refund_points;
+  Won remaining;            // charged - all cancellations
+  Earnings earned_after;    // what the remaining amount earns
+  Cashback reversed;        // earned before - earned after
+  Won fee_support_reversed;
+  Won eligible_reduction;   // how much the member's monthly eligible total drops
+};
+
+// nullopt when the amount would take cancellations past `charged`.
+std::optional<CancellationQuote> quote_cancellation(const PaymentState& payment, Won amount,
+                                                    const PolicyInForce& original_policy);
+
+}  // namespace evoucher::engine

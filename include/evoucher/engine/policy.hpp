@@ -1,0 +1,63 @@
+// Policy rules as plain data, and their validation. A city policy covers everyone; a district
+// policy adds its top-up and fee support for its own cards.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "evoucher/engine/money.hpp"
+
+namespace evoucher::engine {
+
+struct Bracket {
+  Won up_to;        // the running monthly eligible total this bracket reaches
+  int rate_bp = 0;
+};
+
+struct RevenueTier {
+  Won over;                   // applies to merchants whose revenue is above this
+  int percent_of_rate = 100;
+};
+
+struct CityRules {
+  std::vector<Bracket> brackets;  // ascending up_to; the last up_to is the monthly cap
+  Won revenue_ceiling{3'000'000'000};
+  std::vector<RevenueTier> revenue_tiers;
+  std::set<std::string> excluded_voucher;   // categories where vouchers cannot pay
+  std::set<std::string> excluded_cashback;  // categories that earn no city or district cashback
+  int split_national = 1;
+  int split_city = 0;
+  Won monthly_load_limit{700'000};
+  Won balance_cap{1'500'000};
+  int refund_min_used_pct = 60;
+
+  Won monthly_cap() const { return brackets.empty() ? Won(0) : brackets.back().up_to; }
+};
+
+struct DistrictRules {
+  int topup_bp = 0;
+  int fee_support_bp = 0;
+};
+
+// Empty when the rules are acceptable; otherwise what is wrong, one message per problem.
+std::vector<std::string> validate(const CityRules& rules);
+std::vector<std::string> validate(const DistrictRules& rules);
+
+}  // namespace evoucher::engine
+
+namespace evoucher::engine {
+
+// The version in force at `at`: the one with the latest effective_from not after it.
+// Versions may come in any order; returns nullptr when none has started.
+template <typename Version, typename Instant>
+const Version* version_in_force(const std::vector<Version>& versions, Instant at) {
+  const Version* best = nullptr;
+  for (const auto& v : versions)
+    if (v.effective_from <= at && (!best || v.effective_from > best->effective_from)) best = &v;
+  return best;
+}
+
+}  // namespace evoucher::engine
