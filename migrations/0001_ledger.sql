@@ -153,7 +153,7 @@ BEGIN
                    t || '_' || p_code, t, p_code);
   END LOOP;
   -- Statement triggers are not inherited: an insert straight into the partition must be checked too.
-  EXECUTE format('CREATE TRIGGER entries_inserted AFTER INSERT ON %I REFERENCING NEW TABLE AS new_entries '
+  EXECUTE format('CREATE OR REPLACE TRIGGER entries_inserted AFTER INSERT ON %I REFERENCING NEW TABLE AS new_entries '
                  'FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_inserted()', 'entries_' || p_code);
 END $$;
 

@@ -3,8 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "endpoints.hpp"
 #include "evoucher/api/problem.hpp"
+#include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
+#include "evoucher/store/parties.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -33,6 +36,10 @@ Response json_response(int status, const std::string& body) {
 
 Service::Service(const Config& config, store::WorkerPool& db) : config_(config), db_(db) {
   add_operations_routes();
+  add_party_routes(*this);
+  add_policy_routes(*this);
+  add_money_routes(*this);
+  add_processor_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
 }
@@ -51,6 +58,46 @@ void Service::add_operations_routes() {
     r.body = metrics_.render();
     reply(std::move(r));
   });
+}
+
+void Service::admin_route(std::string method, std::string pattern, AdminHandler handler) {
+  const bool writes = method != "GET";
+  router_.add(std::move(method), std::move(pattern),
+              on_db([this, writes, handler = std::move(handler)](store::Connection& c, const Request& request,
+                                                                 const PathParams& params) {
+                const auto token = bearer_token(request.header("authorization"));
+                if (!token) return problem(ErrorCode::unauthenticated, "an Authorization: Bearer token is required");
+                Principal principal;
+                if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
+                  principal.role = Role::city_admin;
+                } else {
+                  std::optional<store::TokenRow> row;
+                  {
+                    store::Tx tx(c);
+                    row = store::find_token(tx, sha256_hex(*token));
+                  }
+                  if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
+                  principal.role = parse_role(row->role).value_or(Role::auditor);
+                  principal.district = row->district;
+                }
+                if (writes && principal.role == Role::auditor)
+                  return problem(ErrorCode::forbidden, "an auditor reads and writes nothing");
+                return handler(c, request, params, principal);
+              }));
+}
+
+void Service::processor_route(std::string pattern, DbHandler handler) {
+  router_.add("POST", std::move(pattern),
+              on_db([this, handler = std::move(handler)](store::Connection& c, const Request& request,
+                                                         const PathParams& params) {
+                const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+                const auto check = check_signature(request.header("x-evoucher-signature"), request.body,
+                                                   config_.processor_secret, now, config_.signature_window_s);
+                if (check != SignatureCheck::ok) return problem(ErrorCode::unauthenticated, describe(check));
+                return handler(c, request, params);
+              }));
 }
 
 Handler Service::on_db(DbHandler fn) {

@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "evoucher/api/auth.hpp"
 #include "evoucher/api/service.hpp"
+#include "evoucher/crypto.hpp"
+#include "evoucher/store/districts.hpp"
+#include "evoucher/store/parties.hpp"
 #include "evoucher/config.hpp"
 #include "evoucher/store/demo_seed.hpp"
 #include "evoucher/store/embedded_cluster.hpp"
@@ -29,6 +33,9 @@ commands:
   verify [--district C]            check every ledger invariant; non-zero exit on any failure
   seed demo                        load the Incheon March 2020 demo (once)
   db stop | db status | db url     the embedded PostgreSQL under var/pg
+  token create --role R [--district C] [--name N]
+                                   print a new admin token (stored hashed); R is city_admin,
+                                   district_admin (with --district) or auditor
 
 every command takes --config FILE (default config/evoucher.json when present)
 environment: EVOUCHER_DATABASE_URL, EVOUCHER_LISTEN, EVOUCHER_LOG_LEVEL, EVOUCHER_<SETTING>,
@@ -44,6 +51,8 @@ struct Args {
   std::vector<std::string> words;
   std::optional<std::string> config;
   std::optional<std::string> district;
+  std::optional<std::string> role;
+  std::optional<std::string> name;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -56,6 +65,8 @@ Args parse_args(int argc, char** argv) {
     };
     if (arg == "--config") a.config = value("--config");
     else if (arg == "--district") a.district = value("--district");
+    else if (arg == "--role") a.role = value("--role");
+    else if (arg == "--name") a.name = value("--name");
     else if (arg == "-h" || arg == "--help") throw UsageError("");
     else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
     else a.words.push_back(arg);
@@ -132,6 +143,25 @@ int seed(const Config& config, const Args& args) {
   return 0;
 }
 
+int token(const Config& config, const Args& args) {
+  if (args.words.size() != 2 || args.words[1] != "create") throw UsageError("token takes one argument: create");
+  if (!args.role || !api::parse_role(*args.role)) throw UsageError("--role must be city_admin, district_admin or auditor");
+  const bool needs_district = *args.role == "district_admin";
+  if (needs_district != args.district.has_value())
+    throw UsageError(needs_district ? "a district_admin token needs --district" : "--district goes with district_admin");
+  store::Connection connection(database_url(config), connection_options(config));
+  store::Tx tx(connection);
+  if (args.district && !store::find_district(tx, *args.district)) {
+    std::cerr << "evoucher: no district " << *args.district << "\n";
+    return 1;
+  }
+  const std::string secret = "evt_" + random_hex(24);
+  store::create_token(tx, sha256_hex(secret), {*args.role, args.district, args.name.value_or("")});
+  tx.commit();
+  std::cout << secret << "\n";
+  return 0;
+}
+
 int db(const Config& config, const Args& args) {
   if (args.words.size() != 2) throw UsageError("db takes one of: stop, status, url");
   if (!config.database_url.empty()) throw UsageError("db manages the embedded cluster; EVOUCHER_DATABASE_URL is set");
@@ -167,6 +197,7 @@ int main(int argc, char** argv) {
     if (command == "verify") return verify(config, args.district);
     if (command == "seed") return seed(config, args);
     if (command == "db") return db(config, args);
+    if (command == "token") return token(config, args);
     throw UsageError("unknown command " + command);
   } catch (const UsageError& e) {
     if (*e.what()) std::cerr << "evoucher: " << e.what() << "\n\n";

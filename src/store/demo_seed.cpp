@@ -1,9 +1,9 @@
 // Seeds the districts, policies, pools, merchants, members and cards of the demo.
 #include "evoucher/store/demo_seed.hpp"
 
-#include "evoucher/engine/chart_of_accounts.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/ledger.hpp"
+#include "evoucher/store/parties.hpp"
 #include "pq.hpp"
 
 namespace evoucher::store {
@@ -60,36 +60,30 @@ bool seed_demo(Connection& connection) {
   create_district(tx, {"city", "인천광역시", "인천e음"});
   create_district(tx, {"bupyeong", "부평구", "부평e음"});
   create_district(tx, {"yeonsu", "연수구", "연수e음"});
+  const auto march = parse_rfc3339("2020-03-01T00:00:00+09:00").value();
+  create_policy(tx, "city", march, kCityRules);
+  create_policy(tx, "bupyeong", march, kBupyeongRules);
   with_unavailable_mapped([&] {
     auto& w = tx.impl().work;
-    w.exec_params("INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb)", "city",
-                  "2020-03-01T00:00:00+09:00", kCityRules);
-    w.exec_params("INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb)",
-                  "bupyeong", "2020-03-01T00:00:00+09:00", kBupyeongRules);
     const char* pool_sql = "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2, $3, $4)";
     w.exec_params(pool_sql, "national", "2020-01-01", "2020-12-31", 40'000'000'000LL);
     w.exec_params(pool_sql, "city", "2020-01-01", "2020-12-31", 20'000'000'000LL);
     w.exec_params(pool_sql, "district:bupyeong", "2020-01-01", "2020-12-31", 1'000'000'000LL);
-    for (const auto& m : kMerchants) {
-      std::optional<std::string> kind;
-      std::optional<int> bp;
-      if (m.benefit_kind) {
-        kind = m.benefit_kind;
-        bp = m.benefit_bp;
-      }
-      w.exec_params(
-          "INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, benefit_kind, "
-          "benefit_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-          m.id, m.business_no, m.name, m.district, m.category, m.revenue, kind, bp);
-    }
-    for (const auto& m : kMembers) {
-      w.exec_params("INSERT INTO members (id, district) VALUES ($1, $2)", m.id, m.district);
-      w.exec_params("INSERT INTO cards (token, member_id) VALUES ($1, $2)", m.card, m.id);
-      open_account(tx, m.district, {accounts::member_cash(m.id), Normal::credit, Won(0)});
-      open_account(tx, m.district, {accounts::member_points(m.id), Normal::credit, std::nullopt});
-    }
     return 0;
   });
+  for (const auto& m : kMerchants) {
+    Merchant merchant{m.id, m.business_no, m.name, m.district, m.category, Won(m.revenue), "active", std::nullopt,
+                      std::nullopt};
+    if (m.benefit_kind) {
+      merchant.benefit_kind = m.benefit_kind;
+      merchant.benefit_rate_bp = m.benefit_bp;
+    }
+    create_merchant(tx, merchant);
+  }
+  for (const auto& m : kMembers) {
+    create_member(tx, {m.id, m.district});
+    create_card(tx, m.card, m.id);
+  }
   tx.commit();
   return true;
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 
+#include "evoucher/api/auth.hpp"
 #include "evoucher/api/http.hpp"
 #include "evoucher/api/metrics.hpp"
 #include "evoucher/api/router.hpp"
@@ -24,9 +25,17 @@ class Service {
   // Answers one request through reply, now or later from a database worker.
   void handle(Request request, Reply reply);
   Metrics& metrics() { return metrics_; }
+  const Config& config() const { return config_; }
+
+  using DbHandler = std::function<Response(store::Connection&, const Request&, const PathParams&)>;
+  using AdminHandler =
+      std::function<Response(store::Connection&, const Request&, const PathParams&, const Principal&)>;
+  // An admin endpoint: a valid bearer token first (401), and no writes by an auditor (403).
+  void admin_route(std::string method, std::string pattern, AdminHandler handler);
+  // A processor endpoint (POST): a valid signature first (401).
+  void processor_route(std::string pattern, DbHandler handler);
 
  private:
-  using DbHandler = std::function<Response(store::Connection&, const Request&, const PathParams&)>;
   // Runs fn on a database worker; maps an unreachable database to 503 and a bug to 500.
   Handler on_db(DbHandler fn);
   void add_operations_routes();

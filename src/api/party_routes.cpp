@@ -1,0 +1,257 @@
+// Districts, members, cards and merchants: creation is idempotent by identifier, and every
+// read or write is scoped to the caller's district.
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "endpoints.hpp"
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/store/districts.hpp"
+#include "evoucher/store/ledger.hpp"
+#include "evoucher/store/operations.hpp"
+#include "evoucher/store/parties.hpp"
+
+namespace evoucher::api {
+namespace {
+
+using json = nlohmann::json;
+
+json district_json(const store::District& d) { return {{"code", d.code}, {"name", d.name}, {"brand", d.brand}}; }
+
+json merchant_json(const store::Merchant& m) {
+  json benefit = nullptr;
+  if (m.benefit_kind) benefit = {{"kind", *m.benefit_kind}, {"rate_bp", m.benefit_rate_bp.value_or(0)}};
+  return {{"id", m.id},         {"business_no", m.business_no}, {"name", m.name},
+          {"district", m.district}, {"category", m.category},  {"annual_revenue", m.annual_revenue.value()},
+          {"status", m.status}, {"benefit", benefit}};
+}
+
+json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
+
+// 201 for a new resource, 200 for the same data again, 409 for other data under the same id.
+Response created_or_existing(store::CreateOutcome outcome, store::Tx& tx, const std::string& what,
+                             const std::function<json()>& body) {
+  if (outcome == store::CreateOutcome::conflict)
+    return problem(ErrorCode::already_exists, what + " already exists with different data");
+  json out = body();
+  tx.commit();
+  return json_answer(outcome == store::CreateOutcome::created ? 201 : 200, out);
+}
+
+// Reads a merchant benefit: null, or {kind, rate_bp} with rate_bp from 100 to 700.
+void read_benefit(Fields& f, store::Merchant& m) {
+  const json* b = f.raw("benefit");
+  m.benefit_kind.reset();
+  m.benefit_rate_bp.reset();
+  if (!b || b->is_null()) return;
+  Fields inner(*b, "benefit.");
+  const auto kind = inner.one_of("kind", {"pre_discount", "merchant_cashback"});
+  const auto rate = inner.integer("rate_bp", 100, 700);
+  if (auto p = inner.problem()) {
+    f.fail("benefit", "is invalid: " + *p);
+    return;
+  }
+  m.benefit_kind = kind;
+  m.benefit_rate_bp = static_cast<int>(rate);
+}
+
+std::string category(Fields& f) { return f.text("category", 64); }
+
+Response get_member(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
+  const auto query = parse_query(request.query);
+  if (!query) return invalid("the query string is malformed");
+  for (const auto& [k, v] : *query)
+    if (k != "month") return invalid("query parameter '" + k + "' is not known");
+  store::Tx tx(c);
+  const auto member = store::find_member(tx, params.at("id"));
+  if (!member) return problem(ErrorCode::not_found, "no member " + params.at("id"));
+  if (!may_read(who, member->district)) return forbidden("read members of " + member->district);
+  std::string month;
+  if (query->count("month")) {
+    const auto d = parse_date(query->at("month") + "-01");
+    if (!d || query->at("month").size() != 7) return invalid("query parameter 'month' must be YYYY-MM");
+    month = query->at("month");
+  } else {
+    month = format_date(seoul_business_date(std::chrono::time_point_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now())))
+                .substr(0, 7);
+  }
+  const auto cash = store::balance(tx, member->district, accounts::member_cash(member->id)).value_or(Won(0));
+  const auto points = store::balance(tx, member->district, accounts::member_points(member->id)).value_or(Won(0));
+  const auto totals = store::member_totals(tx, member->district, member->id);
+  const auto m = store::member_month(tx, member->district, member->id, month + "-01");
+  return json_answer(200, {{"id", member->id},
+                           {"district", member->district},
+                           {"cash", cash.value()},
+                           {"points", points.value()},
+                           {"pending_cashback", totals.pending_cashback.value()},
+                           {"month",
+                            {{"month", month}, {"loaded", m.loaded.value()}, {"eligible_spent", m.eligible_spent.value()}}}});
+}
+
+Response get_statement(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
+  const auto query = parse_query(request.query);
+  if (!query) return invalid("the query string is malformed");
+  int limit = 50;
+  std::optional<std::string> after;
+  for (const auto& [k, v] : *query) {
+    if (k == "limit") {
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || ptr != v.data() + v.size() || n < 1 || n > 500)
+        return invalid("query parameter 'limit' must be an integer from 1 to 500");
+      limit = n;
+    } else if (k == "after") {
+      after = v;
+    } else {
+      return invalid("query parameter '" + k + "' is not known");
+    }
+  }
+  store::Tx tx(c);
+  const auto member = store::find_member(tx, params.at("id"));
+  if (!member) return problem(ErrorCode::not_found, "no member " + params.at("id"));
+  if (!may_read(who, member->district)) return forbidden("read members of " + member->district);
+  const auto cash_key = accounts::member_cash(member->id);
+  const auto page = store::statement(tx, member->district, {cash_key, accounts::member_points(member->id)}, limit, after);
+  if (!page) return invalid("query parameter 'after' is not a cursor from an earlier page");
+  json entries = json::array();
+  for (const auto& line : page->lines) {
+    entries.push_back({{"at", format_rfc3339(line.at)},
+                       {"journal_id", line.journal_id},
+                       {"kind", line.kind},
+                       {"balance", line.account == cash_key ? "cash" : "points"},
+                       {"amount", line.amount.value()},
+                       {"balance_after", line.balance_after.value()}});
+  }
+  return json_answer(200, {{"entries", entries}, {"next", page->next ? json(*page->next) : json(nullptr)}});
+}
+
+}  // namespace
+
+void add_party_routes(Service& service) {
+  service.admin_route("POST", "/v1/districts", [](store::Connection& c, const Request& request, const PathParams&,
+                                                  const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    store::District d{f.district_code("code"), f.text("name"), f.text("brand")};
+    if (auto p = f.problem()) return invalid(*p);
+    if (who.role != Role::city_admin) return forbidden("create districts");
+    store::Tx tx(c);
+    const auto outcome = store::create_district(tx, d);
+    return created_or_existing(outcome, tx, "district " + d.code, [&] { return district_json(d); });
+  });
+
+  service.admin_route("GET", "/v1/districts", [](store::Connection& c, const Request&, const PathParams&,
+                                                 const Principal& who) {
+    store::Tx tx(c);
+    json list = json::array();
+    for (const auto& d : store::list_districts(tx))
+      if (may_read(who, d.code)) list.push_back(district_json(d));
+    return json_answer(200, {{"districts", list}});
+  });
+
+  service.admin_route("POST", "/v1/members", [](store::Connection& c, const Request& request, const PathParams&,
+                                                const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    store::Member m{f.client_id("id"), f.district_code("district")};
+    if (auto p = f.problem()) return invalid(*p);
+    if (!may_write(who, m.district)) return forbidden("create members in " + m.district);
+    store::Tx tx(c);
+    if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
+    const auto outcome = store::create_member(tx, m);
+    return created_or_existing(outcome, tx, "member " + m.id, [&] {
+      return json{{"id", m.id}, {"district", m.district}};
+    });
+  });
+
+  service.admin_route("GET", "/v1/members/{id}", get_member);
+  service.admin_route("GET", "/v1/members/{id}/statement", get_statement);
+
+  service.admin_route("POST", "/v1/cards", [](store::Connection& c, const Request& request, const PathParams&,
+                                              const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto token = f.client_id("token");
+    const auto member_id = f.client_id("member");
+    if (auto p = f.problem()) return invalid(*p);
+    store::Tx tx(c);
+    const auto member = store::find_member(tx, member_id);
+    if (!member) return invalid("field 'member': no member " + member_id);
+    if (!may_write(who, member->district)) return forbidden("issue cards in " + member->district);
+    const auto outcome = store::create_card(tx, token, member_id);
+    return created_or_existing(outcome, tx, "card", [&] {
+      return card_json(store::Card{token, member_id, "active", member->district});
+    });
+  });
+
+  service.admin_route("PATCH", "/v1/cards/{token}", [](store::Connection& c, const Request& request,
+                                                       const PathParams& params, const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto status = f.one_of("status", {"active", "suspended", "closed"});
+    if (auto p = f.problem()) return invalid(*p);
+    store::Tx tx(c);
+    auto card = store::find_card(tx, params.at("token"));
+    if (!card) return problem(ErrorCode::not_found, "no such card");
+    if (!may_write(who, card->district)) return forbidden("change cards of " + card->district);
+    if (card->status == "closed" && status != "closed")
+      return invalid("field 'status': a closed card cannot be reopened");
+    store::set_card_status(tx, card->token, status);
+    card->status = status;
+    tx.commit();
+    return json_answer(200, card_json(*card));
+  });
+
+  service.admin_route("POST", "/v1/merchants", [](store::Connection& c, const Request& request, const PathParams&,
+                                                  const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    store::Merchant m;
+    m.id = f.client_id("id");
+    m.business_no = f.text("business_no", 32);
+    m.name = f.text("name");
+    m.district = f.district_code("district");
+    m.category = category(f);
+    m.annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount));
+    read_benefit(f, m);
+    if (auto p = f.problem()) return invalid(*p);
+    if (!may_write(who, m.district)) return forbidden("create merchants in " + m.district);
+    store::Tx tx(c);
+    if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
+    const auto outcome = store::create_merchant(tx, m);
+    return created_or_existing(outcome, tx, "merchant " + m.id, [&] { return merchant_json(m); });
+  });
+
+  service.admin_route("PATCH", "/v1/merchants/{id}", [](store::Connection& c, const Request& request,
+                                                        const PathParams& params, const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    store::Tx tx(c);
+    auto m = store::find_merchant(tx, params.at("id"), /*lock=*/true);
+    if (!m) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
+    if (!may_write(who, m->district)) return forbidden("change merchants of " + m->district);
+    bool any = false;
+    if (f.has("status")) m->status = f.one_of("status", {"active", "suspended"}), any = true;
+    if (f.has("annual_revenue")) m->annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount)), any = true;
+    if (f.has("category")) m->category = category(f), any = true;
+    if (f.raw("benefit")) read_benefit(f, *m), any = true;
+    if (auto p = f.problem()) return invalid(*p);
+    if (!any) return invalid("the body must set at least one of status, annual_revenue, benefit, category");
+    store::update_merchant(tx, *m);
+    tx.commit();
+    return json_answer(200, merchant_json(*m));
+  });
+
+  service.admin_route("GET", "/v1/merchants/{id}", [](store::Connection& c, const Request&, const PathParams& params,
+                                                      const Principal& who) {
+    store::Tx tx(c);
+    const auto m = store::find_merchant(tx, params.at("id"));
+    if (!m) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
+    if (!may_read(who, m->district)) return forbidden("read merchants of " + m->district);
+    auto body = merchant_json(*m);
+    body["payable"] = store::merchant_payable(tx, m->id).value();
+    return json_answer(200, body);
+  });
+}
+
+}  // namespace evoucher::api

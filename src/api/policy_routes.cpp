@@ -1,0 +1,73 @@
+// Versioned policies: POST a version with its effective time; GET the version in force at T.
+#include "endpoints.hpp"
+#include "evoucher/api/policy_json.hpp"
+#include "evoucher/store/districts.hpp"
+#include "evoucher/store/parties.hpp"
+
+namespace evoucher::api {
+namespace {
+
+using json = nlohmann::json;
+
+json policy_json(const store::PolicyRow& p) {
+  return {{"id", p.id}, {"scope", p.scope}, {"effective_from", format_rfc3339(p.effective_from)},
+          {"rules", json::parse(p.rules_json)}};
+}
+
+// The city policy is what everyone is under, so every role may read it.
+bool may_read_policy(const Principal& who, const std::string& scope) { return scope == "city" || may_read(who, scope); }
+
+}  // namespace
+
+void add_policy_routes(Service& service) {
+  service.admin_route("POST", "/v1/policies", [](store::Connection& c, const Request& request, const PathParams&,
+                                                 const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto scope = f.district_code("scope");
+    const auto effective_from = f.time("effective_from");
+    const json* rules = f.raw("rules");
+    if (!rules && !f.problem()) f.fail("rules", "is required");
+    if (auto p = f.problem()) return invalid(*p);
+    if (!may_write(who, scope)) return forbidden("set the policy of " + scope);
+    std::string bad;
+    json normalized;
+    if (scope == "city") {
+      if (!city_rules_from_json(*rules, bad)) return problem(ErrorCode::policy_invalid, bad);
+    } else if (!district_rules_from_json(*rules, bad)) {
+      return problem(ErrorCode::policy_invalid, bad);
+    }
+    store::Tx tx(c);
+    if (!store::find_district(tx, scope)) return invalid("field 'scope': no district " + scope);
+    const auto [outcome, row] = store::create_policy(tx, scope, effective_from, rules->dump());
+    if (outcome == store::CreateOutcome::conflict)
+      return problem(ErrorCode::already_exists, "a " + scope + " policy from " + format_rfc3339(effective_from) +
+                                                    " already exists with other rules");
+    tx.commit();
+    return json_answer(outcome == store::CreateOutcome::created ? 201 : 200, policy_json(row));
+  });
+
+  service.admin_route("GET", "/v1/policies", [](store::Connection& c, const Request& request, const PathParams&,
+                                                const Principal& who) {
+    const auto query = parse_query(request.query);
+    if (!query) return invalid("the query string is malformed");
+    for (const auto& [k, v] : *query)
+      if (k != "scope" && k != "at") return invalid("query parameter '" + k + "' is not known");
+    if (!query->count("scope") || !is_district_code(query->at("scope")))
+      return invalid("query parameter 'scope' is required: city or a district code");
+    const auto& scope = query->at("scope");
+    auto at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    if (query->count("at")) {
+      const auto t = parse_rfc3339(query->at("at"));
+      if (!t) return invalid("query parameter 'at' must be an RFC 3339 time");
+      at = *t;
+    }
+    if (!may_read_policy(who, scope)) return forbidden("read the policy of " + scope);
+    store::Tx tx(c);
+    const auto row = store::policy_at(tx, scope, at);
+    if (!row) return problem(ErrorCode::not_found, "no " + scope + " policy is in force at " + format_rfc3339(at));
+    return json_answer(200, policy_json(*row));
+  });
+}
+
+}  // namespace evoucher::api

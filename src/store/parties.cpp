@@ -1,0 +1,197 @@
+// SQL for the registries: members, cards, merchants, policies and tokens.
+#include "evoucher/store/parties.hpp"
+
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/store/ledger.hpp"
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+constexpr Statement kInsertMember{
+    "member_insert", "INSERT INTO members (id, district) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1"};
+constexpr Statement kFindMember{"member_find", "SELECT id, district FROM members WHERE id = $1"};
+constexpr Statement kLockMember{"member_lock", "SELECT id, district FROM members WHERE id = $1 FOR UPDATE"};
+
+constexpr Statement kInsertCard{
+    "card_insert",
+    "INSERT INTO cards (token, member_id) VALUES ($1, $2) ON CONFLICT (token) DO NOTHING RETURNING 1"};
+constexpr Statement kFindCard{
+    "card_find",
+    "SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
+    "WHERE c.token = $1"};
+constexpr Statement kCardStatus{
+    "card_status", "UPDATE cards SET status = $2, updated_at = now() WHERE token = $1"};
+
+constexpr Statement kInsertMerchant{
+    "merchant_insert",
+    "INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, status, benefit_kind, "
+    "benefit_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING 1"};
+constexpr Statement kFindMerchant{
+    "merchant_find",
+    "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp "
+    "FROM merchants WHERE id = $1"};
+constexpr Statement kLockMerchant{
+    "merchant_lock",
+    "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp "
+    "FROM merchants WHERE id = $1 FOR UPDATE"};
+constexpr Statement kUpdateMerchant{
+    "merchant_update",
+    "UPDATE merchants SET category = $2, annual_revenue = $3, status = $4, benefit_kind = $5, benefit_rate_bp = $6, "
+    "updated_at = now() WHERE id = $1"};
+constexpr Statement kMerchantPayable{
+    "merchant_payable", "SELECT coalesce(sum(balance), 0)::bigint FROM accounts WHERE key = $1"};
+
+constexpr Statement kInsertPolicy{
+    "policy_insert",
+    "INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb) "
+    "ON CONFLICT (scope, effective_from) DO NOTHING RETURNING id"};
+constexpr Statement kPolicySame{
+    "policy_same",
+    "SELECT id, rules = $3::jsonb FROM policies WHERE scope = $1 AND effective_from = $2::timestamptz"};
+constexpr Statement kPolicyAt{
+    "policy_at",
+    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
+    "FROM policies WHERE scope = $1 AND effective_from <= $2::timestamptz ORDER BY effective_from DESC LIMIT 1"};
+constexpr Statement kPolicyById{
+    "policy_by_id",
+    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
+    "FROM policies WHERE id = $1"};
+
+constexpr Statement kInsertToken{
+    "token_insert", "INSERT INTO api_tokens (token_hash, role, district, name) VALUES ($1, $2, $3, $4)"};
+constexpr Statement kFindToken{
+    "token_find", "SELECT role, district, name FROM api_tokens WHERE token_hash = $1"};
+
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+Merchant merchant_from(const pqxx::row& r) {
+  return Merchant{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                  r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), r[6].as<std::string>(),
+                  opt<std::string>(r[7]), opt<int>(r[8])};
+}
+
+PolicyRow policy_from(const pqxx::row& r) {
+  return PolicyRow{r[0].as<std::int64_t>(), r[1].as<std::string>(), parse_rfc3339(r[2].as<std::string>()).value(),
+                   r[3].as<std::string>()};
+}
+
+}  // namespace
+
+CreateOutcome create_member(Tx& tx, const Member& member) {
+  const bool inserted = with_unavailable_mapped([&] { return !run(tx, kInsertMember, member.id, member.district).empty(); });
+  if (!inserted) return find_member(tx, member.id) == member ? CreateOutcome::existing : CreateOutcome::conflict;
+  open_account(tx, member.district, {accounts::member_cash(member.id), Normal::credit, Won(0)});
+  open_account(tx, member.district, {accounts::member_points(member.id), Normal::credit, std::nullopt});
+  return CreateOutcome::created;
+}
+
+std::optional<Member> find_member(Tx& tx, const std::string& id, bool lock) {
+  return with_unavailable_mapped([&]() -> std::optional<Member> {
+    const auto rows = run(tx, lock ? kLockMember : kFindMember, id);
+    if (rows.empty()) return std::nullopt;
+    return Member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+  });
+}
+
+CreateOutcome create_card(Tx& tx, const std::string& token, const std::string& member_id) {
+  const bool inserted = with_unavailable_mapped([&] { return !run(tx, kInsertCard, token, member_id).empty(); });
+  if (inserted) return CreateOutcome::created;
+  const auto existing = find_card(tx, token);
+  return existing && existing->member_id == member_id ? CreateOutcome::existing : CreateOutcome::conflict;
+}
+
+std::optional<Card> find_card(Tx& tx, const std::string& token) {
+  return with_unavailable_mapped([&]() -> std::optional<Card> {
+    const auto rows = run(tx, kFindCard, token);
+    if (rows.empty()) return std::nullopt;
+    const auto& r = rows[0];
+    return Card{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()};
+  });
+}
+
+void set_card_status(Tx& tx, const std::string& token, const std::string& status) {
+  with_unavailable_mapped([&] {
+    run(tx, kCardStatus, token, status);
+    return 0;
+  });
+}
+
+CreateOutcome create_merchant(Tx& tx, const Merchant& m) {
+  const bool inserted = with_unavailable_mapped([&] {
+    return !run(tx, kInsertMerchant, m.id, m.business_no, m.name, m.district, m.category, m.annual_revenue.value(),
+                m.status, m.benefit_kind, m.benefit_rate_bp)
+                .empty();
+  });
+  if (inserted) return CreateOutcome::created;
+  return find_merchant(tx, m.id) == m ? CreateOutcome::existing : CreateOutcome::conflict;
+}
+
+std::optional<Merchant> find_merchant(Tx& tx, const std::string& id, bool lock) {
+  return with_unavailable_mapped([&]() -> std::optional<Merchant> {
+    const auto rows = run(tx, lock ? kLockMerchant : kFindMerchant, id);
+    if (rows.empty()) return std::nullopt;
+    return merchant_from(rows[0]);
+  });
+}
+
+void update_merchant(Tx& tx, const Merchant& m) {
+  with_unavailable_mapped([&] {
+    run(tx, kUpdateMerchant, m.id, m.category, m.annual_revenue.value(), m.status, m.benefit_kind, m.benefit_rate_bp);
+    return 0;
+  });
+}
+
+Won merchant_payable(Tx& tx, const std::string& id) {
+  return with_unavailable_mapped(
+      [&] { return Won(run(tx, kMerchantPayable, accounts::merchant_payable(id))[0][0].as<std::int64_t>()); });
+}
+
+std::pair<CreateOutcome, PolicyRow> create_policy(Tx& tx, const std::string& scope, Timestamp effective_from,
+                                                  const std::string& rules_json) {
+  return with_unavailable_mapped([&]() -> std::pair<CreateOutcome, PolicyRow> {
+    const auto at = format_rfc3339(effective_from);
+    const auto inserted = run(tx, kInsertPolicy, scope, at, rules_json);
+    if (!inserted.empty()) return {CreateOutcome::created, *policy_by_id(tx, inserted[0][0].as<std::int64_t>())};
+    const auto same = run(tx, kPolicySame, scope, at, rules_json);
+    const auto row = *policy_by_id(tx, same.at(0)[0].as<std::int64_t>());
+    return {same[0][1].as<bool>() ? CreateOutcome::existing : CreateOutcome::conflict, row};
+  });
+}
+
+std::optional<PolicyRow> policy_at(Tx& tx, const std::string& scope, Timestamp at) {
+  return with_unavailable_mapped([&]() -> std::optional<PolicyRow> {
+    const auto rows = run(tx, kPolicyAt, scope, format_rfc3339(at));
+    if (rows.empty()) return std::nullopt;
+    return policy_from(rows[0]);
+  });
+}
+
+std::optional<PolicyRow> policy_by_id(Tx& tx, std::int64_t id) {
+  return with_unavailable_mapped([&]() -> std::optional<PolicyRow> {
+    const auto rows = run(tx, kPolicyById, id);
+    if (rows.empty()) return std::nullopt;
+    return policy_from(rows[0]);
+  });
+}
+
+void create_token(Tx& tx, const std::string& token_hash, const TokenRow& token) {
+  with_unavailable_mapped([&] {
+    run(tx, kInsertToken, token_hash, token.role, token.district, token.name);
+    return 0;
+  });
+}
+
+std::optional<TokenRow> find_token(Tx& tx, const std::string& token_hash) {
+  return with_unavailable_mapped([&]() -> std::optional<TokenRow> {
+    const auto rows = run(tx, kFindToken, token_hash);
+    if (rows.empty()) return std::nullopt;
+    return TokenRow{rows[0][0].as<std::string>(), opt<std::string>(rows[0][1]), rows[0][2].as<std::string>()};
+  });
+}
+
+}  // namespace evoucher::store
