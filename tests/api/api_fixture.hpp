@@ -1,0 +1,93 @@
+// A served, seeded database for end-to-end tests: the real binary, real HTTP, real PostgreSQL.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "evoucher/crypto.hpp"
+#include "evoucher/store/connection.hpp"
+#include "evoucher/store/demo_seed.hpp"
+#include "support/http_client.hpp"
+#include "support/pg_harness.hpp"
+#include "support/process.hpp"
+
+namespace evoucher::testing {
+
+using json = nlohmann::json;
+
+inline constexpr const char* kAdminToken = "test-admin-token";
+inline constexpr const char* kSecret = "test-processor-secret";
+
+struct Answer {
+  int status = 0;
+  json body;
+  std::map<std::string, std::string> headers;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url = PgHarness::instance().fresh_database();
+    {
+      store::Connection c(url);
+      store::seed_demo(c);
+    }
+    server = std::make_unique<ServeProcess>(
+        url, std::map<std::string, std::string>{{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                                                {"EVOUCHER_DB_WORKERS", "8"}});
+  }
+
+  static Answer answer(const HttpResult& r) {
+    Answer a{r.status, json::parse(r.body, nullptr, false), r.headers};
+    return a;
+  }
+
+  Answer admin(const std::string& method, const std::string& path, const json& body = nullptr,
+               const std::string& token = kAdminToken, const std::string& key = "") {
+    std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token}};
+    if (!key.empty()) headers["Idempotency-Key"] = key;
+    return answer(http_request(server->port(), method, path, body.is_null() ? "" : body.dump(), headers));
+  }
+
+  Answer processor(const std::string& path, const json& body, long skew_seconds = 0,
+                   const std::string& secret = kSecret) {
+    const std::string raw = body.dump();
+    const std::string t = std::to_string(std::time(nullptr) + skew_seconds);
+    const std::string sig = "t=" + t + ",v1=" + hmac_sha256_hex(secret, t + "." + raw);
+    return answer(http_request(server->port(), "POST", path, raw, {{"X-Evoucher-Signature", sig}}));
+  }
+
+  Answer load(const std::string& member, long long amount, const std::string& key,
+              const std::string& at = "2020-03-02T09:00:00+09:00") {
+    return admin("POST", "/v1/loads", {{"member", member}, {"amount", amount}, {"bank_ref", "bank-" + key},
+                                       {"occurred_at", at}},
+                 kAdminToken, key);
+  }
+
+  Answer pay(const std::string& event, const std::string& card, const std::string& merchant, long long price,
+             const std::string& at) {
+    return processor("/v1/processor/payments", {{"event_id", event}, {"card", card}, {"merchant", merchant},
+                                                {"price", price}, {"occurred_at", at}, {"channel", "card"}});
+  }
+
+  Answer cancel(const std::string& event, const std::string& payment, long long amount, const std::string& at) {
+    return processor("/v1/processor/cancellations",
+                     {{"event_id", event}, {"payment_id", payment}, {"amount", amount}, {"occurred_at", at}});
+  }
+
+  // One number from raw SQL.
+  long long scalar(const std::string& sql) {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    return n.exec(sql)[0][0].as<long long>();
+  }
+
+  std::string url;
+  std::unique_ptr<ServeProcess> server;
+};
+
+}  // namespace evoucher::testing
