@@ -1,0 +1,307 @@
+// Error codes, roles, signatures, idempotency and concurrency over HTTP.
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "api/api_fixture.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+class Contract : public ApiTest {
+ protected:
+  std::string token(const std::string& role, const std::string& district = "") {
+    std::vector<std::string> args{"token", "create", "--role", role};
+    if (!district.empty()) args.insert(args.end(), {"--district", district});
+    auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output.substr(0, r.output.find('\n'));
+  }
+};
+
+void expect_problem(const Answer& a, int status, const std::string& code, const std::string& detail) {
+  EXPECT_EQ(a.status, status) << a.body;
+  EXPECT_EQ(a.headers.at("content-type"), "application/problem+json");
+  EXPECT_EQ(a.body["code"], code);
+  EXPECT_EQ(a.body["status"], status);
+  EXPECT_EQ(a.body["detail"], detail);
+}
+
+TEST_F(Contract, EachErrorCode) {
+  expect_problem(admin("POST", "/v1/members", {{"id", "m9"}}), 400, "invalid_request", "field 'district' is required");
+  expect_problem(admin("POST", "/v1/members", {{"id", "m9"}, {"district", "bupyeong"}, {"x", 1}}), 400,
+                 "invalid_request", "field 'x' is not known");
+  expect_problem(admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 0}, {"bank_ref", "b"}}, kAdminToken, "k"),
+                 400, "invalid_request", "field 'amount' must be an integer from 1 to 10000000000000, got 0");
+  expect_problem(admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 1.5}, {"bank_ref", "b"}}, kAdminToken, "k"),
+                 400, "invalid_request", "field 'amount' must be an integer from 1 to 10000000000000");
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/members", "{not json",
+                                     {{"Authorization", std::string("Bearer ") + kAdminToken}})),
+                 400, "invalid_request", "the body is not valid JSON");
+  expect_problem(admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 5}, {"bank_ref", "b"}}), 400,
+                 "invalid_request", "the Idempotency-Key header is required for this call");
+  expect_problem(admin("GET", "/v1/districts", nullptr, "wrong"), 401, "unauthenticated",
+                 "the bearer token is not valid");
+  expect_problem(answer(http_get(server->port(), "/v1/districts")), 401, "unauthenticated",
+                 "an Authorization: Bearer token is required");
+  const auto yeonsu = token("district_admin", "yeonsu");
+  expect_problem(admin("GET", "/v1/members/m1", nullptr, yeonsu), 403, "forbidden",
+                 "this token may not read members of bupyeong");
+  expect_problem(admin("GET", "/v1/members/nobody"), 404, "not_found", "no member nobody");
+  expect_problem(admin("DELETE", "/v1/members/m1"), 405, "method_not_allowed",
+                 "DELETE is not allowed on /v1/members/m1; allowed: GET");
+  expect_problem(admin("POST", "/v1/members", {{"id", "m1"}, {"district", "yeonsu"}}), 409, "already_exists",
+                 "member m1 already exists with different data");
+  ASSERT_EQ(load("m1", 1'000, "same-key").status, 201);
+  expect_problem(load("m1", 2'000, "same-key"), 409, "idempotency_key_reused",
+                 "this key was already used with a different request; use a new key for a new request");
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/members", std::string(1024 * 1024 + 1, ' '),
+                                     {{"Authorization", std::string("Bearer ") + kAdminToken}})),
+                 413, "payload_too_large", "the body exceeds 1048576 bytes");
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/members", "id=m9",
+                                     {{"Authorization", std::string("Bearer ") + kAdminToken},
+                                      {"Content-Type", "application/x-www-form-urlencoded"}})),
+                 415, "unsupported_media_type", "the body must be application/json");
+  expect_problem(load("m1", 1'000'000, "too-much"), 422, "limit_exceeded",
+                 "monthly_load_limit: 1000 loaded this month + 1000000 exceeds 1000000");
+  expect_problem(admin("POST", "/v1/refunds", {{"member", "m2"}, {"bank_ref", "b"}}, kAdminToken, "rf"), 422,
+                 "refund_not_allowed", "there is no cash to refund");
+  auto p = pay("e1", "c1", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00");
+  expect_problem(cancel("x1", p.body["payment_id"], 1'001, "2020-03-02T11:00:00+09:00"), 422,
+                 "cancel_exceeds_payment",
+                 "cancelling 1001 would exceed the payment: charged 1000, already cancelled 0, remaining 1000");
+  expect_problem(admin("POST", "/v1/policies",
+                       json::parse(R"({"scope":"city","effective_from":"2020-05-01T00:00:00+09:00",
+                         "rules":{"brackets":[{"up_to":500000,"rate_bp":1000},{"up_to":400000,"rate_bp":100}],
+                                  "funding_split":{"national":4,"city":2}}})")),
+                 422, "policy_invalid", "rules.brackets[1].up_to must be above the previous bound (500000)");
+  expect_problem(admin("POST", "/v1/policies",
+                       json::parse(R"({"scope":"bupyeong","effective_from":"2020-05-01T00:00:00+09:00",
+                         "rules":{"topup_bp":"two"}})")),
+                 422, "policy_invalid", "field 'rules.topup_bp' must be an integer from 0 to 10000");
+  // Nothing any refusal above wrote: one load, one payment.
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 2);
+  EXPECT_EQ(scalar("SELECT count(*) FROM members"), 4);
+  EXPECT_EQ(scalar("SELECT count(*) FROM policies"), 2);
+}
+
+TEST_F(Contract, CreationIsIdempotentByIdentifier) {
+  const json member{{"id", "new-1"}, {"district", "yeonsu"}};
+  auto first = admin("POST", "/v1/members", member);
+  EXPECT_EQ(first.status, 201);
+  EXPECT_EQ(first.body, json::parse(R"({"id":"new-1","district":"yeonsu"})"));
+  EXPECT_EQ(admin("POST", "/v1/members", member).status, 200);
+  const json merchant = json::parse(R"({"id":"ys-new","business_no":"1","name":"N","district":"yeonsu",
+    "category":"cafe","annual_revenue":5,"benefit":{"kind":"pre_discount","rate_bp":100}})");
+  auto m = admin("POST", "/v1/merchants", merchant);
+  EXPECT_EQ(m.status, 201);
+  EXPECT_EQ(m.body, json::parse(R"({"id":"ys-new","business_no":"1","name":"N","district":"yeonsu",
+    "category":"cafe","annual_revenue":5,"status":"active","benefit":{"kind":"pre_discount","rate_bp":100}})"));
+  EXPECT_EQ(admin("POST", "/v1/merchants", merchant).status, 200);
+  auto changed = merchant;
+  changed["annual_revenue"] = 6;
+  EXPECT_EQ(admin("POST", "/v1/merchants", changed).status, 409);
+  auto bad_benefit = merchant;
+  bad_benefit["id"] = "ys-bad";
+  bad_benefit["benefit"]["rate_bp"] = 701;
+  expect_problem(admin("POST", "/v1/merchants", bad_benefit), 400, "invalid_request",
+                 "field 'benefit' is invalid: field 'benefit.rate_bp' must be an integer from 100 to 700, got 701");
+  EXPECT_EQ(admin("POST", "/v1/cards", {{"token", "c-new"}, {"member", "new-1"}}).status, 201);
+  EXPECT_EQ(admin("POST", "/v1/cards", {{"token", "c-new"}, {"member", "new-1"}}).status, 200);
+  EXPECT_EQ(admin("POST", "/v1/cards", {{"token", "c-new"}, {"member", "m1"}}).status, 409);
+  EXPECT_EQ(admin("POST", "/v1/districts", {{"code", "namdong"}, {"name", "남동구"}, {"brand", "남동e음"}}).status, 201);
+  EXPECT_EQ(admin("POST", "/v1/districts", {{"code", "namdong"}, {"name", "남동구"}, {"brand", "남동e음"}}).status, 200);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_class WHERE relname = 'payments_namdong'"), 1);
+}
+
+TEST_F(Contract, IdempotentReplaysAnswerExactlyAsTheFirstTime) {
+  auto first = load("m1", 300'000, "replay-1");
+  auto again = load("m1", 300'000, "replay-1");
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  auto p = pay("pe-1", "c1", "bp-bakery", 10'000, "2020-03-02T10:00:00+09:00");
+  auto p_again = pay("pe-1", "c1", "bp-bakery", 10'000, "2020-03-02T10:00:00+09:00");
+  EXPECT_EQ(p_again.body, p.body);
+  auto p_other = pay("pe-1", "c1", "bp-bakery", 20'000, "2020-03-02T10:00:00+09:00");
+  expect_problem(p_other, 409, "idempotency_key_reused",
+                 "this key was already used with a different request; use a new key for a new request");
+  auto c = cancel("ce-1", p.body["payment_id"], 1'000, "2020-03-02T11:00:00+09:00");
+  EXPECT_EQ(cancel("ce-1", p.body["payment_id"], 1'000, "2020-03-02T11:00:00+09:00").body, c.body);
+  EXPECT_EQ(scalar("SELECT count(*) FROM loads"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM cancellations"), 1);
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["cash"], 300'000 - 9'500 + 1'000);
+}
+
+TEST_F(Contract, ProcessorSignatures) {
+  const json body{{"event_id", "s1"}, {"card", "c1"}, {"merchant", "bp-cafe"}, {"price", 1},
+                  {"occurred_at", "2020-03-02T10:00:00+09:00"}, {"channel", "card"}};
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/processor/payments", body.dump())), 401,
+                 "unauthenticated", "the X-Evoucher-Signature header is missing");
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/processor/payments", body.dump(),
+                                     {{"X-Evoucher-Signature", "sha256=abc"}})),
+                 401, "unauthenticated", "the X-Evoucher-Signature header must be t=<unix seconds>,v1=<hex>");
+  expect_problem(processor("/v1/processor/payments", body, 0, "wrong-secret"), 401, "unauthenticated",
+                 "the signature does not match the body");
+  expect_problem(processor("/v1/processor/payments", body, -301), 401, "unauthenticated",
+                 "the signature's timestamp is more than 300 s from now");
+  expect_problem(processor("/v1/processor/payments", body, 301), 401, "unauthenticated",
+                 "the signature's timestamp is more than 300 s from now");
+  // A signature over other bytes than those sent.
+  const std::string t = std::to_string(std::time(nullptr));
+  const std::string sig = "t=" + t + ",v1=" + hmac_sha256_hex(kSecret, t + "." + body.dump() + " ");
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/processor/payments", body.dump(),
+                                     {{"X-Evoucher-Signature", sig}})),
+                 401, "unauthenticated", "the signature does not match the body");
+  EXPECT_EQ(processor("/v1/processor/payments", body, -299).body["decision"], "declined");  // within the window
+}
+
+// Each role on each endpoint: the status it gets. A district admin of yeonsu reaches into
+// bupyeong and gets 403, with nothing of bupyeong's in the body.
+TEST_F(Contract, RoleMatrix) {
+  load("m1", 100'000, "rbac-load");
+  const auto pay1 = pay("rbac-p", "c1", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00");
+  const std::map<std::string, std::string> tokens{{"city_admin", kAdminToken},
+                                                  {"district_admin:bupyeong", token("district_admin", "bupyeong")},
+                                                  {"district_admin:yeonsu", token("district_admin", "yeonsu")},
+                                                  {"auditor", token("auditor")}};
+  struct Case {
+    std::string method, path;
+    json body;
+    bool keyed;
+    std::map<std::string, int> expected;  // by role
+  };
+  int n = 0;
+  auto unique = [&](const std::string& s) { return s + "-" + std::to_string(n++); };
+  const std::vector<std::string> roles{"city_admin", "district_admin:bupyeong", "district_admin:yeonsu", "auditor"};
+  for (const auto& role : roles) {
+    const auto& tok = tokens.at(role);
+    const bool city = role == "city_admin", bp = role == "district_admin:bupyeong", ys = role == "district_admin:yeonsu",
+               aud = role == "auditor";
+    auto st = [&](const std::string& method, const std::string& path, const json& body, const std::string& key = "") {
+      return admin(method, path, body, tok, key);
+    };
+    auto expect = [&](const Answer& a, int status, const std::string& what) {
+      EXPECT_EQ(a.status, status) << role << " " << what << " " << a.body;
+      if (status == 403) {
+        EXPECT_EQ(a.body["code"], "forbidden");
+        EXPECT_EQ(a.body.dump().find("572500"), std::string::npos);
+        EXPECT_FALSE(a.body.contains("cash"));
+      }
+    };
+    expect(st("POST", "/v1/districts", {{"code", "dist" + std::to_string(n++)}, {"name", "n"}, {"brand", "b"}}), city ? 201 : 403,
+           "create district");
+    auto list = st("GET", "/v1/districts", nullptr);
+    expect(list, 200, "list districts");
+    if (ys) {
+      EXPECT_EQ(list.body["districts"], json::parse(R"([{"code":"yeonsu","name":"연수구","brand":"연수e음"}])"));
+    }
+    expect(st("POST", "/v1/policies",
+              {{"scope", "city"}, {"effective_from", "2021-01-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
+               {"rules", {{"brackets", {{{"up_to", 1}, {"rate_bp", 1}}}}, {"funding_split", {{"national", 1}, {"city", 1}}}}}}),
+           city ? 201 : 403, "city policy");
+    expect(st("POST", "/v1/policies",
+              {{"scope", "bupyeong"}, {"effective_from", "2021-02-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
+               {"rules", {{"topup_bp", 1}, {"fee_support_bp", 1}}}}),
+           city || bp ? 201 : 403, "bupyeong policy");
+    expect(st("GET", "/v1/policies?scope=city&at=2020-03-05T00:00:00Z", nullptr), 200, "read city policy");
+    expect(st("GET", "/v1/policies?scope=bupyeong&at=2020-03-05T00:00:00Z", nullptr), ys ? 403 : 200,
+           "read bupyeong policy");
+    expect(st("POST", "/v1/members", {{"id", unique("mem")}, {"district", "bupyeong"}}), city || bp ? 201 : 403,
+           "create bupyeong member");
+    expect(st("GET", "/v1/members/m1", nullptr), ys ? 403 : 200, "read m1");
+    expect(st("GET", "/v1/members/m1/statement", nullptr), ys ? 403 : 200, "read m1 statement");
+    expect(st("POST", "/v1/cards", {{"token", unique("card")}, {"member", "m2"}}), city || bp ? 201 : 403,
+           "issue card");
+    expect(st("PATCH", "/v1/cards/c2", {{"status", "active"}}), city || bp ? 200 : 403, "patch card");
+    expect(st("POST", "/v1/merchants",
+              {{"id", unique("mer")}, {"business_no", "1"}, {"name", "n"}, {"district", "bupyeong"},
+               {"category", "cafe"}, {"annual_revenue", 1}, {"benefit", nullptr}}),
+           city || bp ? 201 : 403, "create merchant");
+    expect(st("PATCH", "/v1/merchants/bp-cafe", {{"annual_revenue", 80'000'000}}), city || bp ? 200 : 403,
+           "patch merchant");
+    expect(st("GET", "/v1/merchants/bp-cafe", nullptr), ys ? 403 : 200, "read merchant");
+    expect(st("POST", "/v1/loads", {{"member", "m2"}, {"amount", 1}, {"bank_ref", "b"}}, unique("k")),
+           city || bp ? 201 : 403, "load");
+    expect(st("POST", "/v1/refunds", {{"member", "m4"}, {"bank_ref", "b"}}, unique("k")), city ? 422 : 403,
+           "refund of a city member");
+    if (aud) {
+      EXPECT_EQ(st("GET", "/v1/members/m3", nullptr).status, 200);
+    }
+  }
+  // The auditor and the yeonsu admin wrote nothing.
+  EXPECT_EQ(scalar("SELECT count(*) FROM loads"), 1 + 2);
+  EXPECT_EQ(scalar("SELECT count(*) FROM districts"), 3 + 1);
+  (void)pay1;
+}
+
+TEST_F(Contract, SixtyFourPaymentsAgainstThreeHundredThousand) {
+  ASSERT_EQ(load("m1", 300'000, "conc-load").status, 201);
+  std::atomic<int> approved{0}, insufficient{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = pay("conc-" + std::to_string(i), "c1", "bp-cafe", 10'000, "2020-03-02T10:00:00+09:00");
+      if (r.body["decision"] == "approved") {
+        ++approved;
+      } else if (r.body["reason"] == "insufficient_funds") {
+        ++insufficient;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(approved.load(), 30);
+  EXPECT_EQ(insufficient.load(), 34);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["cash"], 0);
+  EXPECT_EQ(admin("GET", "/v1/merchants/bp-cafe").body["payable"], 300'000);
+  EXPECT_EQ(run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}}).exit_code, 0);
+}
+
+TEST_F(Contract, MonthlyCapIsNeverOverUsedConcurrently) {
+  // Two cards of one member; 40 payments of 50,000 = 2,000,000 of spend against a 1,000,000 cap.
+  ASSERT_EQ(admin("POST", "/v1/cards", {{"token", "c1b"}, {"member", "m1"}}).status, 201);
+  ASSERT_EQ(load("m1", 1'000'000, "cap-1", "2020-03-01T09:00:00+09:00").status, 201);
+  ASSERT_EQ(load("m1", 1'000'000, "cap-2", "2020-04-01T09:00:00+09:00").status, 201);
+  std::vector<std::thread> threads;
+  std::atomic<long long> city{0}, charged{0};
+  for (int i = 0; i < 40; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = pay("cap-" + std::to_string(i), i % 2 ? "c1" : "c1b", "bp-cafe", 50'000, "2020-03-15T10:00:00+09:00");
+      if (r.body["decision"] == "approved") {
+        city += r.body["cashback"]["city"].get<long long>();
+        charged += r.body["charged"].get<long long>();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(charged.load(), 2'000'000);
+  EXPECT_EQ(city.load(), 50'000 + 5'000);  // 10 % of 500,000 + 1 % of the next 500,000, and nothing past the cap
+  EXPECT_EQ(admin("GET", "/v1/members/m1?month=2020-03").body["month"]["eligible_spent"], 1'000'000);
+  EXPECT_EQ(scalar("SELECT sum(eligible) FROM payments"), 1'000'000);
+}
+
+TEST_F(Contract, SigtermLetsAnInFlightRequestFinish) {
+  // A transaction of the test's own holds a lock the request needs, so the request is in
+  // flight when SIGTERM arrives: the service answers it, then exits 0.
+  pqxx::connection blocker(url);
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE districts IN ACCESS EXCLUSIVE MODE");
+  std::optional<Answer> answered;
+  std::thread client([&] { answered = admin("GET", "/v1/districts"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  lock.abort();
+  client.join();
+  stopper.join();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200);
+  EXPECT_EQ(answered->body["districts"].size(), 3u);
+}
+
+}  // namespace
+}  // namespace evoucher::testing
