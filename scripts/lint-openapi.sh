@@ -8,4 +8,10 @@ if [[ ! -x $tools/node_modules/.bin/redocly ]] || ! grep -q "\"version\": \"$ver
   mkdir -p $tools
   npm install --silent --no-audit --no-fund --prefix $tools "@redocly/cli@$version" >/dev/null
 fi
-exec $tools/node_modules/.bin/redocly lint --config docs/redocly.yaml --max-problems 50 docs/openapi.yaml
+out=$($tools/node_modules/.bin/redocly lint --config docs/redocly.yaml --max-problems 50 docs/openapi.yaml 2>&1) || {
+  echo "$out"
+  exit 1
+}
+echo "$out"
+# Warnings fail the lint too: the contract document stays clean.
+if grep -q "warning" <<<"$out"; then exit 1; fi
