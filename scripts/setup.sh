@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config ccache git ca-certificates curl
+  g++ cmake ninja-build pkg-config ccache git ca-certificates curl openssl
   libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
   libgtest-dev
   postgresql-15 postgresql-client-15
