@@ -84,7 +84,8 @@ void EmbeddedCluster::resolve_paths() {
     } else if (!fs::exists(dir) && !user_can_enter(dir.parent_path().string())) {
       // The postgres user cannot reach this path (a checkout under /root, say): the data lives
       // under /var/lib/evoucher and `dir` is a link to it.
-      const std::string real = "/var/lib/evoucher/" + sha256_hex(dir.string()).substr(0, 16);
+      // A random part, so that a new checkout at the same path never picks up a deleted one's data.
+      const std::string real = "/var/lib/evoucher/" + sha256_hex(dir.string()).substr(0, 12) + "-" + random_hex(4);
       fs::create_directories("/var/lib/evoucher");
       fs::permissions("/var/lib/evoucher", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
       fs::create_symlink(real, dir);
