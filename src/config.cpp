@@ -55,6 +55,7 @@ const std::map<std::string, Setting>& settings() {
       {"header_limit_bytes", field(&Config::header_limit_bytes)},
       {"max_connections", field(&Config::max_connections)},
       {"signature_window_s", field(&Config::signature_window_s)},
+      {"batch_chunk_size", field(&Config::batch_chunk_size)},
       {"log_level", field(&Config::log_level)},
   };
   return table;
@@ -80,6 +81,8 @@ void validate(const Config& c) {
   positive("header_limit_bytes", c.header_limit_bytes);
   positive("max_connections", c.max_connections);
   positive("signature_window_s", c.signature_window_s);
+  positive("batch_chunk_size", c.batch_chunk_size);
+  if (c.batch_chunk_size > 10000) throw ConfigError("setting batch_chunk_size must be at most 10000");
   if (c.listen.rfind(':') == std::string::npos) throw ConfigError("setting listen must be HOST:PORT");
 }
 

@@ -23,6 +23,7 @@ struct Config {
   std::uint32_t header_limit_bytes = 16 * 1024;
   int max_connections = 10000;
   int signature_window_s = 300;
+  int batch_chunk_size = 10000;      // payments per batch transaction
   std::string log_level = "info";
   std::string processor_secret;  // environment only
   std::string admin_token;       // environment only

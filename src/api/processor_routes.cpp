@@ -3,6 +3,7 @@
 #include "endpoints.hpp"
 #include "evoucher/engine/chart_of_accounts.hpp"
 #include "evoucher/engine/payment.hpp"
+#include "evoucher/store/batch.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"
 
@@ -179,6 +180,21 @@ Response post_cancellation(store::Connection& c, const Request& request, const P
     std::vector<store::Posting> postings{{accounts::merchant_payable(p.merchant), q->amount}};
     if (q->refund_cash > Won(0)) postings.push_back({accounts::member_cash(p.member), -q->refund_cash});
     if (q->refund_points > Won(0)) postings.push_back({accounts::member_points(p.member), -q->refund_points});
+    // After the batch posted this payment's cashback, what the remaining amount no longer earns
+    // is taken back from points (which may go negative) and returned where it came from.
+    const auto earlier = store::posted_state(tx, p.district, p.id);
+    std::optional<engine::Clawback> claw;
+    if (earlier.posted) {
+      const auto& a = earlier.amounts;
+      claw = engine::clawback_after_cancellation({a.national, a.city, a.district, a.merchant}, q->earned_after.cashback,
+                                                 policies.city);
+      const auto& t = claw->taken;
+      if (t.total() > Won(0)) postings.push_back({accounts::member_points(p.member), t.total()});
+      if (t.national > Won(0)) postings.push_back({accounts::pool_drawn(*earlier.pools.national), -t.national});
+      if (t.city > Won(0)) postings.push_back({accounts::pool_drawn(*earlier.pools.city), -t.city});
+      if (t.district > Won(0)) postings.push_back({accounts::pool_drawn(*earlier.pools.district), -t.district});
+      if (t.merchant > Won(0)) postings.push_back({accounts::merchant_payable(p.merchant), -t.merchant});
+    }
     const auto posted = store::post_journal(tx, {p.district, "cancellation", occurred_at, cref, postings});
     if (!posted.journal_id) throw std::runtime_error("cancellation journal refused: " + posted.detail);
     store::insert_cancellation(tx, {id, p.district, event_id, p.id, q->amount, q->refund_cash, q->refund_points,
@@ -186,6 +202,12 @@ Response post_cancellation(store::Connection& c, const Request& request, const P
                                     q->fee_support_reversed, q->eligible_reduction, occurred_at,
                                     format_date(seoul_business_date(occurred_at)), *posted.journal_id});
     store::add_to_month(tx, p.district, p.member, seoul_month(p.occurred_at), Won(0), -q->eligible_reduction);
+    if (claw) {
+      const auto& after = claw->posted;
+      const auto& unfunded = claw->unfunded;
+      store::record_clawback(tx, p.district, p.id, {after.national, after.city, after.district, after.merchant},
+                             {unfunded.national, unfunded.city, unfunded.district, Won(0)}, claw->taken.total(), id);
+    }
     return json_answer(200, {{"cancellation_id", cref},
                              {"payment_id", payment_ref},
                              {"amount", q->amount.value()},
@@ -195,11 +217,62 @@ Response post_cancellation(store::Connection& c, const Request& request, const P
   });
 }
 
+// The processor paid a merchant for a business date: each issuing district's sub-account of
+// the payable falls, and that district's float with it; the district pays the fee support.
+Response post_settlement(store::Connection& c, const Request& request, const PathParams&) {
+  json doc;
+  auto f = Fields::parse(request.body, doc);
+  const auto event_id = f.text("event_id", 128);
+  const auto merchant_id = f.client_id("merchant");
+  const auto business_date = f.date("business_date");
+  const auto amount = f.amount("amount");
+  if (auto p = f.problem()) return invalid(*p);
+  store::Tx tx(c);
+  const auto merchant = store::find_merchant(tx, merchant_id);
+  if (!merchant) return problem(ErrorCode::not_found, "no merchant " + merchant_id);
+  const IdempotencyKey key{merchant->district, "settlement:" + event_id, request_hash(request)};
+  return run_idempotent(tx, key, [&]() -> Response {
+    store::find_merchant(tx, merchant_id, /*lock=*/true);
+    const auto owed = store::owed_to_merchant(tx, merchant_id, business_date);
+    Won expected, payable, fee;
+    for (const auto& o : owed) {
+      payable += o.payable;
+      fee += o.fee_support;
+    }
+    expected = payable + fee;
+    if (amount != expected)
+      return problem(ErrorCode::settlement_mismatch,
+                     "expected " + std::to_string(expected.value()) + " won for merchant " + merchant_id + " on " +
+                         business_date + " (payable " + std::to_string(payable.value()) +
+                         " net of merchant cashback, plus fee support " + std::to_string(fee.value()) + "), got " +
+                         std::to_string(amount.value()) + ": a difference of " +
+                         std::to_string((amount - expected).value()));
+    const auto id = store::next_operation_id(tx);
+    const auto ref = operation_ref("stl", merchant->district, id);
+    const auto now = now_utc();
+    for (const auto& o : owed) {
+      std::optional<std::int64_t> journal;
+      std::vector<store::Posting> postings;
+      if (o.payable != Won(0)) postings.push_back({accounts::merchant_payable(merchant_id), o.payable});
+      if (o.fee_support != Won(0)) postings.push_back({accounts::fee_support_expense(), o.fee_support});
+      if (!postings.empty()) {
+        postings.push_back({accounts::float_account(), -(o.payable + o.fee_support)});
+        const auto posted = store::post_journal(tx, {o.district, "settlement", now, ref, postings});
+        if (!posted.journal_id) throw std::runtime_error("settlement journal refused: " + posted.detail);
+        journal = posted.journal_id;
+      }
+      store::insert_settlement_portion(tx, o, id, event_id, merchant_id, business_date, journal);
+    }
+    return json_answer(200, {{"settlement_id", ref}, {"merchant", merchant_id}, {"amount", amount.value()}});
+  });
+}
+
 }  // namespace
 
 void add_processor_routes(Service& service) {
   service.processor_route("/v1/processor/payments", post_payment);
   service.processor_route("/v1/processor/cancellations", post_cancellation);
+  service.processor_route("/v1/processor/settlements", post_settlement);
 }
 
 }  // namespace evoucher::api

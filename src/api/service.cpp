@@ -40,6 +40,7 @@ Service::Service(const Config& config, store::WorkerPool& db) : config_(config),
   add_policy_routes(*this);
   add_money_routes(*this);
   add_processor_routes(*this);
+  add_batch_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
 }

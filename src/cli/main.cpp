@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+
 #include "evoucher/api/auth.hpp"
+#include "evoucher/api/batch_report.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/districts.hpp"
@@ -31,6 +34,8 @@ commands:
   serve [--config FILE]            run the HTTP service
   migrate                          apply migrations/ in order, once each
   verify [--district C]            check every ledger invariant; non-zero exit on any failure
+  batch cashback --date D [--district C]
+                                   post the business date's cashback (all districts unless --district)
   seed demo                        load the Incheon March 2020 demo (once)
   db stop | db status | db url     the embedded PostgreSQL under var/pg
   token create --role R [--district C] [--name N]
@@ -52,6 +57,7 @@ struct Args {
   std::optional<std::string> config;
   std::optional<std::string> district;
   std::optional<std::string> role;
+  std::optional<std::string> date;
   std::optional<std::string> name;
 };
 
@@ -66,6 +72,7 @@ Args parse_args(int argc, char** argv) {
     if (arg == "--config") a.config = value("--config");
     else if (arg == "--district") a.district = value("--district");
     else if (arg == "--role") a.role = value("--role");
+    else if (arg == "--date") a.date = value("--date");
     else if (arg == "--name") a.name = value("--name");
     else if (arg == "-h" || arg == "--help") throw UsageError("");
     else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
@@ -162,6 +169,42 @@ int token(const Config& config, const Args& args) {
   return 0;
 }
 
+// The nightly batch. EVOUCHER_FAULT_KILL_AFTER_CHUNKS=N makes the process kill itself after its
+// N-th committed chunk: the restart tests use it to stop a run half-way.
+int batch(const Config& config, const Args& args) {
+  if (args.words.size() != 2 || args.words[1] != "cashback") throw UsageError("batch takes one argument: cashback");
+  if (!args.date || !parse_date(*args.date)) throw UsageError("batch cashback needs --date YYYY-MM-DD");
+  int kill_after = 0;
+  if (const char* v = std::getenv("EVOUCHER_FAULT_KILL_AFTER_CHUNKS")) kill_after = std::atoi(v);
+  store::Connection connection(database_url(config), connection_options(config));
+  std::vector<std::string> districts;
+  if (args.district) {
+    districts.push_back(*args.district);
+  } else {
+    store::Tx tx(connection);
+    for (const auto& d : store::list_districts(tx)) districts.push_back(d.code);
+  }
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  for (const auto& district : districts) {
+    {
+      store::Tx tx(connection);
+      if (!store::find_district(tx, district)) {
+        std::cerr << "evoucher: no district " << district << "\n";
+        return 1;
+      }
+    }
+    const auto outcome = api::run_batch(connection, district, *args.date, now, config.batch_chunk_size, [&](int chunks) {
+      if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
+    });
+    if (outcome.refusal != api::BatchRefusal::none) {
+      std::cerr << "evoucher: " << outcome.detail << "\n";
+      return 1;
+    }
+    std::cout << outcome.run.report << "\n";
+  }
+  return 0;
+}
+
 int db(const Config& config, const Args& args) {
   if (args.words.size() != 2) throw UsageError("db takes one of: stop, status, url");
   if (!config.database_url.empty()) throw UsageError("db manages the embedded cluster; EVOUCHER_DATABASE_URL is set");
@@ -198,6 +241,7 @@ int main(int argc, char** argv) {
     if (command == "seed") return seed(config, args);
     if (command == "db") return db(config, args);
     if (command == "token") return token(config, args);
+    if (command == "batch") return batch(config, args);
     throw UsageError("unknown command " + command);
   } catch (const UsageError& e) {
     if (*e.what()) std::cerr << "evoucher: " << e.what() << "\n\n";

@@ -119,3 +119,20 @@ std::optional<CancellationQuote> quote_cancellation(const PaymentState& p, Won a
 }
 
 }  // namespace evoucher::engine
+
+namespace evoucher::engine {
+
+Clawback clawback_after_cancellation(const PostedCashback& posted, const Cashback& earned_after,
+                                     const CityRules& rules) {
+  const auto split = split_city_component(earned_after.city, rules);
+  const PostedCashback due{split.national, split.city, earned_after.district, earned_after.merchant};
+  Clawback c;
+  c.posted = {std::min(posted.national, due.national), std::min(posted.city, due.city),
+              std::min(posted.district, due.district), std::min(posted.merchant, due.merchant)};
+  c.taken = {posted.national - c.posted.national, posted.city - c.posted.city, posted.district - c.posted.district,
+             posted.merchant - c.posted.merchant};
+  c.unfunded = {due.national - c.posted.national, due.city - c.posted.city, due.district - c.posted.district, Won(0)};
+  return c;
+}
+
+}  // namespace evoucher::engine

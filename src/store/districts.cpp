@@ -25,6 +25,7 @@ CreateOutcome create_district(Tx& tx, const District& district) {
       [&] { return !run(tx, kInsert, district.code, district.name, district.brand).empty(); });
   if (!inserted) return find_district(tx, district.code) == district ? CreateOutcome::existing : CreateOutcome::conflict;
   open_account(tx, district.code, {accounts::float_account(), Normal::debit, std::nullopt});
+  open_account(tx, district.code, {accounts::fee_support_expense(), Normal::debit, std::nullopt});
   return CreateOutcome::created;
 }
 

@@ -42,10 +42,10 @@ TEST_F(WorkedExample, TableOfTheEngineIssue) {
   {
     store::Connection c(url);
     store::Tx tx(c);
-    store::open_account(tx, "bupyeong", {accounts::pool_drawn("test"), store::Normal::debit, std::nullopt});
+    store::open_account(tx, "bupyeong", {std::string("test:cashback"), store::Normal::debit, std::nullopt});
     auto posted = store::post_journal(
         tx, {"bupyeong", "cashback", parse_rfc3339("2020-03-03T02:00:00+09:00").value(), "",
-             {{accounts::pool_drawn("test"), Won(55'100)}, {accounts::member_points("m1"), Won(-55'100)}}});
+             {{std::string("test:cashback"), Won(55'100)}, {accounts::member_points("m1"), Won(-55'100)}}});
     ASSERT_TRUE(posted.journal_id);
     tx.execute("UPDATE payments SET cashback_posted_at = now()");
     tx.commit();

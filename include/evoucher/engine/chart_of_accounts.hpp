@@ -13,7 +13,10 @@ inline std::string member_cash(const std::string& member) { return "member:" + m
 inline std::string member_points(const std::string& member) { return "member:" + member + ":points"; }
 // What the platform owes a merchant for this district's cards (liability, credit-normal).
 inline std::string merchant_payable(const std::string& merchant) { return "merchant:" + merchant + ":payable"; }
-// Cashback drawn from a funding source for this district's cards (expense, debit-normal).
-inline std::string pool_drawn(const std::string& source) { return "pool:" + source + ":drawn"; }
+// Cashback drawn from one funding pool for this district's cards (expense, debit-normal).
+// A pool's drawn total is the sum of its accounts over every district.
+inline std::string pool_drawn(long long pool_id) { return "pool:" + std::to_string(pool_id) + ":drawn"; }
+// Card-fee support the district pays its 혜택+ merchants at settlement (expense, debit-normal).
+inline std::string fee_support_expense() { return "fee_support"; }
 
 }  // namespace evoucher::accounts

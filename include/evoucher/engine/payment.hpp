@@ -124,3 +124,28 @@ std::optional<CancellationQuote> quote_cancellation(const PaymentState& payment,
                                                     const PolicyInForce& original_policy);
 
 }  // namespace evoucher::engine
+
+namespace evoucher::engine {
+
+// What the nightly batch paid a payment from each source.
+struct PostedCashback {
+  Won national;
+  Won city;
+  Won district;
+  Won merchant;
+  Won total() const { return national + city + district + merchant; }
+  bool operator==(const PostedCashback&) const = default;
+};
+
+struct Clawback {
+  PostedCashback taken;     // what goes back to each pool (and the merchant)
+  PostedCashback posted;    // what stays posted
+  PostedCashback unfunded;  // what the remaining amount earns that no pool paid
+};
+
+// After a cancellation of a posted payment, each source keeps at most what the remaining amount
+// earns; the rest is taken back from the member's points and returned where it came from.
+Clawback clawback_after_cancellation(const PostedCashback& posted, const Cashback& earned_after,
+                                     const CityRules& rules);
+
+}  // namespace evoucher::engine

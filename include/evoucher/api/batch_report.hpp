@@ -1,0 +1,24 @@
+// The nightly batch as the API and the command line run it, and its report as JSON.
+#pragma once
+
+#include <string>
+
+#include "evoucher/store/batch.hpp"
+#include "evoucher/time.hpp"
+
+namespace evoucher::api {
+
+std::string render_batch_report(const store::BatchReport& report);
+
+enum class BatchRefusal { none, date_not_closed };
+struct BatchOutcome {
+  BatchRefusal refusal = BatchRefusal::none;
+  std::string detail;
+  store::BatchRun run;
+};
+
+// Refuses a business date that has not yet ended in Seoul; otherwise runs (or replays) it.
+BatchOutcome run_batch(store::Connection& connection, const std::string& district, const std::string& business_date,
+                       Timestamp now, int chunk_size, const std::function<void(int)>& after_chunk = [](int) {});
+
+}  // namespace evoucher::api

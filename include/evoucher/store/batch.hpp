@@ -1,0 +1,102 @@
+// Funding pools, the nightly cashback batch, settlements and ledger reports.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "evoucher/engine/money.hpp"
+#include "evoucher/store/connection.hpp"
+
+namespace evoucher::store {
+
+struct Pool {
+  std::int64_t id = 0;
+  std::string source;  // national, city or district:<code>
+  std::string period_start;
+  std::string period_end;
+  Won budget;
+  Won drawn;  // the sum of the pool's accounts over every district
+  Won remaining() const { return budget - drawn; }
+};
+Pool create_pool(Tx& tx, const std::string& source, const std::string& period_start, const std::string& period_end,
+                 Won budget);
+std::vector<Pool> list_pools(Tx& tx);
+
+struct BatchComponent {
+  std::int64_t count = 0;  // payments with a non-zero component
+  Won posted;
+  Won unfunded;
+};
+struct BatchReport {
+  std::string district;
+  std::string business_date;
+  BatchComponent city, district_topup, merchant;
+  std::vector<std::pair<std::string, Won>> pools;  // source, remaining
+};
+
+struct BatchRun {
+  bool already_completed = false;  // this call wrote nothing
+  std::string report;              // as rendered when the run completed
+};
+
+// Posts the pending cashback of one district's business date in chunks, each its own
+// transaction, in payment-time order; a killed run resumes where its last chunk committed.
+// after_chunk is called after each committed chunk (a fault-injection point for tests).
+BatchRun run_cashback_batch(Connection& connection, const std::string& district, const std::string& business_date,
+                            int chunk_size, const std::function<std::string(const BatchReport&)>& render,
+                            const std::function<void(int chunks_done)>& after_chunk);
+std::optional<std::string> batch_report(Tx& tx, const std::string& district, const std::string& business_date);
+
+// The pool each source of a posted payment was drawn from (for clawbacks).
+struct PaymentPools {
+  std::optional<std::int64_t> national, city, district;
+};
+struct PostedAmounts {
+  Won national, city, district, merchant;
+};
+struct PostedState {
+  bool posted = false;
+  PaymentPools pools;
+  PostedAmounts amounts;
+};
+PostedState posted_state(Tx& tx, const std::string& district, std::int64_t payment_id);
+void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const PostedAmounts& posted_after,
+                     const PostedAmounts& unfunded_after, Won taken, std::int64_t cancellation_id);
+
+struct Owed {
+  std::string district;  // the issuing district's sub-account
+  Won payable;           // charged - cancelled - merchant cashback
+  Won fee_support;
+};
+// What the ledger owes a merchant for a business date, per issuing district, not yet settled.
+std::vector<Owed> owed_to_merchant(Tx& tx, const std::string& merchant, const std::string& business_date);
+void insert_settlement_portion(Tx& tx, const Owed& owed, std::int64_t id, const std::string& event_id,
+                               const std::string& merchant, const std::string& business_date,
+                               std::optional<std::int64_t> journal_id);
+
+struct TrialBalance {
+  Won debits;
+  Won credits;
+};
+TrialBalance trial_balance(Tx& tx, const std::string& district);
+
+}  // namespace evoucher::store
+
+namespace evoucher::store {
+
+// A district's totals for business dates from..to (Seoul), from the operation records;
+// outstanding balances are as of now.
+struct DistrictSummary {
+  Won loaded, refunded;
+  std::int64_t payment_count = 0;
+  Won price, discount, charged, cancelled;
+  Won pending, posted_city, posted_district, posted_merchant, unfunded, clawed_back;
+  Won fee_support, settled;
+  Won cash, points, payable;
+};
+DistrictSummary district_summary(Tx& tx, const std::string& district, const std::string& from, const std::string& to);
+
+}  // namespace evoucher::store

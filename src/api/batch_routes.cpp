@@ -1,0 +1,165 @@
+// Pools, the cashback batch, and the ledger reports.
+#include "endpoints.hpp"
+#include "evoucher/api/batch_report.hpp"
+#include "evoucher/store/batch.hpp"
+#include "evoucher/store/districts.hpp"
+#include "evoucher/store/ledger.hpp"
+
+namespace evoucher::api {
+namespace {
+
+using json = nlohmann::json;
+
+std::string pool_district(const std::string& source) {
+  return source.rfind("district:", 0) == 0 ? source.substr(9) : "";
+}
+
+json pool_json(const store::Pool& p) {
+  return {{"id", p.id},
+          {"source", p.source},
+          {"period_start", p.period_start},
+          {"period_end", p.period_end},
+          {"budget", p.budget.value()},
+          {"drawn", p.drawn.value()},
+          {"remaining", p.remaining().value()}};
+}
+
+Response post_pool(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
+  json doc;
+  auto f = Fields::parse(request.body, doc);
+  const auto source = f.text("source", 64);
+  const auto start = f.date("period_start");
+  const auto end = f.date("period_end");
+  const auto budget = f.amount("budget");
+  const auto district = pool_district(source);
+  if (!source.empty() && source != "national" && source != "city" && !is_district_code(district))
+    f.fail("source", "must be national, city or district:<code>");
+  if (!start.empty() && !end.empty() && end < start) f.fail("period_end", "must not be before period_start");
+  if (auto p = f.problem()) return invalid(*p);
+  if (district.empty() ? who.role != Role::city_admin : !may_write(who, district))
+    return forbidden("create " + source + " pools");
+  store::Tx tx(c);
+  if (!district.empty() && !store::find_district(tx, district))
+    return invalid("field 'source': no district " + district);
+  const auto pool = store::create_pool(tx, source, start, end, budget);
+  tx.commit();
+  return json_answer(201, pool_json(pool));
+}
+
+Response get_pools(store::Connection& c, const Request&, const PathParams&, const Principal& who) {
+  store::Tx tx(c);
+  json list = json::array();
+  for (const auto& p : store::list_pools(tx)) {
+    const auto d = pool_district(p.source);
+    if (d.empty() || may_read(who, d)) list.push_back(pool_json(p));
+  }
+  return json_answer(200, {{"pools", list}});
+}
+
+}  // namespace
+
+void add_batch_routes(Service& service) {
+  service.admin_route("POST", "/v1/pools", post_pool);
+  service.admin_route("GET", "/v1/pools", get_pools);
+
+  const int chunk = service.config().batch_chunk_size;
+  service.admin_route("POST", "/v1/batches/cashback", [chunk](store::Connection& c, const Request& request,
+                                                              const PathParams&, const Principal& who) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto district = f.district_code("district");
+    const auto date = f.date("business_date");
+    std::string detail;
+    const auto key = idempotency_header(request, detail);
+    if (auto p = f.problem()) return invalid(*p);
+    if (!key) return invalid(detail);
+    if (!may_write(who, district)) return forbidden("run the batch of " + district);
+    {
+      store::Tx tx(c);
+      if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
+      // A replay answers as before; the batch itself is idempotent by district and date.
+      const auto claim = store::claim_key(tx, district, "batch:" + *key, request_hash(request));
+      if (claim.state == store::KeyState::replay) return json_response(claim.status, claim.answer);
+      if (claim.state == store::KeyState::reused)
+        return problem(ErrorCode::idempotency_key_reused,
+                       "this key was already used with a different request; use a new key for a new request");
+    }
+    const auto outcome = run_batch(c, district, date, now_utc(), chunk);
+    if (outcome.refusal == BatchRefusal::date_not_closed) return problem(ErrorCode::date_not_closed, outcome.detail);
+    store::Tx tx(c);
+    if (store::claim_key(tx, district, "batch:" + *key, request_hash(request)).state == store::KeyState::fresh) {
+      store::record_answer(tx, district, "batch:" + *key, 200, outcome.run.report);
+      tx.commit();
+    }
+    return json_response(200, outcome.run.report);
+  });
+
+  service.admin_route("GET", "/v1/batches/cashback/{district}/{date}", [](store::Connection& c, const Request&,
+                                                                          const PathParams& params, const Principal& who) {
+    const auto& district = params.at("district");
+    const auto& date = params.at("date");
+    if (!is_district_code(district) || !parse_date(date)) return problem(ErrorCode::not_found, "no such batch");
+    if (!may_read(who, district)) return forbidden("read batches of " + district);
+    store::Tx tx(c);
+    const auto report = store::batch_report(tx, district, date);
+    if (!report) return problem(ErrorCode::not_found, "no completed batch for " + district + " on " + date);
+    return json_response(200, *report);
+  });
+
+  service.admin_route("GET", "/v1/ledger/trial-balance", [](store::Connection& c, const Request& request,
+                                                            const PathParams&, const Principal& who) {
+    const auto query = parse_query(request.query);
+    if (!query || !query->count("district") || query->size() != 1)
+      return invalid("query parameter 'district' is required, and nothing else");
+    const auto& district = query->at("district");
+    if (!may_read(who, district)) return forbidden("read the ledger of " + district);
+    store::Tx tx(c);
+    if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
+    const auto tb = store::trial_balance(tx, district);
+    return json_answer(200, {{"district", district},
+                             {"debits", tb.debits.value()},
+                             {"credits", tb.credits.value()},
+                             {"balanced", tb.debits == tb.credits}});
+  });
+
+  service.admin_route("GET", "/v1/districts/{code}/summary", [](store::Connection& c, const Request& request,
+                                                                const PathParams& params, const Principal& who) {
+    const auto query = parse_query(request.query);
+    if (!query) return invalid("the query string is malformed");
+    for (const auto& [k, v] : *query)
+      if (k != "from" && k != "to") return invalid("query parameter '" + k + "' is not known");
+    for (const char* k : {"from", "to"})
+      if (!query->count(k) || !parse_date(query->at(k)))
+        return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD");
+    const auto& from = query->at("from");
+    const auto& to = query->at("to");
+    if (to < from) return invalid("query parameter 'to' must not be before 'from'");
+    const auto& district = params.at("code");
+    if (!may_read(who, district)) return forbidden("read the summary of " + district);
+    store::Tx tx(c);
+    if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
+    const auto s = store::district_summary(tx, district, from, to);
+    return json_answer(
+        200, {{"district", district},
+              {"from", from},
+              {"to", to},
+              {"loaded", s.loaded.value()},
+              {"refunded", s.refunded.value()},
+              {"payments",
+               {{"count", s.payment_count}, {"price", s.price.value()}, {"discount", s.discount.value()},
+                {"charged", s.charged.value()}}},
+              {"cancelled", s.cancelled.value()},
+              {"cashback",
+               {{"pending", s.pending.value()},
+                {"posted",
+                 {{"city", s.posted_city.value()}, {"district", s.posted_district.value()},
+                  {"merchant", s.posted_merchant.value()}}},
+                {"unfunded", s.unfunded.value()},
+                {"clawed_back", s.clawed_back.value()}}},
+              {"fee_support", s.fee_support.value()},
+              {"settled", s.settled.value()},
+              {"outstanding", {{"cash", s.cash.value()}, {"points", s.points.value()}, {"payable", s.payable.value()}}}});
+  });
+}
+
+}  // namespace evoucher::api

@@ -1,0 +1,342 @@
+// The batch is set-based: each chunk is one statement that allocates the pools in payment-time
+// order with window sums, marks the payments, and posts one balanced journal.
+#include "evoucher/store/batch.hpp"
+
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/store/ledger.hpp"
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+constexpr Statement kCreatePool{
+    "pool_create",
+    "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2::date, $3::date, $4) RETURNING id"};
+
+constexpr Statement kListPools{
+    "pool_list",
+    "SELECT p.id, p.source, p.period_start::text, p.period_end::text, p.budget, "
+    "       coalesce((SELECT sum(a.balance) FROM accounts a WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
+    "  FROM pools p ORDER BY p.id"};
+
+// The pools covering the date for the three sources, locked for the chunk, with what remains.
+constexpr Statement kLockPools{
+    "batch_lock_pools",
+    "SELECT p.id, p.source, p.budget - coalesce((SELECT sum(a.balance) FROM accounts a "
+    "                                           WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
+    "  FROM pools p WHERE p.source IN ('national', 'city', 'district:' || $1) "
+    "   AND $2::date BETWEEN p.period_start AND p.period_end ORDER BY p.id FOR UPDATE"};
+
+constexpr Statement kStartRun{
+    "batch_start",
+    "INSERT INTO batch_runs (district, business_date, status) VALUES ($1, $2::date, 'running') "
+    "ON CONFLICT (district, business_date) DO NOTHING"};
+constexpr Statement kReadRun{
+    "batch_read", "SELECT status, report FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
+constexpr Statement kChunkDone{
+    "batch_chunk_done",
+    "UPDATE batch_runs SET chunks = chunks + 1 WHERE district = $1 AND business_date = $2::date"};
+constexpr Statement kFinishRun{
+    "batch_finish",
+    "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
+    "WHERE district = $1 AND business_date = $2::date"};
+
+constexpr Statement kChunk{
+    "batch_chunk",
+    "WITH chunk AS ( "
+    "  SELECT p.id, p.member_id, p.merchant_id, p.occurred_at, p.city_cashback AS city, "
+    "         p.district_cashback AS dist, p.merchant_cashback AS merch, "
+    "         coalesce((pol.rules #>> '{funding_split,national}')::bigint, 1) AS wn, "
+    "         coalesce((pol.rules #>> '{funding_split,city}')::bigint, 0) AS wc "
+    "    FROM payments p LEFT JOIN policies pol ON pol.id = p.city_policy_id "
+    "   WHERE p.district = $1 AND p.business_date = $2::date AND p.cashback_posted_at IS NULL "
+    "   ORDER BY p.occurred_at, p.id LIMIT $3 FOR UPDATE OF p), "
+    "shares AS (SELECT c.*, (c.city * c.wn) / (c.wn + c.wc) AS nat FROM chunk c), "
+    "alloc AS ( "
+    "  SELECT s.id, s.member_id, s.merchant_id, s.dist, s.merch, s.nat, s.city - s.nat AS cty, "
+    "    least(s.nat, greatest(0, $4::bigint - coalesce(sum(s.nat) OVER w, 0)))::bigint AS f_nat, "
+    "    least(s.city - s.nat, greatest(0, $5::bigint - coalesce(sum(s.city - s.nat) OVER w, 0)))::bigint AS f_cty, "
+    "    least(s.dist, greatest(0, $6::bigint - coalesce(sum(s.dist) OVER w, 0)))::bigint AS f_dist "
+    "  FROM shares s WINDOW w AS (ORDER BY s.occurred_at, s.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)), "
+    "upd AS ( "
+    "  UPDATE payments p SET posted_national = a.f_nat, posted_city = a.f_cty, posted_district = a.f_dist, "
+    "    posted_merchant = a.merch, unfunded_national = a.nat - a.f_nat, unfunded_city = a.cty - a.f_cty, "
+    "    unfunded_district = a.dist - a.f_dist, national_pool_id = $7::bigint, city_pool_id = $8::bigint, "
+    "    district_pool_id = $9::bigint, cashback_posted_at = now() "
+    "  FROM alloc a WHERE p.district = $1 AND p.id = a.id RETURNING p.id), "
+    "lines AS ( "
+    "  SELECT 'member:' || member_id || ':points' AS key, -sum(f_nat + f_cty + f_dist + merch) AS amount "
+    "    FROM alloc GROUP BY member_id "
+    "  UNION ALL SELECT 'merchant:' || merchant_id || ':payable', sum(merch) FROM alloc GROUP BY merchant_id "
+    "  UNION ALL SELECT 'pool:' || $7::bigint || ':drawn', sum(f_nat) FROM alloc "
+    "  UNION ALL SELECT 'pool:' || $8::bigint || ':drawn', sum(f_cty) FROM alloc "
+    "  UNION ALL SELECT 'pool:' || $9::bigint || ':drawn', sum(f_dist) FROM alloc), "
+    "nonzero AS (SELECT key, amount::bigint AS amount, row_number() OVER (ORDER BY key) AS seq "
+    "              FROM lines WHERE amount <> 0), "
+    "j AS (INSERT INTO journals (district, kind, occurred_at, reference) "
+    "      SELECT $1, 'cashback', now(), 'batch ' || $2 WHERE EXISTS (SELECT 1 FROM nonzero) RETURNING id), "
+    "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
+    "      SELECT $1, j.id, n.seq, a.id, n.amount FROM j CROSS JOIN nonzero n "
+    "        LEFT JOIN accounts a ON a.district = $1 AND a.key = n.key RETURNING 1) "
+    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e)"};
+
+constexpr Statement kReport{
+    "batch_report_totals",
+    "SELECT count(*) FILTER (WHERE posted_national + posted_city + unfunded_national + unfunded_city > 0), "
+    "       coalesce(sum(posted_national + posted_city), 0)::bigint, "
+    "       coalesce(sum(unfunded_national + unfunded_city), 0)::bigint, "
+    "       count(*) FILTER (WHERE posted_district + unfunded_district > 0), "
+    "       coalesce(sum(posted_district), 0)::bigint, coalesce(sum(unfunded_district), 0)::bigint, "
+    "       count(*) FILTER (WHERE posted_merchant > 0), coalesce(sum(posted_merchant), 0)::bigint "
+    "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL"};
+
+constexpr Statement kPostedState{
+    "payment_posted_state",
+    "SELECT cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
+    "       posted_national, posted_city, posted_district, posted_merchant "
+    "  FROM payments WHERE district = $1 AND id = $2"};
+constexpr Statement kRecordClawback{
+    "payment_record_clawback",
+    "WITH p AS (UPDATE payments SET posted_national = $3, posted_city = $4, posted_district = $5, "
+    "  posted_merchant = $6, unfunded_national = $7, unfunded_city = $8, unfunded_district = $9, "
+    "  clawed_back = clawed_back + $10 WHERE district = $1 AND id = $2) "
+    "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11"};
+
+constexpr Statement kOwed{
+    "settlement_owed",
+    "SELECT p.district, sum(p.charged - p.cancelled - p.merchant_cashback)::bigint, sum(p.fee_support)::bigint "
+    "  FROM payments p "
+    " WHERE p.merchant_id = $1 AND p.business_date = $2::date "
+    "   AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.district = p.district AND s.merchant_id = $1 "
+    "                   AND s.business_date = $2::date) "
+    " GROUP BY p.district ORDER BY p.district"};
+constexpr Statement kInsertSettlement{
+    "settlement_insert",
+    "INSERT INTO settlements (district, id, event_id, merchant_id, business_date, amount, fee_support, journal_id) "
+    "VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8)"};
+
+constexpr Statement kTrialBalance{
+    "trial_balance",
+    "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::bigint, "
+    "       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::bigint FROM entries WHERE district = $1"};
+
+Won won(const pqxx::field& f) { return Won(f.as<std::int64_t>()); }
+
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+// A session-level lock for one district's date, so two runs of one batch never interleave.
+long long batch_lock_key(const std::string& district, const std::string& date) {
+  return static_cast<long long>(std::hash<std::string>{}("batch:" + district + ":" + date) & 0x7fffffffffffffffULL);
+}
+
+}  // namespace
+
+Pool create_pool(Tx& tx, const std::string& source, const std::string& period_start, const std::string& period_end,
+                 Won budget) {
+  return with_unavailable_mapped([&] {
+    Pool p{run(tx, kCreatePool, source, period_start, period_end, budget.value())[0][0].as<std::int64_t>(),
+           source, period_start, period_end, budget, Won(0)};
+    return p;
+  });
+}
+
+std::vector<Pool> list_pools(Tx& tx) {
+  return with_unavailable_mapped([&] {
+    std::vector<Pool> out;
+    for (const auto& r : run(tx, kListPools))
+      out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                     won(r[4]), won(r[5])});
+    return out;
+  });
+}
+
+BatchRun run_cashback_batch(Connection& connection, const std::string& district, const std::string& business_date,
+                            int chunk_size, const std::function<std::string(const BatchReport&)>& render,
+                            const std::function<void(int chunks_done)>& after_chunk) {
+  auto& conn = connection.impl().conn;
+  const auto lock_key = std::to_string(batch_lock_key(district, business_date));
+  with_unavailable_mapped([&] {
+    pqxx::nontransaction n(conn);
+    n.exec("SELECT pg_advisory_lock(" + lock_key + ")");
+    return 0;
+  });
+  struct Unlock {
+    pqxx::connection& conn;
+    std::string key;
+    ~Unlock() {
+      try {
+        pqxx::nontransaction n(conn);
+        n.exec("SELECT pg_advisory_unlock(" + key + ")");
+      } catch (...) {
+      }
+    }
+  } unlock{conn, lock_key};
+
+  {
+    Tx tx(connection);
+    const auto stored = batch_report(tx, district, business_date);
+    if (stored) return {true, *stored};
+    with_unavailable_mapped([&] { return run(tx, kStartRun, district, business_date).affected_rows(); });
+    tx.commit();
+  }
+  for (int chunks = 0;;) {
+    Tx tx(connection);
+    const bool more = with_unavailable_mapped([&] {
+      std::optional<std::int64_t> pool_ids[3];
+      long long remaining[3] = {0, 0, 0};
+      for (const auto& r : run(tx, kLockPools, district, business_date)) {
+        const auto source = r[1].as<std::string>();
+        const int slot = source == "national" ? 0 : source == "city" ? 1 : 2;
+        if (pool_ids[slot]) continue;  // the first pool covering the date serves its source
+        pool_ids[slot] = r[0].as<std::int64_t>();
+        remaining[slot] = std::max<long long>(0, r[2].as<long long>());
+        open_account(tx, district, {accounts::pool_drawn(*pool_ids[slot]), Normal::debit, std::nullopt});
+      }
+      const auto r = run(tx, kChunk, district, business_date, chunk_size, remaining[0], remaining[1], remaining[2],
+                         pool_ids[0], pool_ids[1], pool_ids[2])[0];
+      if (r[0].as<long long>() == 0) return false;
+      run(tx, kChunkDone, district, business_date);
+      return true;
+    });
+    if (!more) break;
+    tx.commit();
+    after_chunk(++chunks);
+  }
+  Tx tx(connection);
+  BatchReport report;
+  report.district = district;
+  report.business_date = business_date;
+  with_unavailable_mapped([&] {
+    const auto t = run(tx, kReport, district, business_date)[0];
+    report.city = {t[0].as<std::int64_t>(), won(t[1]), won(t[2])};
+    report.district_topup = {t[3].as<std::int64_t>(), won(t[4]), won(t[5])};
+    report.merchant = {t[6].as<std::int64_t>(), won(t[7]), Won(0)};
+    for (const auto& p : run(tx, kLockPools, district, business_date))
+      report.pools.emplace_back(p[1].as<std::string>(), won(p[2]));
+    return 0;
+  });
+  const auto text = render(report);
+  with_unavailable_mapped([&] { return run(tx, kFinishRun, district, business_date, text).affected_rows(); });
+  tx.commit();
+  return {false, text};
+}
+
+std::optional<std::string> batch_report(Tx& tx, const std::string& district, const std::string& business_date) {
+  return with_unavailable_mapped([&]() -> std::optional<std::string> {
+    const auto rows = run(tx, kReadRun, district, business_date);
+    if (rows.empty() || rows[0][0].as<std::string>() != "completed") return std::nullopt;
+    return rows[0][1].as<std::string>();
+  });
+}
+
+PostedState posted_state(Tx& tx, const std::string& district, std::int64_t payment_id) {
+  return with_unavailable_mapped([&] {
+    const auto r = run(tx, kPostedState, district, payment_id).at(0);
+    PostedState s;
+    s.posted = r[0].as<bool>();
+    s.pools = {opt<std::int64_t>(r[1]), opt<std::int64_t>(r[2]), opt<std::int64_t>(r[3])};
+    s.amounts = {won(r[4]), won(r[5]), won(r[6]), won(r[7])};
+    return s;
+  });
+}
+
+void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const PostedAmounts& posted_after,
+                     const PostedAmounts& unfunded_after, Won taken, std::int64_t cancellation_id) {
+  with_unavailable_mapped([&] {
+    run(tx, kRecordClawback, district, payment_id, posted_after.national.value(), posted_after.city.value(),
+        posted_after.district.value(), posted_after.merchant.value(), unfunded_after.national.value(),
+        unfunded_after.city.value(), unfunded_after.district.value(), taken.value(), cancellation_id);
+    return 0;
+  });
+}
+
+std::vector<Owed> owed_to_merchant(Tx& tx, const std::string& merchant, const std::string& business_date) {
+  return with_unavailable_mapped([&] {
+    std::vector<Owed> out;
+    for (const auto& r : run(tx, kOwed, merchant, business_date))
+      out.push_back({r[0].as<std::string>(), won(r[1]), won(r[2])});
+    return out;
+  });
+}
+
+void insert_settlement_portion(Tx& tx, const Owed& owed, std::int64_t id, const std::string& event_id,
+                               const std::string& merchant, const std::string& business_date,
+                               std::optional<std::int64_t> journal_id) {
+  with_unavailable_mapped([&] {
+    run(tx, kInsertSettlement, owed.district, id, event_id, merchant, business_date,
+        (owed.payable + owed.fee_support).value(), owed.fee_support.value(), journal_id);
+    return 0;
+  });
+}
+
+TrialBalance trial_balance(Tx& tx, const std::string& district) {
+  return with_unavailable_mapped([&] {
+    const auto r = run(tx, kTrialBalance, district)[0];
+    return TrialBalance{won(r[0]), won(r[1])};
+  });
+}
+
+}  // namespace evoucher::store
+
+namespace evoucher::store {
+namespace {
+
+constexpr Statement kSummary{
+    "district_summary",
+    "SELECT "
+    " (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 "
+    "    AND ((occurred_at + interval '9 hours') AT TIME ZONE 'UTC')::date BETWEEN $2::date AND $3::date)::bigint, "
+    " (SELECT coalesce(sum(amount), 0) FROM refunds WHERE district = $1 "
+    "    AND ((occurred_at + interval '9 hours') AT TIME ZONE 'UTC')::date BETWEEN $2::date AND $3::date)::bigint, "
+    " count(p.id), coalesce(sum(p.price), 0)::bigint, coalesce(sum(p.discount), 0)::bigint, "
+    " coalesce(sum(p.charged), 0)::bigint, "
+    " (SELECT coalesce(sum(amount), 0) FROM cancellations WHERE district = $1 "
+    "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
+    " coalesce(sum(p.city_cashback + p.district_cashback + p.merchant_cashback) "
+    "          FILTER (WHERE p.cashback_posted_at IS NULL), 0)::bigint, "
+    " coalesce(sum(p.posted_national + p.posted_city), 0)::bigint, coalesce(sum(p.posted_district), 0)::bigint, "
+    " coalesce(sum(p.posted_merchant), 0)::bigint, "
+    " coalesce(sum(p.unfunded_national + p.unfunded_city + p.unfunded_district), 0)::bigint, "
+    " (SELECT coalesce(sum(clawed_back), 0) FROM cancellations WHERE district = $1 "
+    "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
+    " coalesce(sum(p.fee_support), 0)::bigint, "
+    " (SELECT coalesce(sum(amount), 0) FROM settlements WHERE district = $1 "
+    "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:cash')::bigint, "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:points')::bigint, "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable')::bigint "
+    "FROM payments p WHERE p.district = $1 AND p.business_date BETWEEN $2::date AND $3::date"};
+
+}  // namespace
+
+DistrictSummary district_summary(Tx& tx, const std::string& district, const std::string& from, const std::string& to) {
+  return with_unavailable_mapped([&] {
+    const auto r = run(tx, kSummary, district, from, to)[0];
+    DistrictSummary s;
+    s.loaded = won(r[0]);
+    s.refunded = won(r[1]);
+    s.payment_count = r[2].as<std::int64_t>();
+    s.price = won(r[3]);
+    s.discount = won(r[4]);
+    s.charged = won(r[5]);
+    s.cancelled = won(r[6]);
+    s.pending = won(r[7]);
+    s.posted_city = won(r[8]);
+    s.posted_district = won(r[9]);
+    s.posted_merchant = won(r[10]);
+    s.unfunded = won(r[11]);
+    s.clawed_back = won(r[12]);
+    s.fee_support = won(r[13]);
+    s.settled = won(r[14]);
+    s.cash = won(r[15]);
+    s.points = won(r[16]);
+    s.payable = won(r[17]);
+    return s;
+  });
+}
+
+}  // namespace evoucher::store
