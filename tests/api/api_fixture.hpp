@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>

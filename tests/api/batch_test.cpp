@@ -1,0 +1,270 @@
+// The nightly batch, pools, clawbacks and settlements, against the real service and PostgreSQL.
+#include "api/api_fixture.hpp"
+#include "evoucher/time.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+class Batch : public ApiTest {
+ protected:
+  CommandResult batch(const std::string& date, const std::string& district = "bupyeong",
+                      std::map<std::string, std::string> env = {}, const std::string& db = "") {
+    env["EVOUCHER_DATABASE_URL"] = db.empty() ? url : db;
+    return run_evoucher({"batch", "cashback", "--date", date, "--district", district}, env);
+  }
+
+  void worked_example_day() {
+    ASSERT_EQ(load("m1", 1'000'000, "we-load").status, 201);
+    ASSERT_EQ(pay("we-p1", "c1", "bp-bakery", 50'000, "2020-03-02T10:00:00+09:00").status, 200);
+    ASSERT_EQ(pay("we-p2", "c1", "ys-books", 480'000, "2020-03-02T11:00:00+09:00").status, 200);
+    ASSERT_EQ(cancel("we-c1", "pay-bupyeong-3", 100'000, "2020-03-02T12:00:00+09:00").status, 200);
+  }
+
+  void expect_verified() {
+    auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+    EXPECT_EQ(v.exit_code, 0) << v.output;
+  }
+};
+
+TEST_F(Batch, WorkedExampleContinuedThroughTheBatch) {
+  worked_example_day();
+  auto run = admin("POST", "/v1/batches/cashback", {{"district", "bupyeong"}, {"business_date", "2020-03-02"}},
+                   kAdminToken, "batch-1");
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.body, json::parse(R"({"district":"bupyeong","business_date":"2020-03-02","status":"completed",
+    "components":{"city":{"count":2,"posted":42750,"unfunded":0},"district":{"count":1,"posted":950,"unfunded":0},
+                  "merchant":{"count":1,"posted":11400,"unfunded":0}},
+    "pools":[{"source":"national","remaining":39999971501},{"source":"city","remaining":19999985749},
+             {"source":"district:bupyeong","remaining":999999050}]})"));
+  auto m1 = admin("GET", "/v1/members/m1?month=2020-03");
+  EXPECT_EQ(m1.body["points"], 55'100);
+  EXPECT_EQ(m1.body["pending_cashback"], 0);
+  // 4,750 * 4/6 = 3,166 and 45,525 - 7,525 = 38,000 * 4/6 = 25,333: national 28,499.
+  auto pools = admin("GET", "/v1/pools");
+  EXPECT_EQ(pools.body["pools"][0], json::parse(R"({"id":1,"source":"national","period_start":"2020-01-01",
+    "period_end":"2020-12-31","budget":40000000000,"drawn":28499,"remaining":39999971501})"));
+  EXPECT_EQ(pools.body["pools"][1]["drawn"], 14'251);
+  EXPECT_EQ(pools.body["pools"][2]["drawn"], 950);
+
+  auto p3 = pay("we-p3", "c1", "bp-bakery", 100'000, "2020-03-03T10:00:00+09:00");
+  EXPECT_EQ(p3.body["paid"], json::parse(R"({"points":55100,"cash":39900})"));
+  EXPECT_EQ(p3.body["cashback"], json::parse(R"({"city":7475,"district":1900,"merchant":0})"));
+  EXPECT_EQ(p3.body["fee_support"], 475);
+  EXPECT_EQ(admin("GET", "/v1/batches/cashback/bupyeong/2020-03-02").body, run.body);
+  EXPECT_EQ(admin("GET", "/v1/batches/cashback/bupyeong/2020-03-03").status, 404);
+  expect_verified();
+}
+
+TEST_F(Batch, RerunChangesNothingAndAnswersTheSameReport) {
+  worked_example_day();
+  auto first = batch("2020-03-02");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const auto journals = scalar("SELECT count(*) FROM journals");
+  const auto entries = scalar("SELECT count(*) FROM entries");
+  auto second = batch("2020-03-02");
+  EXPECT_EQ(second.exit_code, 0);
+  EXPECT_EQ(second.output, first.output);
+  auto by_http = admin("POST", "/v1/batches/cashback", {{"district", "bupyeong"}, {"business_date", "2020-03-02"}},
+                       kAdminToken, "rerun");
+  EXPECT_EQ(by_http.body, json::parse(first.output));
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), journals);
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries"), entries);
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 55'100);
+}
+
+TEST_F(Batch, RefusesADateNotYetClosedInSeoul) {
+  const auto now = std::chrono::system_clock::now() + std::chrono::hours(9);
+  const auto today = format_date(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(now)});
+  auto r = admin("POST", "/v1/batches/cashback", {{"district", "bupyeong"}, {"business_date", today}}, kAdminToken,
+                 "today");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["code"], "date_not_closed");
+  EXPECT_EQ(r.body["detail"].get<std::string>().rfind("business date " + today + " ends at ", 0), 0u) << r.body;
+  EXPECT_EQ(scalar("SELECT count(*) FROM batch_runs"), 0);
+}
+
+// A city pool of 700 won runs out at the third payment; the district component still pays.
+TEST_F(Batch, PoolRunsOutMidBatch) {
+  ASSERT_EQ(admin("POST", "/v1/pools", json::parse(R"({"source":"national","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":3000})")).status, 201);
+  auto city_pool = admin("POST", "/v1/pools", json::parse(R"({"source":"city","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":700})"));
+  ASSERT_EQ(city_pool.status, 201);
+  EXPECT_EQ(city_pool.body, json::parse(R"({"id":5,"source":"city","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":700,"drawn":0,"remaining":700})"));
+  ASSERT_EQ(admin("POST", "/v1/pools", json::parse(R"({"source":"district:bupyeong","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":10000})")).status, 201);
+  ASSERT_EQ(load("m1", 100'000, "pool-load", "2021-01-04T09:00:00+09:00").status, 201);
+  // Each: price 10,000, charged 9,500, city 950 = national 633 + city 317, district 190.
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(pay("pool-" + std::to_string(i), "c1", "bp-bakery", 10'000,
+                  "2021-01-04T1" + std::to_string(i) + ":00:00+09:00")
+                  .body["cashback"],
+              json::parse(R"({"city":950,"district":190,"merchant":0})"));
+  auto r = batch("2021-01-04", "bupyeong", {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output), json::parse(R"({"district":"bupyeong","business_date":"2021-01-04",
+    "status":"completed",
+    "components":{"city":{"count":4,"posted":3232,"unfunded":568},"district":{"count":4,"posted":760,"unfunded":0},
+                  "merchant":{"count":0,"posted":0,"unfunded":0}},
+    "pools":[{"source":"national","remaining":468},{"source":"city","remaining":0},
+             {"source":"district:bupyeong","remaining":9240}]})"));
+  // Exactly the payments in time order: the third is paid in part, the fourth not at all.
+  pqxx::connection c(url);
+  pqxx::nontransaction n(c);
+  const auto rows = n.exec("SELECT posted_city, unfunded_city, posted_national, posted_district FROM payments "
+                           "WHERE business_date = '2021-01-04' ORDER BY occurred_at");
+  ASSERT_EQ(rows.size(), 4u);
+  const long long expected[4][4] = {{317, 0, 633, 190}, {317, 0, 633, 190}, {66, 251, 633, 190}, {0, 317, 633, 190}};
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) EXPECT_EQ(rows[i][j].as<long long>(), expected[i][j]) << "payment " << i << " col " << j;
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 4 * 633 + 700 + 4 * 190);
+  auto pools = admin("GET", "/v1/pools").body["pools"];
+  for (const auto& p : pools) EXPECT_EQ(p["remaining"], p["budget"].get<long long>() - p["drawn"].get<long long>());
+  EXPECT_EQ(pools[4], json::parse(R"({"id":5,"source":"city","period_start":"2021-01-01","period_end":"2021-12-31",
+    "budget":700,"drawn":700,"remaining":0})"));
+  auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2021-01-04&to=2021-01-04");
+  EXPECT_EQ(summary.body["cashback"], json::parse(R"({"pending":0,"posted":{"city":3232,"district":760,"merchant":0},
+    "unfunded":568,"clawed_back":0})"));
+  expect_verified();
+}
+
+TEST_F(Batch, KilledAfterItsFirstChunkCompletesLikeAnUninterruptedRun) {
+  ASSERT_EQ(load("m1", 500'000, "k-1").status, 201);
+  ASSERT_EQ(load("m2", 500'000, "k-2").status, 201);
+  for (int i = 0; i < 7; ++i) {
+    const auto t = "2020-03-05T1" + std::to_string(i) + ":00:00+09:00";
+    ASSERT_EQ(pay("k-a" + std::to_string(i), "c1", i % 2 ? "bp-market" : "bp-bakery", 20'000 + i * 1'000, t).status, 200);
+    ASSERT_EQ(pay("k-b" + std::to_string(i), "c2", "ys-books", 15'000 + i * 500, t).status, 200);
+  }
+  ASSERT_EQ(cancel("k-c", "pay-bupyeong-4", 5'000, "2020-03-05T20:00:00+09:00").status, 200);
+  // A copy of the same data, for an uninterrupted run.
+  ASSERT_EQ(server->stop(), 0);
+  {
+    pqxx::connection admin_conn(PgHarness::instance().cluster().url("postgres"));
+    pqxx::nontransaction n(admin_conn);
+    n.exec("CREATE DATABASE batch_copy TEMPLATE " + std::string(url.substr(url.rfind('=') + 1)));
+  }
+  const auto copy = PgHarness::instance().cluster().url("batch_copy");
+  const std::map<std::string, std::string> small{{"EVOUCHER_BATCH_CHUNK_SIZE", "4"}};
+  auto killed = batch("2020-03-05", "bupyeong",
+                      {{"EVOUCHER_BATCH_CHUNK_SIZE", "4"}, {"EVOUCHER_FAULT_KILL_AFTER_CHUNKS", "1"}});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NOT NULL"), 4);
+  EXPECT_EQ(scalar("SELECT count(*) FROM batch_runs WHERE status = 'running'"), 1);
+  auto resumed = batch("2020-03-05", "bupyeong", small);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  auto straight = batch("2020-03-05", "bupyeong", small, copy);
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_EQ(resumed.output, straight.output);
+  const std::string per_payment =
+      "SELECT string_agg(format('%s:%s/%s/%s/%s/%s/%s/%s', id, posted_national, posted_city, posted_district, "
+      "posted_merchant, unfunded_national, unfunded_city, unfunded_district), ',' ORDER BY id) FROM payments";
+  const std::string balances = "SELECT string_agg(format('%s=%s', key, balance), ',' ORDER BY key) FROM accounts";
+  auto text = [](const std::string& db, const std::string& sql) {
+    pqxx::connection c(db);
+    pqxx::nontransaction n(c);
+    return n.exec(sql)[0][0].as<std::string>();
+  };
+  EXPECT_EQ(text(url, per_payment), text(copy, per_payment));
+  EXPECT_EQ(text(url, balances), text(copy, balances));
+  EXPECT_NE(text(url, balances).find("member:m1:points="), std::string::npos);
+  auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+TEST_F(Batch, CancellationAfterPostingClawsBack) {
+  worked_example_day();
+  ASSERT_EQ(batch("2020-03-02").exit_code, 0);
+  // P1 in full: 4,750 city (3,166 national + 1,584 city) and 950 district come back out of points.
+  auto c = cancel("claw-1", "pay-bupyeong-2", 47'500, "2020-03-04T10:00:00+09:00");
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.body["cashback_reversed"], json::parse(R"({"city":4750,"district":950,"merchant":0})"));
+  auto m1 = admin("GET", "/v1/members/m1?month=2020-03");
+  EXPECT_EQ(m1.body["points"], 55'100 - 5'700);
+  EXPECT_EQ(m1.body["cash"], 572'500 + 47'500);
+  auto pools = admin("GET", "/v1/pools").body["pools"];
+  EXPECT_EQ(pools[0]["drawn"], 28'499 - 3'166);
+  EXPECT_EQ(pools[1]["drawn"], 14'251 - 1'584);
+  EXPECT_EQ(pools[2]["drawn"], 0);
+  auto statement = admin("GET", "/v1/members/m1/statement?limit=100").body["entries"];
+  const auto& last = statement.back();
+  EXPECT_EQ(last["kind"], "cancellation");
+  EXPECT_EQ(last["balance"], "points");
+  EXPECT_EQ(last["amount"], -5'700);
+  EXPECT_EQ(last["balance_after"], 49'400);
+  // Spend the points, then cancel more of P2: points go negative through the clawback only.
+  ASSERT_EQ(pay("claw-p", "c1", "bp-cafe", 49'400, "2020-03-04T11:00:00+09:00").body["paid"]["points"], 49'400);
+  auto c2 = cancel("claw-2", "pay-bupyeong-3", 380'000, "2020-03-04T12:00:00+09:00");
+  EXPECT_EQ(c2.body["cashback_reversed"], json::parse(R"({"city":38000,"district":0,"merchant":11400})"));
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], -49'400);
+  EXPECT_EQ(scalar("SELECT sum(clawed_back) FROM cancellations"), 5'700 + 49'400);
+  auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-04&to=2020-03-04");
+  EXPECT_EQ(summary.body["cashback"]["clawed_back"], 55'100);
+  expect_verified();
+}
+
+TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {
+  // ys-books is paid by a Bupyeong card and a Yeonsu card on one date.
+  ASSERT_EQ(load("m1", 500'000, "st-1").status, 201);
+  ASSERT_EQ(load("m3", 500'000, "st-2").status, 201);
+  ASSERT_EQ(pay("st-p1", "c1", "ys-books", 100'000, "2020-03-02T10:00:00+09:00").status, 200);
+  ASSERT_EQ(pay("st-p2", "c3", "ys-books", 50'000, "2020-03-02T11:00:00+09:00").status, 200);
+  ASSERT_EQ(pay("st-p3", "c1", "bp-bakery", 20'000, "2020-03-02T12:00:00+09:00").status, 200);
+  ASSERT_EQ(batch("2020-03-02", "bupyeong").exit_code, 0);
+  ASSERT_EQ(batch("2020-03-02", "yeonsu").exit_code, 0);
+  // Net of merchant cashback (3 %): 97,000 + 48,500.
+  EXPECT_EQ(admin("GET", "/v1/merchants/ys-books").body["payable"], 145'500);
+  const auto entries = scalar("SELECT count(*) FROM entries");
+  auto wrong = processor("/v1/processor/settlements",
+                         {{"event_id", "stl-1"}, {"merchant", "ys-books"}, {"business_date", "2020-03-02"}, {"amount", 145'000}});
+  EXPECT_EQ(wrong.status, 422);
+  EXPECT_EQ(wrong.body["code"], "settlement_mismatch");
+  EXPECT_EQ(wrong.body["detail"], "expected 145500 won for merchant ys-books on 2020-03-02 (payable 145500 net of "
+                                  "merchant cashback, plus fee support 0), got 145000: a difference of -500");
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries"), entries);
+  EXPECT_EQ(admin("GET", "/v1/merchants/ys-books").body["payable"], 145'500);
+  auto ok = processor("/v1/processor/settlements",
+                      {{"event_id", "stl-2"}, {"merchant", "ys-books"}, {"business_date", "2020-03-02"}, {"amount", 145'500}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body["amount"], 145'500);
+  EXPECT_EQ(admin("GET", "/v1/merchants/ys-books").body["payable"], 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM settlements"), 2);  // one portion per issuing district
+  // The bakery gets its fee support on top: 19,000 charged, 95 fee support from Bupyeong.
+  auto bakery = processor("/v1/processor/settlements",
+                          {{"event_id", "stl-3"}, {"merchant", "bp-bakery"}, {"business_date", "2020-03-02"}, {"amount", 19'095}});
+  ASSERT_EQ(bakery.status, 200) << bakery.body;
+  EXPECT_EQ(admin("GET", "/v1/merchants/bp-bakery").body["payable"], 0);
+  auto again = processor("/v1/processor/settlements",
+                         {{"event_id", "stl-4"}, {"merchant", "bp-bakery"}, {"business_date", "2020-03-02"}, {"amount", 19'095}});
+  EXPECT_EQ(again.body["code"], "settlement_mismatch");
+  auto tb = admin("GET", "/v1/ledger/trial-balance?district=bupyeong");
+  EXPECT_EQ(tb.body["balanced"], true);
+  EXPECT_EQ(tb.body["debits"], tb.body["credits"]);
+  auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-02&to=2020-03-02");
+  EXPECT_EQ(summary.body["settled"], 97'000 + 19'095);
+  EXPECT_EQ(summary.body["fee_support"], 95);
+  // The summary reconciles with the ledger's entries.
+  EXPECT_EQ(summary.body["loaded"], scalar("SELECT sum(e.amount) FROM entries e JOIN journals j ON j.district = "
+                                           "e.district AND j.id = e.journal_id JOIN accounts a ON a.district = "
+                                           "e.district AND a.id = e.account_id WHERE e.district = 'bupyeong' AND "
+                                           "j.kind = 'load' AND a.key = 'float'"));
+  EXPECT_EQ(summary.body["payments"]["charged"],
+            scalar("SELECT -sum(e.amount) FROM entries e JOIN journals j ON j.district = e.district AND j.id = "
+                   "e.journal_id JOIN accounts a ON a.district = e.district AND a.id = e.account_id WHERE "
+                   "e.district = 'bupyeong' AND j.kind = 'payment' AND a.key LIKE 'merchant:%:payable'"));
+  EXPECT_EQ(summary.body["settled"],
+            scalar("SELECT -sum(e.amount) FROM entries e JOIN journals j ON j.district = e.district AND j.id = "
+                   "e.journal_id JOIN accounts a ON a.district = e.district AND a.id = e.account_id WHERE "
+                   "e.district = 'bupyeong' AND j.kind = 'settlement' AND a.key = 'float'"));
+  const auto posted = summary.body["cashback"]["posted"];
+  EXPECT_EQ(posted["city"].get<long long>() + posted["district"].get<long long>() + posted["merchant"].get<long long>(),
+            scalar("SELECT -sum(e.amount) FROM entries e JOIN journals j ON j.district = e.district AND j.id = "
+                   "e.journal_id JOIN accounts a ON a.district = e.district AND a.id = e.account_id WHERE "
+                   "e.district = 'bupyeong' AND j.kind = 'cashback' AND a.key LIKE 'member:%:points'"));
+  EXPECT_EQ(summary.body["outstanding"]["payable"], 0);
+  expect_verified();
+}
+
+}  // namespace
+}  // namespace evoucher::testing
