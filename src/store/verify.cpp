@@ -52,6 +52,28 @@ const Invariant kInvariants[] = {
      "  LEFT JOIN accounts a ON a.district = e.district AND a.id = e.account_id "
      "  LEFT JOIN journals j ON j.district = e.district AND j.id = e.journal_id "
      " WHERE e.district = $1 AND (a.id IS NULL OR j.id IS NULL) ORDER BY e.journal_id LIMIT 20"},
+    {"no payment is approved twice",
+     "SELECT count(*) FROM payments WHERE district = $1", "payments",
+     "SELECT format('event %s approved %s times', event_id, count(*)) FROM payments WHERE district = $1 "
+     " GROUP BY event_id HAVING count(*) > 1 ORDER BY event_id LIMIT 20"},
+    {"cancellations sum to what each payment records, and never exceed charged",
+     "SELECT count(*) FROM cancellations WHERE district = $1", "cancellations",
+     "SELECT format('payment %s/%s: charged %s, cancelled %s, cancellations sum to %s', p.district, p.id, p.charged, "
+     "              p.cancelled, coalesce(c.total, 0)) "
+     "  FROM payments p LEFT JOIN (SELECT payment_id, sum(amount) AS total FROM cancellations WHERE district = $1 "
+     "                             GROUP BY payment_id) c ON c.payment_id = p.id "
+     " WHERE p.district = $1 AND (p.cancelled <> coalesce(c.total, 0) OR p.cancelled > p.charged) "
+     " ORDER BY p.id LIMIT 20"},
+    {"posted cashback plus unfunded equals what each payment earns",
+     "SELECT count(*) FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL", "posted payments",
+     "SELECT format('payment %s/%s: earns city %s district %s merchant %s; posted %s/%s/%s, unfunded %s/%s', "
+     "              district, id, city_cashback, district_cashback, merchant_cashback, "
+     "              posted_national + posted_city, posted_district, posted_merchant, "
+     "              unfunded_national + unfunded_city, unfunded_district) "
+     "  FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL "
+     "   AND (posted_national + posted_city + unfunded_national + unfunded_city <> city_cashback "
+     "        OR posted_district + unfunded_district <> district_cashback OR posted_merchant <> merchant_cashback) "
+     " ORDER BY id LIMIT 20"},
     {"every idempotency key has its answer",
      "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
      "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "
