@@ -35,7 +35,11 @@ constexpr Statement kReadRun{
     "batch_read", "SELECT status, report FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
 constexpr Statement kChunkDone{
     "batch_chunk_done",
-    "UPDATE batch_runs SET chunks = chunks + 1 WHERE district = $1 AND business_date = $2::date"};
+    "UPDATE batch_runs SET chunks = chunks + 1, cursor_at = $3::timestamptz, cursor_id = $4 "
+    "WHERE district = $1 AND business_date = $2::date"};
+constexpr Statement kCursor{
+    "batch_cursor",
+    "SELECT cursor_at::text, cursor_id FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
 constexpr Statement kFinishRun{
     "batch_finish",
     "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
@@ -50,6 +54,7 @@ constexpr Statement kChunk{
     "         coalesce((pol.rules #>> '{funding_split,city}')::bigint, 0) AS wc "
     "    FROM payments p LEFT JOIN policies pol ON pol.id = p.city_policy_id "
     "   WHERE p.district = $1 AND p.business_date = $2::date AND p.cashback_posted_at IS NULL "
+    "     AND (p.occurred_at, p.id) > (coalesce($10::timestamptz, '-infinity'), coalesce($11::bigint, 0)) "
     "   ORDER BY p.occurred_at, p.id LIMIT $3 FOR UPDATE OF p), "
     "shares AS (SELECT c.*, (c.city * c.wn) / (c.wn + c.wc) AS nat FROM chunk c), "
     "alloc AS ( "
@@ -78,7 +83,9 @@ constexpr Statement kChunk{
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
     "      SELECT $1, j.id, n.seq, a.id, n.amount FROM j CROSS JOIN nonzero n "
     "        LEFT JOIN accounts a ON a.district = $1 AND a.key = n.key RETURNING 1) "
-    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e)"};
+    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e), "
+    "       (SELECT occurred_at::text FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1), "
+    "       (SELECT id FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1)"};
 
 constexpr Statement kReport{
     "batch_report_totals",
@@ -196,10 +203,12 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
         remaining[slot] = std::max<long long>(0, r[2].as<long long>());
         open_account(tx, district, {accounts::pool_drawn(*pool_ids[slot]), Normal::debit, std::nullopt});
       }
+      const auto cursor = run(tx, kCursor, district, business_date).at(0);
       const auto r = run(tx, kChunk, district, business_date, chunk_size, remaining[0], remaining[1], remaining[2],
-                         pool_ids[0], pool_ids[1], pool_ids[2])[0];
+                         pool_ids[0], pool_ids[1], pool_ids[2], opt<std::string>(cursor[0]),
+                         opt<std::int64_t>(cursor[1]))[0];
       if (r[0].as<long long>() == 0) return false;
-      run(tx, kChunkDone, district, business_date);
+      run(tx, kChunkDone, district, business_date, r[2].as<std::string>(), r[3].as<std::int64_t>());
       return true;
     });
     if (!more) break;

@@ -74,6 +74,13 @@ const Invariant kInvariants[] = {
      "   AND (posted_national + posted_city + unfunded_national + unfunded_city <> city_cashback "
      "        OR posted_district + unfunded_district <> district_cashback OR posted_merchant <> merchant_cashback) "
      " ORDER BY id LIMIT 20"},
+    {"every posted payment names existing pools",
+     "SELECT count(*) FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL", "posted payments",
+     "SELECT format('payment %s/%s names a pool that does not exist', p.district, p.id) FROM payments p "
+     " WHERE p.district = $1 AND ((p.national_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.national_pool_id)) "
+     "   OR (p.city_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.city_pool_id)) "
+     "   OR (p.district_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.district_pool_id))) "
+     " ORDER BY p.id LIMIT 20"},
     {"every idempotency key has its answer",
      "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
      "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "
