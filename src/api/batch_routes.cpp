@@ -124,10 +124,9 @@ void add_batch_routes(Service& service) {
 
   service.admin_route("GET", "/v1/districts/{code}/summary", [](store::Connection& c, const Request& request,
                                                                 const PathParams& params, const Principal& who) {
-    const auto query = parse_query(request.query);
-    if (!query) return invalid("the query string is malformed");
-    for (const auto& [k, v] : *query)
-      if (k != "from" && k != "to") return invalid("query parameter '" + k + "' is not known");
+    std::string bad;
+    const auto query = read_query(request, {"from", "to"}, bad);
+    if (!query) return invalid(bad);
     for (const char* k : {"from", "to"})
       if (!query->count(k) || !parse_date(query->at(k)))
         return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD");

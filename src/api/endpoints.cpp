@@ -71,6 +71,7 @@ Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::fun
 }  // namespace evoucher::api
 
 #include "evoucher/api/policy_json.hpp"
+#include "evoucher/engine/chart_of_accounts.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -118,6 +119,30 @@ PoliciesInForce policies_by_id(store::Tx& tx, std::optional<std::int64_t> city_i
   fill(out, city_id ? store::policy_by_id(tx, *city_id) : std::nullopt,
        district_id ? store::policy_by_id(tx, *district_id) : std::nullopt);
   return out;
+}
+
+engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member) {
+  return {store::balance(tx, district, accounts::member_cash(member)).value_or(Won(0)),
+          store::balance(tx, district, accounts::member_points(member)).value_or(Won(0))};
+}
+
+std::optional<std::map<std::string, std::string>> read_query(const Request& request,
+                                                             std::initializer_list<const char*> allowed,
+                                                             std::string& problem_detail) {
+  auto query = parse_query(request.query);
+  if (!query) {
+    problem_detail = "the query string is malformed";
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : *query) {
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      problem_detail = "query parameter '" + key + "' is not known";
+      return std::nullopt;
+    }
+  }
+  return query;
 }
 
 std::string seoul_month(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }

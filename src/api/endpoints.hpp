@@ -46,6 +46,7 @@ std::string request_hash(const Request& request);
 
 }  // namespace evoucher::api
 
+#include "evoucher/engine/payment.hpp"
 #include "evoucher/engine/policy.hpp"
 #include "evoucher/store/parties.hpp"
 
@@ -62,6 +63,14 @@ struct PoliciesInForce {
 PoliciesInForce policies_at(store::Tx& tx, const std::string& card_district, Timestamp at);
 PoliciesInForce policies_by_id(store::Tx& tx, std::optional<std::int64_t> city_id,
                                std::optional<std::int64_t> district_id);
+
+// A member's cash and points, from the ledger.
+engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member);
+
+// The query string, with only the allowed parameters; otherwise the 400 problem's detail.
+std::optional<std::map<std::string, std::string>> read_query(const Request& request,
+                                                             std::initializer_list<const char*> allowed,
+                                                             std::string& problem_detail);
 
 // "YYYY-MM-01" of the Seoul month of t.
 std::string seoul_month(Timestamp t);

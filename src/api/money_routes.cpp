@@ -11,11 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-engine::Balances balances_of(store::Tx& tx, const store::Member& m) {
-  return {store::balance(tx, m.district, accounts::member_cash(m.id)).value_or(Won(0)),
-          store::balance(tx, m.district, accounts::member_points(m.id)).value_or(Won(0))};
-}
-
 // Reads the member and the key, and checks the caller may move this member's money.
 struct MoneyCall {
   std::optional<store::Member> member;
@@ -62,7 +57,7 @@ Response post_load(store::Connection& c, const Request& request, const PathParam
     const auto policy = policies_at(tx, member.district, occurred_at);
     const auto month = seoul_month(occurred_at);
     const auto totals = store::member_month(tx, member.district, member.id, month);
-    const auto balances = balances_of(tx, member);
+    const auto balances = member_balances(tx, member.district, member.id);
     const auto check = engine::check_load(policy.city, amount, totals.loaded, balances);
     if (!check.allowed) return problem(ErrorCode::limit_exceeded, check.refusal);
     const auto id = store::next_operation_id(tx);
@@ -96,7 +91,7 @@ Response post_refund(store::Connection& c, const Request& request, const PathPar
     const auto now = now_utc();
     const auto policy = policies_at(tx, member.district, now);
     const auto totals = store::member_totals(tx, member.district, member.id);
-    const auto check = engine::check_refund(policy.city, balances_of(tx, member), totals.loaded, totals.refunded);
+    const auto check = engine::check_refund(policy.city, member_balances(tx, member.district, member.id), totals.loaded, totals.refunded);
     if (!check.amount) return problem(ErrorCode::refund_not_allowed, check.refusal);
     const Won amount = *check.amount;
     const auto id = store::next_operation_id(tx);

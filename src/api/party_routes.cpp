@@ -57,10 +57,9 @@ void read_benefit(Fields& f, store::Merchant& m) {
 std::string category(Fields& f) { return f.text("category", 64); }
 
 Response get_member(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
-  const auto query = parse_query(request.query);
-  if (!query) return invalid("the query string is malformed");
-  for (const auto& [k, v] : *query)
-    if (k != "month") return invalid("query parameter '" + k + "' is not known");
+  std::string bad;
+  const auto query = read_query(request, {"month"}, bad);
+  if (!query) return invalid(bad);
   store::Tx tx(c);
   const auto member = store::find_member(tx, params.at("id"));
   if (!member) return problem(ErrorCode::not_found, "no member " + params.at("id"));
@@ -75,8 +74,7 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
                             std::chrono::system_clock::now())))
                 .substr(0, 7);
   }
-  const auto cash = store::balance(tx, member->district, accounts::member_cash(member->id)).value_or(Won(0));
-  const auto points = store::balance(tx, member->district, accounts::member_points(member->id)).value_or(Won(0));
+  const auto [cash, points] = member_balances(tx, member->district, member->id);
   const auto totals = store::member_totals(tx, member->district, member->id);
   const auto m = store::member_month(tx, member->district, member->id, month + "-01");
   return json_answer(200, {{"id", member->id},
@@ -89,8 +87,9 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
 }
 
 Response get_statement(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
-  const auto query = parse_query(request.query);
-  if (!query) return invalid("the query string is malformed");
+  std::string bad;
+  const auto query = read_query(request, {"limit", "after"}, bad);
+  if (!query) return invalid(bad);
   int limit = 50;
   std::optional<std::string> after;
   for (const auto& [k, v] : *query) {
@@ -100,10 +99,8 @@ Response get_statement(store::Connection& c, const Request& request, const PathP
       if (ec != std::errc() || ptr != v.data() + v.size() || n < 1 || n > 500)
         return invalid("query parameter 'limit' must be an integer from 1 to 500");
       limit = n;
-    } else if (k == "after") {
-      after = v;
     } else {
-      return invalid("query parameter '" + k + "' is not known");
+      after = v;
     }
   }
   store::Tx tx(c);

@@ -49,10 +49,9 @@ void add_policy_routes(Service& service) {
 
   service.admin_route("GET", "/v1/policies", [](store::Connection& c, const Request& request, const PathParams&,
                                                 const Principal& who) {
-    const auto query = parse_query(request.query);
-    if (!query) return invalid("the query string is malformed");
-    for (const auto& [k, v] : *query)
-      if (k != "scope" && k != "at") return invalid("query parameter '" + k + "' is not known");
+    std::string bad;
+    const auto query = read_query(request, {"scope", "at"}, bad);
+    if (!query) return invalid(bad);
     if (!query->count("scope") || !is_district_code(query->at("scope")))
       return invalid("query parameter 'scope' is required: city or a district code");
     const auto& scope = query->at("scope");

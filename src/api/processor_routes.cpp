@@ -49,11 +49,6 @@ engine::PolicyInForce in_force(const PoliciesInForce& p) {
   return {p.city, p.district ? &*p.district : nullptr};
 }
 
-engine::Balances balances_of(store::Tx& tx, const std::string& district, const std::string& member) {
-  return {store::balance(tx, district, accounts::member_cash(member)).value_or(Won(0)),
-          store::balance(tx, district, accounts::member_points(member)).value_or(Won(0))};
-}
-
 Response post_payment(store::Connection& c, const Request& request, const PathParams&) {
   json doc;
   auto f = Fields::parse(request.body, doc);
@@ -80,7 +75,7 @@ Response post_payment(store::Connection& c, const Request& request, const PathPa
                                      card->district,
                                      card_status(card->status),
                                      terms,
-                                     balances_of(tx, card->district, card->member_id),
+                                     member_balances(tx, card->district, card->member_id),
                                      store::member_month(tx, card->district, card->member_id, month).eligible_spent};
     const auto decision = engine::decide_payment(req, in_force(policies));
     if (decision.declined) return declined(*decision.declined);
