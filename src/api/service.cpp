@@ -45,6 +45,12 @@ Service::Service(const Config& config, store::WorkerPool& db) : config_(config),
                      [this] { return static_cast<double>(db_.queued()); });
 }
 
+std::vector<std::pair<std::string, std::string>> Service::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : router_.routes()) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 void Service::add_operations_routes() {
   router_.add("GET", "/healthz", [](const Request&, const PathParams&, Reply reply) {
     reply(json_response(200, R"({"status":"ok"})"));

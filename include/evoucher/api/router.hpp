@@ -29,6 +29,7 @@ class Router {
     std::vector<std::string> allowed;  // when the path matched but the verb did not
   };
   Match match(const std::string& method, const std::string& path) const;
+  const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;

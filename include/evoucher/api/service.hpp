@@ -26,6 +26,8 @@ class Service {
   void handle(Request request, Reply reply);
   Metrics& metrics() { return metrics_; }
   const Config& config() const { return config_; }
+  // Every {method, pattern} served, for checking the contract document against the code.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
   using DbHandler = std::function<Response(store::Connection&, const Request&, const PathParams&)>;
   using AdminHandler =
