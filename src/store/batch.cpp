@@ -127,14 +127,6 @@ constexpr Statement kTrialBalance{
     "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::bigint, "
     "       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::bigint FROM entries WHERE district = $1"};
 
-Won won(const pqxx::field& f) { return Won(f.as<std::int64_t>()); }
-
-template <typename T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
-
 // A session-level lock for one district's date, so two runs of one batch never interleave.
 long long batch_lock_key(const std::string& district, const std::string& date) {
   return static_cast<long long>(std::hash<std::string>{}("batch:" + district + ":" + date) & 0x7fffffffffffffffULL);

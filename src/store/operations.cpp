@@ -69,8 +69,6 @@ constexpr Statement kInsertCancellation{
     "  merchant_cashback = merchant_cashback - $10, fee_support = fee_support - $11, eligible = eligible - $12 "
     "WHERE district = $1 AND id = $4"};
 
-Won won(const pqxx::field& f) { return Won(f.as<std::int64_t>()); }
-
 }  // namespace
 
 std::int64_t next_operation_id(Tx& tx) {

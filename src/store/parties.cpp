@@ -63,12 +63,6 @@ constexpr Statement kInsertToken{
 constexpr Statement kFindToken{
     "token_find", "SELECT role, district, name FROM api_tokens WHERE token_hash = $1"};
 
-template <typename T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
-
 Merchant merchant_from(const pqxx::row& r) {
   return Merchant{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
                   r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), r[6].as<std::string>(),

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <pqxx/pqxx>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "evoucher/engine/money.hpp"
 #include "evoucher/store/connection.hpp"
 
 namespace evoucher::store {
@@ -37,6 +39,14 @@ template <typename... Args>
 pqxx::result run(Tx& tx, const Statement& st, Args&&... args) {
   ensure_prepared(tx.impl().connection, st);
   return tx.impl().work.exec_prepared(st.name, std::forward<Args>(args)...);
+}
+
+// Column readers: won, and NULL as nullopt.
+inline Won won(const pqxx::field& f) { return Won(f.as<std::int64_t>()); }
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
 }
 
 // A PostgreSQL array literal for text[] or bigint[] parameters (libpqxx 6.4 has no array binding).
