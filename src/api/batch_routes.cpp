@@ -77,12 +77,10 @@ void add_batch_routes(Service& service) {
     {
       store::Tx tx(c);
       if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
-      // A replay answers as before; the batch itself is idempotent by district and date.
-      const auto claim = store::claim_key(tx, district, "batch:" + *key, request_hash(request));
-      if (claim.state == store::KeyState::replay) return json_response(claim.status, claim.answer);
-      if (claim.state == store::KeyState::reused)
-        return problem(ErrorCode::idempotency_key_reused,
-                       "this key was already used with a different request; use a new key for a new request");
+      // A replay answers as before; the batch itself is idempotent by district and date. The
+      // batch commits its own chunks on this connection, so the key is recorded after it.
+      if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, request_hash(request))))
+        return *earlier;
     }
     const auto outcome = run_batch(c, district, date, now_utc(), chunk);
     if (outcome.refusal == BatchRefusal::date_not_closed) return problem(ErrorCode::date_not_closed, outcome.detail);

@@ -54,12 +54,16 @@ std::string request_hash(const Request& request) {
   return sha256_hex(request.method + " " + request.path + "\n" + request.body);
 }
 
-Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work) {
-  const auto claim = store::claim_key(tx, key.district, key.key, key.request_hash);
+std::optional<Response> earlier_answer(const store::KeyClaim& claim) {
   if (claim.state == store::KeyState::replay) return json_response(claim.status, claim.answer);
   if (claim.state == store::KeyState::reused)
     return problem(ErrorCode::idempotency_key_reused,
                    "this key was already used with a different request; use a new key for a new request");
+  return std::nullopt;
+}
+
+Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work) {
+  if (auto earlier = earlier_answer(store::claim_key(tx, key.district, key.key, key.request_hash))) return *earlier;
   Response answer = work();
   if (answer.status >= 200 && answer.status < 300) {
     store::record_answer(tx, key.district, key.key, answer.status, answer.body);

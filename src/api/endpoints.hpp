@@ -10,6 +10,7 @@
 #include "evoucher/api/problem.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/store/connection.hpp"
+#include "evoucher/store/ledger.hpp"
 
 namespace evoucher::api {
 
@@ -40,6 +41,8 @@ struct IdempotencyKey {
   std::string request_hash;
 };
 Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work);
+// The answer a claimed key already has: the stored one on a replay, 409 on reuse; none when fresh.
+std::optional<Response> earlier_answer(const store::KeyClaim& claim);
 // The Idempotency-Key header as a key for `scope`, or the 400 problem for a bad or missing one.
 std::optional<std::string> idempotency_header(const Request& request, std::string& problem_detail);
 std::string request_hash(const Request& request);

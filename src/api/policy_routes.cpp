@@ -31,7 +31,6 @@ void add_policy_routes(Service& service) {
     if (auto p = f.problem()) return invalid(*p);
     if (!may_write(who, scope)) return forbidden("set the policy of " + scope);
     std::string bad;
-    json normalized;
     if (scope == "city") {
       if (!city_rules_from_json(*rules, bad)) return problem(ErrorCode::policy_invalid, bad);
     } else if (!district_rules_from_json(*rules, bad)) {

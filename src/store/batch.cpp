@@ -9,43 +9,43 @@
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kCreatePool{
+const Statement kCreatePool{
     "pool_create",
     "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2::date, $3::date, $4) RETURNING id"};
 
-constexpr Statement kListPools{
+const Statement kListPools{
     "pool_list",
     "SELECT p.id, p.source, p.period_start::text, p.period_end::text, p.budget, "
     "       coalesce((SELECT sum(a.balance) FROM accounts a WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
     "  FROM pools p ORDER BY p.id"};
 
 // The pools covering the date for the three sources, locked for the chunk, with what remains.
-constexpr Statement kLockPools{
+const Statement kLockPools{
     "batch_lock_pools",
     "SELECT p.id, p.source, p.budget - coalesce((SELECT sum(a.balance) FROM accounts a "
     "                                           WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
     "  FROM pools p WHERE p.source IN ('national', 'city', 'district:' || $1) "
     "   AND $2::date BETWEEN p.period_start AND p.period_end ORDER BY p.id FOR UPDATE"};
 
-constexpr Statement kStartRun{
+const Statement kStartRun{
     "batch_start",
     "INSERT INTO batch_runs (district, business_date, status) VALUES ($1, $2::date, 'running') "
     "ON CONFLICT (district, business_date) DO NOTHING"};
-constexpr Statement kReadRun{
+const Statement kReadRun{
     "batch_read", "SELECT status, report FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
-constexpr Statement kChunkDone{
+const Statement kChunkDone{
     "batch_chunk_done",
     "UPDATE batch_runs SET chunks = chunks + 1, cursor_at = $3::timestamptz, cursor_id = $4 "
     "WHERE district = $1 AND business_date = $2::date"};
-constexpr Statement kCursor{
+const Statement kCursor{
     "batch_cursor",
     "SELECT cursor_at::text, cursor_id FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
-constexpr Statement kFinishRun{
+const Statement kFinishRun{
     "batch_finish",
     "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
     "WHERE district = $1 AND business_date = $2::date"};
 
-constexpr Statement kChunk{
+const Statement kChunk{
     "batch_chunk",
     "WITH chunk AS ( "
     "  SELECT p.id, p.member_id, p.merchant_id, p.occurred_at, p.city_cashback AS city, "
@@ -87,7 +87,7 @@ constexpr Statement kChunk{
     "       (SELECT occurred_at::text FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1), "
     "       (SELECT id FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1)"};
 
-constexpr Statement kReport{
+const Statement kReport{
     "batch_report_totals",
     "SELECT count(*) FILTER (WHERE posted_national + posted_city + unfunded_national + unfunded_city > 0), "
     "       coalesce(sum(posted_national + posted_city), 0)::bigint, "
@@ -97,19 +97,19 @@ constexpr Statement kReport{
     "       count(*) FILTER (WHERE posted_merchant > 0), coalesce(sum(posted_merchant), 0)::bigint "
     "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL"};
 
-constexpr Statement kPostedState{
+const Statement kPostedState{
     "payment_posted_state",
     "SELECT cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
     "       posted_national, posted_city, posted_district, posted_merchant "
     "  FROM payments WHERE district = $1 AND id = $2"};
-constexpr Statement kRecordClawback{
+const Statement kRecordClawback{
     "payment_record_clawback",
     "WITH p AS (UPDATE payments SET posted_national = $3, posted_city = $4, posted_district = $5, "
     "  posted_merchant = $6, unfunded_national = $7, unfunded_city = $8, unfunded_district = $9, "
     "  clawed_back = clawed_back + $10 WHERE district = $1 AND id = $2) "
     "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11"};
 
-constexpr Statement kOwed{
+const Statement kOwed{
     "settlement_owed",
     "SELECT p.district, sum(p.charged - p.cancelled - p.merchant_cashback)::bigint, sum(p.fee_support)::bigint "
     "  FROM payments p "
@@ -117,12 +117,12 @@ constexpr Statement kOwed{
     "   AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.district = p.district AND s.merchant_id = $1 "
     "                   AND s.business_date = $2::date) "
     " GROUP BY p.district ORDER BY p.district"};
-constexpr Statement kInsertSettlement{
+const Statement kInsertSettlement{
     "settlement_insert",
     "INSERT INTO settlements (district, id, event_id, merchant_id, business_date, amount, fee_support, journal_id) "
     "VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8)"};
 
-constexpr Statement kTrialBalance{
+const Statement kTrialBalance{
     "trial_balance",
     "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::bigint, "
     "       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::bigint FROM entries WHERE district = $1"};
@@ -286,7 +286,7 @@ TrialBalance trial_balance(Tx& tx, const std::string& district) {
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kSummary{
+const Statement kSummary{
     "district_summary",
     "SELECT "
     " (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 "

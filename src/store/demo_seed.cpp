@@ -1,10 +1,9 @@
 // Seeds the districts, policies, pools, merchants, members and cards of the demo.
 #include "evoucher/store/demo_seed.hpp"
 
+#include "evoucher/store/batch.hpp"
 #include "evoucher/store/districts.hpp"
-#include "evoucher/store/ledger.hpp"
 #include "evoucher/store/parties.hpp"
-#include "pq.hpp"
 
 namespace evoucher::store {
 namespace {
@@ -63,14 +62,9 @@ bool seed_demo(Connection& connection) {
   const auto march = parse_rfc3339("2020-03-01T00:00:00+09:00").value();
   create_policy(tx, "city", march, kCityRules);
   create_policy(tx, "bupyeong", march, kBupyeongRules);
-  with_unavailable_mapped([&] {
-    auto& w = tx.impl().work;
-    const char* pool_sql = "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2, $3, $4)";
-    w.exec_params(pool_sql, "national", "2020-01-01", "2020-12-31", 40'000'000'000LL);
-    w.exec_params(pool_sql, "city", "2020-01-01", "2020-12-31", 20'000'000'000LL);
-    w.exec_params(pool_sql, "district:bupyeong", "2020-01-01", "2020-12-31", 1'000'000'000LL);
-    return 0;
-  });
+  create_pool(tx, "national", "2020-01-01", "2020-12-31", Won(40'000'000'000));
+  create_pool(tx, "city", "2020-01-01", "2020-12-31", Won(20'000'000'000));
+  create_pool(tx, "district:bupyeong", "2020-01-01", "2020-12-31", Won(1'000'000'000));
   for (const auto& m : kMerchants) {
     Merchant merchant{m.id, m.business_no, m.name, m.district, m.category, Won(m.revenue), "active", std::nullopt,
                       std::nullopt};

@@ -8,11 +8,11 @@
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kInsert{
+const Statement kInsert{
     "district_insert",
     "INSERT INTO districts (code, name, brand) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING RETURNING 1"};
-constexpr Statement kFind{"district_find", "SELECT code, name, brand FROM districts WHERE code = $1"};
-constexpr Statement kList{"district_list", "SELECT code, name, brand FROM districts ORDER BY code"};
+const Statement kFind{"district_find", "SELECT code, name, brand FROM districts WHERE code = $1"};
+const Statement kList{"district_list", "SELECT code, name, brand FROM districts ORDER BY code"};
 
 District from_row(const pqxx::row& row) {
   return District{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()};

@@ -10,14 +10,14 @@
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kOpenAccount{
+const Statement kOpenAccount{
     "ledger_open_account",
     "INSERT INTO accounts (district, key, normal, min_balance) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (district, key) DO NOTHING"};
 
 // One round trip: the journal and its entries. A posting to an unknown account inserts a
 // NULL account_id, which the NOT NULL constraint refuses.
-constexpr Statement kPostJournal{
+const Statement kPostJournal{
     "ledger_post_journal",
     "WITH j AS (INSERT INTO journals (district, kind, occurred_at, reference) "
     "           VALUES ($1, $2, $3::timestamptz, NULLIF($4, '')) RETURNING id) "
@@ -27,24 +27,24 @@ constexpr Statement kPostJournal{
     "  LEFT JOIN accounts a ON a.district = $1 AND a.key = p.key "
     "RETURNING journal_id"};
 
-constexpr Statement kClaimKey{
+const Statement kClaimKey{
     "ledger_claim_key",
     "INSERT INTO idempotency_keys (district, key, request_hash) VALUES ($1, $2, $3) "
     "ON CONFLICT (district, key) DO NOTHING RETURNING 1"};
 
-constexpr Statement kReadKey{
+const Statement kReadKey{
     "ledger_read_key",
     "SELECT request_hash, status, answer FROM idempotency_keys WHERE district = $1 AND key = $2"};
 
-constexpr Statement kRecordAnswer{
+const Statement kRecordAnswer{
     "ledger_record_answer",
     "UPDATE idempotency_keys SET status = $3, answer = $4 WHERE district = $1 AND key = $2"};
 
-constexpr Statement kBalance{
+const Statement kBalance{
     "ledger_balance", "SELECT balance FROM accounts WHERE district = $1 AND key = $2"};
 
 // balance_after = everything up to the cursor, plus the running sum within the page.
-constexpr Statement kStatement{
+const Statement kStatement{
     "ledger_statement",
     "WITH acct AS (SELECT id, key, normal FROM accounts WHERE district = $1 AND key = ANY($2::text[])), "
     "page AS ( "

@@ -6,35 +6,35 @@
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kNextId{"op_next_id", "SELECT nextval('operation_id_seq')"};
-constexpr Statement kMonth{
+const Statement kNextId{"op_next_id", "SELECT nextval('operation_id_seq')"};
+const Statement kMonth{
     "op_month",
     "SELECT loaded, eligible_spent FROM member_months WHERE district = $1 AND member_id = $2 AND month = $3::date"};
-constexpr Statement kAddMonth{
+const Statement kAddMonth{
     "op_add_month",
     "INSERT INTO member_months (district, member_id, month, loaded, eligible_spent) VALUES ($1, $2, $3::date, $4, $5) "
     "ON CONFLICT (district, member_id, month) DO UPDATE SET loaded = member_months.loaded + EXCLUDED.loaded, "
     "eligible_spent = member_months.eligible_spent + EXCLUDED.eligible_spent"};
 // A cancellation lowers a month that its payment already raised, so the row is there.
-constexpr Statement kLowerMonth{
+const Statement kLowerMonth{
     "op_lower_month",
     "UPDATE member_months SET loaded = loaded + $4, eligible_spent = eligible_spent + $5 "
     "WHERE district = $1 AND member_id = $2 AND month = $3::date"};
-constexpr Statement kTotals{
+const Statement kTotals{
     "op_member_totals",
     "SELECT (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 AND member_id = $2)::bigint, "
     "       (SELECT coalesce(sum(amount), 0) FROM refunds WHERE district = $1 AND member_id = $2)::bigint, "
     "       (SELECT coalesce(sum(city_cashback + district_cashback + merchant_cashback), 0) FROM payments "
     "         WHERE district = $1 AND member_id = $2 AND cashback_posted_at IS NULL)::bigint"};
-constexpr Statement kInsertLoad{
+const Statement kInsertLoad{
     "op_insert_load",
     "INSERT INTO loads (district, id, member_id, amount, bank_ref, occurred_at, journal_id) "
     "VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)"};
-constexpr Statement kInsertRefund{
+const Statement kInsertRefund{
     "op_insert_refund",
     "INSERT INTO refunds (district, id, member_id, amount, bank_ref, occurred_at, journal_id) "
     "VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)"};
-constexpr Statement kInsertPayment{
+const Statement kInsertPayment{
     "op_insert_payment",
     "INSERT INTO payments (district, id, event_id, card_token, member_id, merchant_id, merchant_district, "
     "merchant_category, merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, "
@@ -42,23 +42,16 @@ constexpr Statement kInsertPayment{
     "fee_support, city_policy_id, district_policy_id, occurred_at, business_date, journal_id) VALUES "
     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
     "$24, $25, $26::timestamptz, $27::date, $28)"};
-constexpr Statement kFindPayment{
-    "op_find_payment",
+const std::string kSelectPayment =
     "SELECT district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
     "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
     "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
     "refunded_cash, city_policy_id, district_policy_id, "
     "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id "
-    "FROM payments WHERE district = $1 AND id = $2"};
-constexpr Statement kLockPayment{
-    "op_lock_payment",
-    "SELECT district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
-    "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
-    "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
-    "refunded_cash, city_policy_id, district_policy_id, "
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id "
-    "FROM payments WHERE district = $1 AND id = $2 FOR UPDATE"};
-constexpr Statement kInsertCancellation{
+    "FROM payments WHERE district = $1 AND id = $2";
+const Statement kFindPayment{"op_find_payment", kSelectPayment};
+const Statement kLockPayment{"op_lock_payment", kSelectPayment + " FOR UPDATE"};
+const Statement kInsertCancellation{
     "op_insert_cancellation",
     "WITH c AS (INSERT INTO cancellations (district, id, event_id, payment_id, amount, refund_cash, refund_points, "
     "  reversed_city, reversed_district, reversed_merchant, reversed_fee_support, eligible_reduction, occurred_at, "

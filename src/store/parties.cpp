@@ -8,59 +8,56 @@
 namespace evoucher::store {
 namespace {
 
-constexpr Statement kInsertMember{
+const Statement kInsertMember{
     "member_insert", "INSERT INTO members (id, district) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1"};
-constexpr Statement kFindMember{"member_find", "SELECT id, district FROM members WHERE id = $1"};
-constexpr Statement kLockMember{"member_lock", "SELECT id, district FROM members WHERE id = $1 FOR UPDATE"};
+const std::string kSelectMember = "SELECT id, district FROM members WHERE id = $1";
+const Statement kFindMember{"member_find", kSelectMember};
+const Statement kLockMember{"member_lock", kSelectMember + " FOR UPDATE"};
 
-constexpr Statement kInsertCard{
+const Statement kInsertCard{
     "card_insert",
     "INSERT INTO cards (token, member_id) VALUES ($1, $2) ON CONFLICT (token) DO NOTHING RETURNING 1"};
-constexpr Statement kFindCard{
+const Statement kFindCard{
     "card_find",
     "SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
     "WHERE c.token = $1"};
-constexpr Statement kCardStatus{
+const Statement kCardStatus{
     "card_status", "UPDATE cards SET status = $2, updated_at = now() WHERE token = $1"};
 
-constexpr Statement kInsertMerchant{
+const Statement kInsertMerchant{
     "merchant_insert",
     "INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, status, benefit_kind, "
     "benefit_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING 1"};
-constexpr Statement kFindMerchant{
-    "merchant_find",
+const std::string kSelectMerchant =
     "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp "
-    "FROM merchants WHERE id = $1"};
-constexpr Statement kLockMerchant{
-    "merchant_lock",
-    "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp "
-    "FROM merchants WHERE id = $1 FOR UPDATE"};
-constexpr Statement kUpdateMerchant{
+    "FROM merchants WHERE id = $1";
+const Statement kFindMerchant{"merchant_find", kSelectMerchant};
+const Statement kLockMerchant{"merchant_lock", kSelectMerchant + " FOR UPDATE"};
+const Statement kUpdateMerchant{
     "merchant_update",
     "UPDATE merchants SET category = $2, annual_revenue = $3, status = $4, benefit_kind = $5, benefit_rate_bp = $6, "
     "updated_at = now() WHERE id = $1"};
-constexpr Statement kMerchantPayable{
+const Statement kMerchantPayable{
     "merchant_payable", "SELECT coalesce(sum(balance), 0)::bigint FROM accounts WHERE key = $1"};
 
-constexpr Statement kInsertPolicy{
+const Statement kInsertPolicy{
     "policy_insert",
     "INSERT INTO policies (scope, effective_from, rules) VALUES ($1, $2::timestamptz, $3::jsonb) "
     "ON CONFLICT (scope, effective_from) DO NOTHING RETURNING id"};
-constexpr Statement kPolicySame{
+const Statement kPolicySame{
     "policy_same",
     "SELECT id, rules = $3::jsonb FROM policies WHERE scope = $1 AND effective_from = $2::timestamptz"};
-constexpr Statement kPolicyAt{
+const std::string kSelectPolicy =
+    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
+    "FROM policies ";
+const Statement kPolicyAt{
     "policy_at",
-    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
-    "FROM policies WHERE scope = $1 AND effective_from <= $2::timestamptz ORDER BY effective_from DESC LIMIT 1"};
-constexpr Statement kPolicyById{
-    "policy_by_id",
-    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
-    "FROM policies WHERE id = $1"};
+    kSelectPolicy + "WHERE scope = $1 AND effective_from <= $2::timestamptz ORDER BY effective_from DESC LIMIT 1"};
+const Statement kPolicyById{"policy_by_id", kSelectPolicy + "WHERE id = $1"};
 
-constexpr Statement kInsertToken{
+const Statement kInsertToken{
     "token_insert", "INSERT INTO api_tokens (token_hash, role, district, name) VALUES ($1, $2, $3, $4)"};
-constexpr Statement kFindToken{
+const Statement kFindToken{
     "token_find", "SELECT role, district, name FROM api_tokens WHERE token_hash = $1"};
 
 Merchant merchant_from(const pqxx::row& r) {

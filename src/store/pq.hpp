@@ -15,7 +15,7 @@ namespace evoucher::store {
 // Named SQL, prepared once per connection on first use.
 struct Statement {
   const char* name;
-  const char* sql;
+  std::string sql;
 };
 
 struct Connection::Impl {
