@@ -13,7 +13,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-#include "evoucher/api/batch_report.hpp"
+#include "evoucher/ops/batch.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/connection.hpp"
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
     if (std::getenv("BENCH_SEED_ONLY")) throw std::runtime_error("seeded only");
     store::Connection conn(cluster.url("bench"), {600'000, 5});
     t = Clock::now();
-    const auto run = store::run_cashback_batch(conn, "bench", "2020-03-02", 10'000, api::render_batch_report,
+    const auto run = store::run_cashback_batch(conn, "bench", "2020-03-02", 10'000, ops::render_batch_report,
                                                [](int) {});
     const double batch_s = seconds_since(t);
     const long long batch_entries = scalar(raw,

@@ -56,6 +56,10 @@ const std::map<std::string, Setting>& settings() {
       {"max_connections", field(&Config::max_connections)},
       {"signature_window_s", field(&Config::signature_window_s)},
       {"batch_chunk_size", field(&Config::batch_chunk_size)},
+      {"group_writers", field(&Config::group_writers)},
+      {"group_max", field(&Config::group_max)},
+      {"group_queue_limit", field(&Config::group_queue_limit)},
+      {"cli_statement_timeout_ms", field(&Config::cli_statement_timeout_ms)},
       {"log_level", field(&Config::log_level)},
   };
   return table;

@@ -24,6 +24,10 @@ struct Config {
   int max_connections = 10000;
   int signature_window_s = 300;
   int batch_chunk_size = 10000;      // payments per batch transaction
+  int group_writers = 2;             // money-path writer threads, each with its own connection
+  int group_max = 64;                // commands per group commit
+  int group_queue_limit = 4096;      // commands waiting for a writer before 503
+  int cli_statement_timeout_ms = 0;  // per statement, for verify, batch and migrate; 0: none
   std::string log_level = "info";
   std::string processor_secret;  // environment only
   std::string admin_token;       // environment only

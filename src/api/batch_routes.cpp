@@ -1,6 +1,6 @@
 // Pools, the cashback batch, and the ledger reports.
 #include "endpoints.hpp"
-#include "evoucher/api/batch_report.hpp"
+#include "evoucher/ops/batch.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/ledger.hpp"
@@ -82,8 +82,8 @@ void add_batch_routes(Service& service) {
       if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, request_hash(request))))
         return *earlier;
     }
-    const auto outcome = run_batch(c, district, date, now_utc(), chunk);
-    if (outcome.refusal == BatchRefusal::date_not_closed) return problem(ErrorCode::date_not_closed, outcome.detail);
+    const auto outcome = ops::run_batch(c, district, date, now_utc(), chunk);
+    if (outcome.refusal == ops::BatchRefusal::date_not_closed) return problem(ErrorCode::date_not_closed, outcome.detail);
     store::Tx tx(c);
     if (store::claim_key(tx, district, "batch:" + *key, request_hash(request)).state == store::KeyState::fresh) {
       store::record_answer(tx, district, "batch:" + *key, 200, outcome.run.report);

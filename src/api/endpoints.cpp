@@ -18,10 +18,6 @@ Response forbidden(const std::string& what) {
   return problem(ErrorCode::forbidden, "this token may not " + what);
 }
 
-std::string operation_ref(const char* prefix, const std::string& district, std::int64_t id) {
-  return std::string(prefix) + "-" + district + "-" + std::to_string(id);
-}
-
 std::optional<OperationRef> parse_operation_ref(const char* prefix, const std::string& text) {
   const std::string head = std::string(prefix) + "-";
   if (text.size() > 128 || text.compare(0, head.size(), head) != 0) return std::nullopt;
@@ -62,6 +58,33 @@ std::optional<Response> earlier_answer(const store::KeyClaim& claim) {
   return std::nullopt;
 }
 
+ops::Answer to_answer(const Response& response) { return {response.status, response.body}; }
+
+Response from_result(const ops::Result& result) {
+  switch (result.trouble) {
+    case ops::Trouble::none: break;
+    case ops::Trouble::overloaded:
+      return problem(ErrorCode::unavailable, "the service is overloaded; try again shortly");
+    case ops::Trouble::unavailable:
+      return problem(ErrorCode::unavailable, "the database is unavailable; try again shortly");
+    case ops::Trouble::failed:
+      return problem(ErrorCode::internal, "the service failed to answer this request");
+  }
+  if (result.key_reused)
+    return problem(ErrorCode::idempotency_key_reused,
+                   "this key was already used with a different request; use a new key for a new request");
+  Response r = json_response(result.answer.status, result.answer.body);
+  if (r.status >= 400) r.content_type = "application/problem+json";
+  return r;
+}
+
+void submit_command(ops::GroupWriter& writer, ops::Command command, Reply reply) {
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const bool queued =
+      writer.submit(std::move(command), [shared_reply](ops::Result result) { (*shared_reply)(from_result(result)); });
+  if (!queued) (*shared_reply)(from_result({ops::Trouble::overloaded, false, {}, {}}));
+}
+
 Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work) {
   if (auto earlier = earlier_answer(store::claim_key(tx, key.district, key.key, key.request_hash))) return *earlier;
   Response answer = work();
@@ -74,57 +97,9 @@ Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::fun
 
 }  // namespace evoucher::api
 
-#include "evoucher/api/policy_json.hpp"
 #include "evoucher/engine/chart_of_accounts.hpp"
 
 namespace evoucher::api {
-namespace {
-
-engine::CityRules stored_city_rules(const store::PolicyRow& row) {
-  std::string problem;
-  auto rules = city_rules_from_json(nlohmann::json::parse(row.rules_json), problem);
-  if (!rules) throw std::runtime_error("stored city policy " + std::to_string(row.id) + " is invalid: " + problem);
-  return *rules;
-}
-
-engine::DistrictRules stored_district_rules(const store::PolicyRow& row) {
-  std::string problem;
-  auto rules = district_rules_from_json(nlohmann::json::parse(row.rules_json), problem);
-  if (!rules) throw std::runtime_error("stored district policy " + std::to_string(row.id) + " is invalid: " + problem);
-  return *rules;
-}
-
-void fill(PoliciesInForce& out, const std::optional<store::PolicyRow>& city,
-          const std::optional<store::PolicyRow>& district) {
-  if (city) {
-    out.city_id = city->id;
-    out.city = stored_city_rules(*city);
-  }
-  if (district) {
-    out.district_id = district->id;
-    out.district = stored_district_rules(*district);
-  }
-}
-
-}  // namespace
-
-PoliciesInForce policies_at(store::Tx& tx, const std::string& card_district, Timestamp at) {
-  PoliciesInForce out;
-  const auto city = store::policy_at(tx, "city", at);
-  std::optional<store::PolicyRow> district;
-  if (card_district != "city") district = store::policy_at(tx, card_district, at);
-  fill(out, city, district);
-  return out;
-}
-
-PoliciesInForce policies_by_id(store::Tx& tx, std::optional<std::int64_t> city_id,
-                               std::optional<std::int64_t> district_id) {
-  PoliciesInForce out;
-  fill(out, city_id ? store::policy_by_id(tx, *city_id) : std::nullopt,
-       district_id ? store::policy_by_id(tx, *district_id) : std::nullopt);
-  return out;
-}
-
 engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member) {
   return {store::balance(tx, district, accounts::member_cash(member)).value_or(Won(0)),
           store::balance(tx, district, accounts::member_points(member)).value_or(Won(0))};

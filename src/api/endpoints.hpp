@@ -9,6 +9,7 @@
 #include "evoucher/api/json_input.hpp"
 #include "evoucher/api/problem.hpp"
 #include "evoucher/api/service.hpp"
+#include "evoucher/ops/commands.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/ledger.hpp"
 
@@ -25,11 +26,8 @@ Response invalid(const std::string& detail);
 Response forbidden(const std::string& what);
 
 // Server-generated identifiers carry their district: "pay-bupyeong-42".
-std::string operation_ref(const char* prefix, const std::string& district, std::int64_t id);
-struct OperationRef {
-  std::string district;
-  std::int64_t id = 0;
-};
+using ops::operation_ref;
+using ops::OperationRef;
 std::optional<OperationRef> parse_operation_ref(const char* prefix, const std::string& text);
 
 // A mutating call under its key, in tx: a replay answers the stored response, a reused key
@@ -47,6 +45,14 @@ std::optional<Response> earlier_answer(const store::KeyClaim& claim);
 std::optional<std::string> idempotency_header(const Request& request, std::string& problem_detail);
 std::string request_hash(const Request& request);
 
+// A money-path command's answer as an HTTP response, and back: what a command's render stores
+// is the response's status and body; a problem's media type follows from its status.
+ops::Answer to_answer(const Response& response);
+Response from_result(const ops::Result& result);
+// Hands a command to the group writer; the reply comes after its group's commit, or at once
+// with 503 when the queue is full.
+void submit_command(ops::GroupWriter& writer, ops::Command command, Reply reply);
+
 }  // namespace evoucher::api
 
 #include "evoucher/engine/payment.hpp"
@@ -54,18 +60,6 @@ std::string request_hash(const Request& request);
 #include "evoucher/store/parties.hpp"
 
 namespace evoucher::api {
-
-// The policy versions a member's operation is judged under. With no city policy in force the
-// defaults of PRODUCT.md apply and no cashback is earned.
-struct PoliciesInForce {
-  std::optional<std::int64_t> city_id;
-  engine::CityRules city;
-  std::optional<std::int64_t> district_id;
-  std::optional<engine::DistrictRules> district;
-};
-PoliciesInForce policies_at(store::Tx& tx, const std::string& card_district, Timestamp at);
-PoliciesInForce policies_by_id(store::Tx& tx, std::optional<std::int64_t> city_id,
-                               std::optional<std::int64_t> district_id);
 
 // A member's cash and points, from the ledger.
 engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member);

@@ -21,6 +21,11 @@ void Metrics::add_gauge(std::string name, std::string help, std::function<double
   gauges_[std::move(name)] = {std::move(help), std::move(read)};
 }
 
+void Metrics::add_section(std::function<std::string()> render) {
+  std::lock_guard lock(mutex_);
+  sections_.push_back(std::move(render));
+}
+
 std::string Metrics::render() const {
   std::ostringstream out;
   std::lock_guard lock(mutex_);
@@ -55,6 +60,7 @@ std::string Metrics::render() const {
   for (const auto& [name, g] : gauges_) {
     out << "# HELP " << name << " " << g.help << "\n# TYPE " << name << " gauge\n" << name << " " << g.read() << "\n";
   }
+  for (const auto& section : sections_) out << section();
   return out.str();
 }
 

@@ -103,4 +103,18 @@ std::optional<engine::DistrictRules> district_rules_from_json(const json& rules,
   return finish(f, r, problem);
 }
 
+engine::CityRules decode_stored_city_rules(const std::string& rules_json) {
+  std::string problem;
+  auto rules = city_rules_from_json(json::parse(rules_json), problem);
+  if (!rules) throw std::runtime_error("a stored city policy is invalid: " + problem);
+  return *rules;
+}
+
+engine::DistrictRules decode_stored_district_rules(const std::string& rules_json) {
+  std::string problem;
+  auto rules = district_rules_from_json(json::parse(rules_json), problem);
+  if (!rules) throw std::runtime_error("a stored district policy is invalid: " + problem);
+  return *rules;
+}
+
 }  // namespace evoucher::api

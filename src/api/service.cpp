@@ -34,7 +34,28 @@ Response json_response(int status, const std::string& body) {
   return r;
 }
 
-Service::Service(const Config& config, store::WorkerPool& db) : config_(config), db_(db) {
+namespace {
+
+std::string render_group_sizes(const ops::GroupStats& s) {
+  std::string out =
+      "# HELP evoucher_group_commit_size Money-path commands committed together in one transaction.\n"
+      "# TYPE evoucher_group_commit_size histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < s.buckets.size(); ++i) {
+    cumulative += s.buckets[i];
+    out += "evoucher_group_commit_size_bucket{le=\"" + std::to_string(ops::GroupStats::kBounds[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  out += "evoucher_group_commit_size_bucket{le=\"+Inf\"} " + std::to_string(s.groups) + "\n";
+  out += "evoucher_group_commit_size_sum " + std::to_string(s.commands) + "\n";
+  out += "evoucher_group_commit_size_count " + std::to_string(s.groups) + "\n";
+  return out;
+}
+
+}  // namespace
+
+Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer)
+    : config_(config), db_(db), writer_(writer) {
   add_operations_routes();
   add_party_routes(*this);
   add_policy_routes(*this);
@@ -43,6 +64,9 @@ Service::Service(const Config& config, store::WorkerPool& db) : config_(config),
   add_batch_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
+  metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",
+                     [this] { return static_cast<double>(writer_.queued()); });
+  metrics_.add_section([this] { return render_group_sizes(writer_.stats()); });
 }
 
 std::vector<std::pair<std::string, std::string>> Service::routes() const {
@@ -67,53 +91,89 @@ void Service::add_operations_routes() {
   });
 }
 
+std::optional<Response> Service::authenticate(store::Connection& c, const Request& request, bool writes,
+                                              Principal& principal) {
+  const auto token = bearer_token(request.header("authorization"));
+  if (!token) return problem(ErrorCode::unauthenticated, "an Authorization: Bearer token is required");
+  if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
+    principal.role = Role::city_admin;
+  } else {
+    std::optional<store::TokenRow> row;
+    {
+      store::Tx tx(c);
+      row = store::find_token(tx, sha256_hex(*token));
+    }
+    if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
+    principal.role = parse_role(row->role).value_or(Role::auditor);
+    principal.district = row->district;
+  }
+  if (writes && principal.role == Role::auditor) return problem(ErrorCode::forbidden, "an auditor reads and writes nothing");
+  return std::nullopt;
+}
+
 void Service::admin_route(std::string method, std::string pattern, AdminHandler handler) {
   const bool writes = method != "GET";
   router_.add(std::move(method), std::move(pattern),
               on_db([this, writes, handler = std::move(handler)](store::Connection& c, const Request& request,
                                                                  const PathParams& params) {
-                const auto token = bearer_token(request.header("authorization"));
-                if (!token) return problem(ErrorCode::unauthenticated, "an Authorization: Bearer token is required");
                 Principal principal;
-                if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
-                  principal.role = Role::city_admin;
-                } else {
-                  std::optional<store::TokenRow> row;
-                  {
-                    store::Tx tx(c);
-                    row = store::find_token(tx, sha256_hex(*token));
-                  }
-                  if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
-                  principal.role = parse_role(row->role).value_or(Role::auditor);
-                  principal.district = row->district;
-                }
-                if (writes && principal.role == Role::auditor)
-                  return problem(ErrorCode::forbidden, "an auditor reads and writes nothing");
+                if (auto refused = authenticate(c, request, writes, principal)) return *refused;
                 return handler(c, request, params, principal);
               }));
 }
+
+void Service::admin_command(std::string method, std::string pattern, AdminCommandHandler handler) {
+  const bool writes = method != "GET";
+  router_.add(std::move(method), std::move(pattern),
+              on_db_replying([this, writes, handler = std::move(handler)](
+                                 store::Connection& c, const Request& request, const PathParams& params, Reply reply) {
+                Principal principal;
+                if (auto refused = authenticate(c, request, writes, principal)) return reply(std::move(*refused));
+                handler(c, request, params, principal, std::move(reply));
+              }));
+}
+
+namespace {
+std::optional<Response> check_processor_signature(const Config& config, const Request& request) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto check = check_signature(request.header("x-evoucher-signature"), request.body, config.processor_secret, now,
+                                     config.signature_window_s);
+  if (check != SignatureCheck::ok) return problem(ErrorCode::unauthenticated, describe(check));
+  return std::nullopt;
+}
+}  // namespace
 
 void Service::processor_route(std::string pattern, DbHandler handler) {
   router_.add("POST", std::move(pattern),
               on_db([this, handler = std::move(handler)](store::Connection& c, const Request& request,
                                                          const PathParams& params) {
-                const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
-                const auto check = check_signature(request.header("x-evoucher-signature"), request.body,
-                                                   config_.processor_secret, now, config_.signature_window_s);
-                if (check != SignatureCheck::ok) return problem(ErrorCode::unauthenticated, describe(check));
+                if (auto refused = check_processor_signature(config_, request)) return *refused;
                 return handler(c, request, params);
               }));
 }
 
+void Service::processor_command(std::string pattern, Handler handler) {
+  router_.add("POST", std::move(pattern),
+              [this, handler = std::move(handler)](const Request& request, const PathParams& params, Reply reply) {
+                if (auto refused = check_processor_signature(config_, request)) return reply(std::move(*refused));
+                handler(request, params, std::move(reply));
+              });
+}
+
 Handler Service::on_db(DbHandler fn) {
+  return on_db_replying([fn = std::move(fn)](store::Connection& c, const Request& request, const PathParams& params,
+                                             Reply reply) { reply(fn(c, request, params)); });
+}
+
+// The handler must either answer through its Reply or throw before handing it on.
+Handler Service::on_db_replying(DbCommandHandler fn) {
   return [this, fn = std::move(fn)](const Request& request, const PathParams& params, Reply reply) {
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
     auto job_request = std::make_shared<Request>(request);
     store::DbJob job;
     job.run = [fn, job_request, params, shared_reply](store::Connection& c) {
-      (*shared_reply)(fn(c, *job_request, params));
+      fn(c, *job_request, params, [shared_reply](Response r) { (*shared_reply)(std::move(r)); });
     };
     job.fail = [shared_reply](std::exception_ptr error) {
       try {

@@ -11,7 +11,8 @@
 #include <csignal>
 
 #include "evoucher/api/auth.hpp"
-#include "evoucher/api/batch_report.hpp"
+#include "evoucher/ops/batch.hpp"
+#include "evoucher/api/policy_json.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/districts.hpp"
@@ -107,19 +108,31 @@ store::ConnectionOptions connection_options(const Config& config) {
   return {config.statement_timeout_ms, config.connect_timeout_s};
 }
 
+// The command line's own commands (migrate, verify, batch) scan or write whole tables: they take
+// cli_statement_timeout_ms (default 0, none), never the service's per-request timeout.
+store::ConnectionOptions cli_connection_options(const Config& config) {
+  return {config.cli_statement_timeout_ms, config.connect_timeout_s};
+}
+
 int serve(const Config& config) {
   const std::string url = database_url(config);
   store::WorkerPool pool(url, connection_options(config), config.db_workers,
                          static_cast<std::size_t>(config.db_queue_limit));
-  api::Service service(config, pool);
+  ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+  ops::GroupWriter writer(url, connection_options(config),
+                          {config.group_writers, static_cast<std::size_t>(config.group_max),
+                           static_cast<std::size_t>(config.group_queue_limit)},
+                          policies);
+  api::Service service(config, pool, writer);
   transport::Server server(config, service);
   server.run();
+  writer.stop();
   pool.stop();
   return 0;
 }
 
 int migrate(const Config& config) {
-  store::Connection connection(database_url(config), connection_options(config));
+  store::Connection connection(database_url(config), cli_connection_options(config));
   const auto dir = store::default_migrations_dir();
   const auto report = store::migrate(connection, dir);
   for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
@@ -129,7 +142,7 @@ int migrate(const Config& config) {
 }
 
 int verify(const Config& config, const std::optional<std::string>& district) {
-  store::Connection connection(database_url(config), connection_options(config));
+  store::Connection connection(database_url(config), cli_connection_options(config));
   const auto results = store::verify_ledger(connection, district);
   int failed = 0;
   for (const auto& r : results) {
@@ -176,7 +189,7 @@ int batch(const Config& config, const Args& args) {
   if (!args.date || !parse_date(*args.date)) throw UsageError("batch cashback needs --date YYYY-MM-DD");
   int kill_after = 0;
   if (const char* v = std::getenv("EVOUCHER_FAULT_KILL_AFTER_CHUNKS")) kill_after = std::atoi(v);
-  store::Connection connection(database_url(config), connection_options(config));
+  store::Connection connection(database_url(config), cli_connection_options(config));
   std::vector<std::string> districts;
   if (args.district) {
     districts.push_back(*args.district);
@@ -193,10 +206,10 @@ int batch(const Config& config, const Args& args) {
         return 1;
       }
     }
-    const auto outcome = api::run_batch(connection, district, *args.date, now, config.batch_chunk_size, [&](int chunks) {
+    const auto outcome = ops::run_batch(connection, district, *args.date, now, config.batch_chunk_size, [&](int chunks) {
       if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
     });
-    if (outcome.refusal != api::BatchRefusal::none) {
+    if (outcome.refusal != ops::BatchRefusal::none) {
       std::cerr << "evoucher: " << outcome.detail << "\n";
       return 1;
     }

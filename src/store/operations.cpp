@@ -4,6 +4,15 @@
 #include "pq.hpp"
 
 namespace evoucher::store {
+
+// Defined before the statements below that are built from it.
+const std::string kPaymentColumns =
+    "district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
+    "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
+    "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
+    "refunded_cash, city_policy_id, district_policy_id, "
+    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id";
+
 namespace {
 
 const Statement kNextId{"op_next_id", "SELECT nextval('operation_id_seq')"};
@@ -42,13 +51,7 @@ const Statement kInsertPayment{
     "fee_support, city_policy_id, district_policy_id, occurred_at, business_date, journal_id) VALUES "
     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
     "$24, $25, $26::timestamptz, $27::date, $28)"};
-const std::string kSelectPayment =
-    "SELECT district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
-    "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
-    "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
-    "refunded_cash, city_policy_id, district_policy_id, "
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id "
-    "FROM payments WHERE district = $1 AND id = $2";
+const std::string kSelectPayment = "SELECT " + kPaymentColumns + " FROM payments WHERE district = $1 AND id = $2";
 const Statement kFindPayment{"op_find_payment", kSelectPayment};
 const Statement kLockPayment{"op_lock_payment", kSelectPayment + " FOR UPDATE"};
 const Statement kInsertCancellation{
@@ -63,6 +66,41 @@ const Statement kInsertCancellation{
     "WHERE district = $1 AND id = $4"};
 
 }  // namespace
+
+PaymentRecord payment_from_row(const pqxx::row& r) {
+  PaymentRecord p;
+  p.district = r[0].as<std::string>();
+  p.id = r[1].as<std::int64_t>();
+  p.event_id = r[2].as<std::string>();
+  p.card_token = r[3].as<std::string>();
+  p.member = r[4].as<std::string>();
+  p.merchant = r[5].as<std::string>();
+  p.merchant_district = r[6].as<std::string>();
+  p.merchant_category = r[7].as<std::string>();
+  p.merchant_revenue = won(r[8]);
+  if (!r[9].is_null()) p.benefit_kind = r[9].as<std::string>();
+  if (!r[10].is_null()) p.benefit_rate_bp = r[10].as<int>();
+  p.channel = r[11].as<std::string>();
+  p.price = won(r[12]);
+  p.discount = won(r[13]);
+  p.charged = won(r[14]);
+  p.paid_points = won(r[15]);
+  p.paid_cash = won(r[16]);
+  p.eligible_before = won(r[17]);
+  p.eligible = won(r[18]);
+  p.city_cashback = won(r[19]);
+  p.district_cashback = won(r[20]);
+  p.merchant_cashback = won(r[21]);
+  p.fee_support = won(r[22]);
+  p.cancelled = won(r[23]);
+  p.refunded_cash = won(r[24]);
+  if (!r[25].is_null()) p.city_policy_id = r[25].as<std::int64_t>();
+  if (!r[26].is_null()) p.district_policy_id = r[26].as<std::int64_t>();
+  p.occurred_at = parse_rfc3339(r[27].as<std::string>()).value();
+  p.business_date = r[28].as<std::string>();
+  p.journal_id = r[29].as<std::int64_t>();
+  return p;
+}
 
 std::int64_t next_operation_id(Tx& tx) {
   return with_unavailable_mapped([&] { return run(tx, kNextId)[0][0].as<std::int64_t>(); });
@@ -124,39 +162,7 @@ std::optional<PaymentRecord> find_payment(Tx& tx, const std::string& district, s
   return with_unavailable_mapped([&]() -> std::optional<PaymentRecord> {
     const auto rows = run(tx, lock ? kLockPayment : kFindPayment, district, id);
     if (rows.empty()) return std::nullopt;
-    const auto& r = rows[0];
-    PaymentRecord p;
-    p.district = r[0].as<std::string>();
-    p.id = r[1].as<std::int64_t>();
-    p.event_id = r[2].as<std::string>();
-    p.card_token = r[3].as<std::string>();
-    p.member = r[4].as<std::string>();
-    p.merchant = r[5].as<std::string>();
-    p.merchant_district = r[6].as<std::string>();
-    p.merchant_category = r[7].as<std::string>();
-    p.merchant_revenue = won(r[8]);
-    if (!r[9].is_null()) p.benefit_kind = r[9].as<std::string>();
-    if (!r[10].is_null()) p.benefit_rate_bp = r[10].as<int>();
-    p.channel = r[11].as<std::string>();
-    p.price = won(r[12]);
-    p.discount = won(r[13]);
-    p.charged = won(r[14]);
-    p.paid_points = won(r[15]);
-    p.paid_cash = won(r[16]);
-    p.eligible_before = won(r[17]);
-    p.eligible = won(r[18]);
-    p.city_cashback = won(r[19]);
-    p.district_cashback = won(r[20]);
-    p.merchant_cashback = won(r[21]);
-    p.fee_support = won(r[22]);
-    p.cancelled = won(r[23]);
-    p.refunded_cash = won(r[24]);
-    if (!r[25].is_null()) p.city_policy_id = r[25].as<std::int64_t>();
-    if (!r[26].is_null()) p.district_policy_id = r[26].as<std::int64_t>();
-    p.occurred_at = parse_rfc3339(r[27].as<std::string>()).value();
-    p.business_date = r[28].as<std::string>();
-    p.journal_id = r[29].as<std::int64_t>();
-    return p;
+    return payment_from_row(rows[0]);
   });
 }
 

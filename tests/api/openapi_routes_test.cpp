@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "evoucher/api/policy_json.hpp"
 #include "evoucher/api/service.hpp"
 
 namespace evoucher::api {
@@ -39,11 +40,14 @@ std::set<std::pair<std::string, std::string>> documented() {
 TEST(OpenApi, DocumentsEveryRouteAndNothingElse) {
   Config config;
   store::WorkerPool pool("host=/nonexistent", {}, 1, 1);
-  Service service(config, pool);
+  ops::PolicyCache policies(decode_stored_city_rules, decode_stored_district_rules);
+  ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
+  Service service(config, pool, writer);
   std::set<std::pair<std::string, std::string>> served;
   for (const auto& r : service.routes()) served.insert(r);
   EXPECT_EQ(served.size(), 26u);
   EXPECT_EQ(documented(), served);
+  writer.stop();
   pool.stop();
 }
 

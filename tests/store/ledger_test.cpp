@@ -77,6 +77,47 @@ TEST_F(LedgerTest, DatabaseRefusesUnbalancedEntriesFromRawSql) {
   EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 1);
 }
 
+// The balance trigger reads only its own statement's rows: a journal's entries must all arrive in
+// one statement, numbered from 1, and every account they name must exist in their district.
+TEST_F(LedgerTest, DatabaseRefusesLateEntriesAndUnknownAccounts) {
+  pqxx::connection c(url);
+  const auto float_id = scalar("SELECT id FROM accounts WHERE key = 'float'");
+  const auto cash_id = scalar("SELECT id FROM accounts WHERE key = 'member:m1:cash'");
+  const std::string entries = "INSERT INTO entries (district, journal_id, seq, account_id, amount) VALUES ";
+  const auto line = [](long long journal, int seq, long long account, long long amount) {
+    return "('bupyeong', " + std::to_string(journal) + ", " + std::to_string(seq) + ", " + std::to_string(account) +
+           ", " + std::to_string(amount) + ")";
+  };
+  {
+    pqxx::work w(c);
+    w.exec("INSERT INTO journals (district, id, kind, occurred_at) VALUES ('bupyeong', 9101, 'raw', now())");
+    w.exec(entries + line(9101, 1, float_id, 100) + ", " + line(9101, 2, cash_id, -100));
+    w.commit();
+  }
+  {
+    // A balanced pair added to the committed journal later: numbered 3..4, not from 1.
+    pqxx::work w(c);
+    EXPECT_THROW(w.exec(entries + line(9101, 3, float_id, 50) + ", " + line(9101, 4, cash_id, -50)),
+                 pqxx::check_violation);
+  }
+  {
+    // Numbered with a gap.
+    pqxx::work w(c);
+    w.exec("INSERT INTO journals (district, id, kind, occurred_at) VALUES ('bupyeong', 9102, 'raw', now())");
+    EXPECT_THROW(w.exec(entries + line(9102, 1, float_id, 50) + ", " + line(9102, 3, cash_id, -50)),
+                 pqxx::check_violation);
+  }
+  {
+    // An account id that the district does not have.
+    pqxx::work w(c);
+    w.exec("INSERT INTO journals (district, id, kind, occurred_at) VALUES ('bupyeong', 9103, 'raw', now())");
+    EXPECT_THROW(w.exec(entries + line(9103, 1, float_id, 50) + ", " + line(9103, 2, 987654321, -50)),
+                 pqxx::foreign_key_violation);
+  }
+  EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(100));
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries"), 2);
+}
+
 TEST_F(LedgerTest, EntriesAreAppendOnlyAndBalancesMoveOnlyThroughEntries) {
   load(1'000);
   pqxx::connection c(url);

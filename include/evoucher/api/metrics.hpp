@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace evoucher::api {
 
@@ -20,6 +21,8 @@ class Metrics {
   void connection_closed() { --open_connections_; }
   // Gauges read at render time, e.g. the database queue depth.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
+  // A section of exposition text of its own (a histogram kept elsewhere), rendered last.
+  void add_section(std::function<std::string()> render);
   std::string render() const;
 
  private:
@@ -37,6 +40,7 @@ class Metrics {
     std::function<double()> read;
   };
   std::map<std::string, Gauge> gauges_;
+  std::vector<std::function<std::string()>> sections_;
 };
 
 }  // namespace evoucher::api

@@ -13,4 +13,8 @@ namespace evoucher::api {
 std::optional<engine::CityRules> city_rules_from_json(const nlohmann::json& rules, std::string& problem);
 std::optional<engine::DistrictRules> district_rules_from_json(const nlohmann::json& rules, std::string& problem);
 
+// Stored versions were validated when posted: these throw if one no longer decodes.
+engine::CityRules decode_stored_city_rules(const std::string& rules_json);
+engine::DistrictRules decode_stored_district_rules(const std::string& rules_json);
+
 }  // namespace evoucher::api

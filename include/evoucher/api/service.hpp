@@ -10,6 +10,7 @@
 #include "evoucher/api/metrics.hpp"
 #include "evoucher/api/router.hpp"
 #include "evoucher/config.hpp"
+#include "evoucher/ops/group_writer.hpp"
 #include "evoucher/store/worker_pool.hpp"
 
 namespace evoucher::store {
@@ -20,12 +21,14 @@ namespace evoucher::api {
 
 class Service {
  public:
-  Service(const Config& config, store::WorkerPool& db);
+  // Blocking database work runs on db's workers; money movements go through writer's group commits.
+  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer);
 
   // Answers one request through reply, now or later from a database worker.
   void handle(Request request, Reply reply);
   Metrics& metrics() { return metrics_; }
   const Config& config() const { return config_; }
+  ops::GroupWriter& writer() { return writer_; }
   // Every {method, pattern} served, for checking the contract document against the code.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
@@ -36,14 +39,29 @@ class Service {
   void admin_route(std::string method, std::string pattern, AdminHandler handler);
   // A processor endpoint (POST): a valid signature first (401).
   void processor_route(std::string pattern, DbHandler handler);
+  // A processor endpoint whose work is a money-path command: the signature is checked and the
+  // body parsed on the I/O thread, so the request takes no database worker; handler answers
+  // through its Reply once the command's group has committed.
+  void processor_command(std::string pattern, Handler handler);
+  // An admin endpoint that authenticates and looks up on a database worker, then hands a
+  // command to the group writer and answers through its Reply.
+  using AdminCommandHandler =
+      std::function<void(store::Connection&, const Request&, const PathParams&, const Principal&, Reply)>;
+  void admin_command(std::string method, std::string pattern, AdminCommandHandler handler);
 
  private:
   // Runs fn on a database worker; maps an unreachable database to 503 and a bug to 500.
   Handler on_db(DbHandler fn);
+  using DbCommandHandler = std::function<void(store::Connection&, const Request&, const PathParams&, Reply)>;
+  Handler on_db_replying(DbCommandHandler fn);
+  // The caller's principal, or the 401/403 answer.
+  std::optional<Response> authenticate(store::Connection& c, const Request& request, bool writes,
+                                       Principal& principal);
   void add_operations_routes();
 
   const Config& config_;
   store::WorkerPool& db_;
+  ops::GroupWriter& writer_;
   Router router_;
   Metrics metrics_;
 };

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/engine/money.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/time.hpp"
@@ -24,10 +25,7 @@ struct AccountSpec {
 void open_account(Tx& tx, const std::string& district, const AccountSpec& spec);
 
 // amount > 0 debits the account, amount < 0 credits it.
-struct Posting {
-  std::string account;
-  Won amount;
-};
+using Posting = engine::Posting;
 
 struct JournalDraft {
   std::string district;

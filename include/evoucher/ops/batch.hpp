@@ -1,4 +1,4 @@
-// The nightly batch as the API and the command line run it, and its report as JSON.
+// The nightly batch as an operation: the closed-date rule, the run, and its stored report.
 #pragma once
 
 #include <string>
@@ -6,7 +6,7 @@
 #include "evoucher/store/batch.hpp"
 #include "evoucher/time.hpp"
 
-namespace evoucher::api {
+namespace evoucher::ops {
 
 std::string render_batch_report(const store::BatchReport& report);
 
@@ -21,4 +21,4 @@ struct BatchOutcome {
 BatchOutcome run_batch(store::Connection& connection, const std::string& district, const std::string& business_date,
                        Timestamp now, int chunk_size, const std::function<void(int)>& after_chunk = [](int) {});
 
-}  // namespace evoucher::api
+}  // namespace evoucher::ops

@@ -1,9 +1,9 @@
 // Rendering the batch report, and the closed-date rule.
-#include "evoucher/api/batch_report.hpp"
+#include "evoucher/ops/batch.hpp"
 
 #include <nlohmann/json.hpp>
 
-namespace evoucher::api {
+namespace evoucher::ops {
 
 std::string render_batch_report(const store::BatchReport& r) {
   using json = nlohmann::json;
@@ -37,4 +37,4 @@ BatchOutcome run_batch(store::Connection& connection, const std::string& distric
   return out;
 }
 
-}  // namespace evoucher::api
+}  // namespace evoucher::ops

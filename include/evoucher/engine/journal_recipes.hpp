@@ -1,0 +1,50 @@
+// Journal recipes: the postings each operation makes, as pure functions. Every recipe balances
+// (debits equal credits), and names accounts by their chart-of-accounts keys.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "evoucher/engine/money.hpp"
+#include "evoucher/engine/payment.hpp"
+
+namespace evoucher::engine {
+
+// amount > 0 debits the account, amount < 0 credits it.
+struct Posting {
+  std::string account;
+  Won amount;
+  bool operator==(const Posting&) const = default;
+};
+using Postings = std::vector<Posting>;
+
+// The sum of the amounts: zero for a balanced journal.
+Won imbalance(const Postings& postings);
+
+// 충전: the bank transfer arrives in the district's float and becomes the member's cash.
+Postings load_postings(const std::string& member, Won amount);
+// 잔액환불: the member's cash goes back to the bank.
+Postings refund_postings(const std::string& member, Won amount);
+// 결제: points and cash pay the merchant's payable.
+Postings payment_postings(const std::string& member, const std::string& merchant, const PaymentQuote& quote);
+
+// The pools a posted payment's cashback was drawn from.
+struct DrawnPools {
+  std::optional<std::int64_t> national, city, district;
+};
+
+// 취소: the payable returns the cancelled amount to cash and points; when the batch had already
+// posted the payment's cashback, the clawback takes the difference from points back to its pools.
+Postings cancellation_postings(const std::string& member, const std::string& merchant, const CancellationQuote& quote,
+                               const std::optional<Clawback>& clawback, const DrawnPools& pools);
+
+// The nightly batch's posting of one payment's cashback: the pools and the merchant pay points.
+Postings cashback_postings(const std::string& member, const std::string& merchant, const PostedCashback& paid,
+                           const DrawnPools& pools);
+
+// 정산: one issuing district's portion of a merchant's settlement, paid out of that district's float.
+Postings settlement_postings(const std::string& merchant, Won payable, Won fee_support);
+
+}  // namespace evoucher::engine

@@ -1,0 +1,129 @@
+// The money path's typed commands and outcomes. A caller (the HTTP routes, a test) builds a
+// command, the group writer decides and records it, and the caller gets the final answer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "evoucher/engine/member_money.hpp"
+#include "evoucher/engine/payment.hpp"
+#include "evoucher/time.hpp"
+
+namespace evoucher::ops {
+
+// Server-generated identifiers carry their district: "pay-bupyeong-42".
+std::string operation_ref(const char* prefix, const std::string& district, std::int64_t id);
+struct OperationRef {
+  std::string district;
+  std::int64_t id = 0;
+};
+
+// What the caller is told, and what an idempotency key stores: a status and a rendered body.
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+struct PaymentApproved {
+  std::string payment_id;
+  engine::PaymentQuote quote;
+  std::optional<std::int64_t> city_policy_id;
+};
+struct PaymentOutcome {
+  std::optional<PaymentApproved> approved;
+  std::optional<engine::Decline> declined;
+};
+
+struct CancellationDone {
+  std::string cancellation_id;
+  std::string payment_id;
+  engine::CancellationQuote quote;
+};
+struct CancellationOutcome {
+  std::optional<CancellationDone> done;
+  std::optional<std::string> payment_missing;  // the detail of a 404
+  std::optional<std::string> exceeds;          // the detail of cancel_exceeds_payment
+};
+
+struct LoadDone {
+  std::string load_id;
+  std::string member;
+  Won amount, cash, points;
+};
+struct LoadOutcome {
+  std::optional<LoadDone> done;
+  std::optional<std::string> limit_exceeded;  // which limit, and the numbers
+};
+
+struct RefundDone {
+  std::string refund_id;
+  Won amount;
+};
+struct RefundOutcome {
+  std::optional<RefundDone> done;
+  std::optional<std::string> not_allowed;
+};
+
+// Each command carries how its outcome is rendered, so that the stored answer and the one the
+// caller gets are the same bytes. request_hash identifies the request under its key.
+struct PaymentCommand {
+  std::string event_id;
+  std::string card;
+  std::string merchant;
+  Won price;
+  Timestamp occurred_at;
+  std::string channel;
+  std::string request_hash;
+  std::function<Answer(const PaymentOutcome&)> render;
+};
+
+struct CancellationCommand {
+  std::string event_id;
+  std::string payment_ref;  // as the processor sent it
+  OperationRef payment;
+  Won amount;
+  Timestamp occurred_at;
+  std::string request_hash;
+  std::function<Answer(const CancellationOutcome&)> render;
+};
+
+// The member was found, and the caller may move its money.
+struct LoadCommand {
+  std::string member;
+  std::string district;
+  std::string key;  // the Idempotency-Key
+  Won amount;
+  std::string bank_ref;
+  Timestamp occurred_at;
+  std::string request_hash;
+  std::function<Answer(const LoadOutcome&)> render;
+};
+
+struct RefundCommand {
+  std::string member;
+  std::string district;
+  std::string key;
+  std::string bank_ref;
+  Timestamp occurred_at;  // now, when the command was made
+  std::string request_hash;
+  std::function<Answer(const RefundOutcome&)> render;
+};
+
+using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, RefundCommand>;
+
+// How a command ended: answered, or not at all (the caller answers 503 or 500, and nothing was
+// stored under the key, so a retry is judged afresh).
+enum class Trouble { none, overloaded, unavailable, failed };
+struct Result {
+  Trouble trouble = Trouble::none;
+  // The key came with another request earlier: the caller answers 409 idempotency_key_reused.
+  bool key_reused = false;
+  Answer answer;
+  std::string detail;  // for the log, when trouble != none
+};
+using Done = std::function<void(Result)>;
+
+}  // namespace evoucher::ops

@@ -1,0 +1,91 @@
+// Group commit on the money path. Payments, cancellations, loads and refunds that arrive
+// together share one database transaction and one durable commit; each caller is answered only
+// after that commit. Writer threads each own a connection; a writer takes whatever is queued, up
+// to a bound, and sets no timer: a command that arrives alone goes at once, and commands that
+// arrive while a group is in flight form the next group.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "evoucher/ops/commands.hpp"
+#include "evoucher/ops/policy_cache.hpp"
+#include "evoucher/store/connection.hpp"
+
+namespace evoucher::ops {
+
+struct GroupWriterOptions {
+  int writers = 2;
+  std::size_t max_group = 64;      // commands per transaction
+  std::size_t queue_limit = 4096;  // commands waiting before the answer is 503
+};
+
+// How many commands each committed group carried.
+struct GroupStats {
+  static constexpr std::array<int, 9> kBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  std::array<std::uint64_t, kBounds.size()> buckets{};  // groups with size <= bound (not cumulative)
+  std::uint64_t groups = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t over = 0;  // groups larger than the last bound
+};
+
+class GroupWriter {
+ public:
+  GroupWriter(std::string url, store::ConnectionOptions connection, GroupWriterOptions options,
+              PolicyCache& policies);
+  ~GroupWriter();
+  GroupWriter(const GroupWriter&) = delete;
+  GroupWriter& operator=(const GroupWriter&) = delete;
+
+  // Queues a command; false when the queue is full or the writer is stopping (the caller
+  // answers 503 at once, and done is not called).
+  bool submit(Command command, Done done);
+  // Queues several commands at once, so that they are taken together (tests use it to build a
+  // group). All or none are queued.
+  bool submit_together(std::vector<std::pair<Command, Done>> commands);
+  // Finishes what is queued, then joins the writers.
+  void stop();
+  std::size_t queued() const;
+  GroupStats stats() const;
+
+  struct Job {
+    Command command;
+    Done done;
+  };
+
+ private:
+  void work();
+  void run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from, std::size_t to,
+           int attempt);
+  void record_group(std::size_t size);
+
+  std::string url_;
+  store::ConnectionOptions connection_options_;
+  GroupWriterOptions options_;
+  PolicyCache& policies_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+
+  // Payable accounts known to exist, as (district, merchant): opened once, not on every payment.
+  std::mutex payables_mutex_;
+  std::set<std::pair<std::string, std::string>> payables_;
+
+  mutable std::mutex stats_mutex_;
+  GroupStats stats_;
+
+  friend class GroupRun;
+};
+
+}  // namespace evoucher::ops

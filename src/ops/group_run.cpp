@@ -1,0 +1,448 @@
+// One group of money movements: lock, read, decide in memory, write in a few set-based
+// statements. Declines and refusals never reach SQL; a member's second command in the group
+// sees the first one's cash, points, monthly cap and load limits through the running state.
+#include "group_run.hpp"
+
+#include <map>
+#include <set>
+
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/engine/journal_recipes.hpp"
+#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/operations.hpp"
+
+namespace evoucher::ops {
+namespace {
+
+using store::DistrictKey;
+using PaymentKey = std::pair<std::string, std::int64_t>;
+
+std::string seoul_month_of(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
+
+engine::CardStatus card_status(const std::string& s) {
+  if (s == "active") return engine::CardStatus::active;
+  if (s == "suspended") return engine::CardStatus::suspended;
+  return engine::CardStatus::closed;
+}
+
+engine::MerchantTerms terms_of(const std::string& district, const std::string& category, Won revenue, bool active,
+                               const std::optional<std::string>& kind, const std::optional<int>& rate) {
+  engine::MerchantTerms t{district, category, revenue, active, std::nullopt};
+  if (kind)
+    t.benefit = engine::Benefit{*kind == "pre_discount" ? engine::BenefitKind::pre_discount
+                                                        : engine::BenefitKind::merchant_cashback,
+                                rate.value_or(0)};
+  return t;
+}
+
+std::string won_text(Won w) { return std::to_string(w.value()); }
+
+// Everything the group reads after taking its locks, and what it has decided so far.
+class Group {
+ public:
+  Group(store::Tx& tx, const std::vector<const Command*>& commands, PolicyCache& policies)
+      : tx_(tx), commands_(commands), policies_(policies) {}
+
+  GroupOutcome run(const std::function<bool(const std::string&, const std::string&)>& payable_known);
+
+ private:
+  void read();
+  Result decide(const PaymentCommand& c);
+  Result decide(const CancellationCommand& c);
+  Result decide(const LoadCommand& c);
+  Result decide(const RefundCommand& c);
+  void write(const std::function<bool(const std::string&, const std::string&)>& payable_known,
+             GroupOutcome& out);
+
+  // A repeat of a key answers the first answer; the same key with another request is refused.
+  // Covers keys stored earlier and keys answered earlier in this group.
+  std::optional<Result> earlier(const DistrictKey& key, const std::string& request_hash);
+  // Stores a 2xx answer under its key, with the group.
+  Result keep(const DistrictKey& key, const std::string& request_hash, Answer answer);
+  std::pair<std::int64_t, std::int64_t> next_ids();
+  Won& balance(const std::string& district, const std::string& account);
+  store::MonthTotals& month(const std::string& district, const std::string& member, const std::string& month);
+
+  store::Tx& tx_;
+  const std::vector<const Command*>& commands_;
+  PolicyCache& policies_;
+
+  std::map<std::string, store::Card> cards_;
+  std::map<std::string, store::Merchant> merchants_;
+  std::map<PaymentKey, store::PaymentRow> payments_;
+  std::vector<store::PolicyVersion> versions_;
+  std::map<DistrictKey, Won> balances_;
+  std::map<store::MonthKey, store::MonthTotals> months_;
+  std::map<store::MonthKey, store::MonthDelta> month_deltas_;
+  std::map<DistrictKey, store::StoredKey> keys_;
+  std::map<DistrictKey, store::MemberTotals> totals_;  // (district, member) for refunds
+  std::vector<std::pair<std::int64_t, std::int64_t>> ids_;
+  std::size_t next_id_ = 0;
+
+  std::vector<store::JournalRow> journals_;
+  std::vector<store::PaymentRecord> payment_rows_;
+  std::vector<store::CancellationRecord> cancellation_rows_;
+  struct Clawed {
+    std::string district;
+    std::int64_t payment_id, cancellation_id;
+    store::PostedAmounts posted, unfunded;
+    Won taken;
+  };
+  std::vector<Clawed> clawbacks_;
+  std::vector<store::MoneyRecord> load_rows_, refund_rows_;
+  std::vector<store::KeyRow> key_rows_;
+  std::set<DistrictKey> payables_;  // (district, merchant) that approved payments credit
+};
+
+void Group::read() {
+  std::vector<std::string> tokens, merchant_ids, members;
+  std::vector<PaymentKey> payment_keys;
+  for (const auto* c : commands_) {
+    if (const auto* p = std::get_if<PaymentCommand>(c)) {
+      tokens.push_back(p->card);
+      merchant_ids.push_back(p->merchant);
+    } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
+      payment_keys.emplace_back(x->payment.district, x->payment.id);
+    } else if (const auto* l = std::get_if<LoadCommand>(c)) {
+      members.push_back(l->member);
+    } else if (const auto* r = std::get_if<RefundCommand>(c)) {
+      members.push_back(r->member);
+    }
+  }
+  // Who to lock: a card's and a payment's member never change, so these reads may come first.
+  if (!tokens.empty())
+    for (const auto& card : store::find_cards(tx_, tokens)) members.push_back(card.member_id);
+  if (!payment_keys.empty())
+    for (const auto& [key, member] : store::payment_members(tx_, payment_keys)) members.push_back(member);
+  store::lock_members(tx_, members);
+
+  // Every fact decided on is read after the lock, so it includes what the previous holder committed.
+  if (!tokens.empty())
+    for (auto& card : store::find_cards(tx_, tokens)) cards_[card.token] = std::move(card);
+  if (!merchant_ids.empty())
+    for (auto& m : store::find_merchants(tx_, merchant_ids)) merchants_[m.id] = std::move(m);
+  if (!payment_keys.empty())
+    for (auto& row : store::lock_payments(tx_, payment_keys))
+      payments_[{row.record.district, row.record.id}] = std::move(row);
+  versions_ = store::policy_versions(tx_);
+
+  std::vector<DistrictKey> accounts, keys;
+  std::vector<store::MonthKey> months;
+  auto member_accounts = [&](const std::string& district, const std::string& member) {
+    accounts.emplace_back(district, accounts::member_cash(member));
+    accounts.emplace_back(district, accounts::member_points(member));
+  };
+  for (const auto* c : commands_) {
+    if (const auto* p = std::get_if<PaymentCommand>(c)) {
+      const auto card = cards_.find(p->card);
+      if (card == cards_.end()) continue;
+      member_accounts(card->second.district, card->second.member_id);
+      months.push_back({card->second.district, card->second.member_id, seoul_month_of(p->occurred_at)});
+      keys.emplace_back(card->second.district, "payment:" + p->event_id);
+    } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
+      const auto found = payments_.find({x->payment.district, x->payment.id});
+      if (found == payments_.end()) continue;
+      const auto& rec = found->second.record;
+      member_accounts(rec.district, rec.member);
+      months.push_back({rec.district, rec.member, seoul_month_of(rec.occurred_at)});
+      keys.emplace_back(rec.district, "cancellation:" + x->event_id);
+    } else if (const auto* l = std::get_if<LoadCommand>(c)) {
+      member_accounts(l->district, l->member);
+      months.push_back({l->district, l->member, seoul_month_of(l->occurred_at)});
+      keys.emplace_back(l->district, "load:" + l->key);
+    } else if (const auto* r = std::get_if<RefundCommand>(c)) {
+      member_accounts(r->district, r->member);
+      keys.emplace_back(r->district, "refund:" + r->key);
+      if (!totals_.count({r->district, r->member}))
+        totals_[{r->district, r->member}] = store::member_totals(tx_, r->district, r->member);
+    }
+  }
+  if (!accounts.empty()) balances_ = store::account_balances(tx_, accounts);
+  if (!months.empty()) months_ = store::member_months(tx_, months);
+  if (!keys.empty()) keys_ = store::stored_keys(tx_, keys);
+  ids_ = store::take_ids(tx_, static_cast<int>(commands_.size()));
+}
+
+std::optional<Result> Group::earlier(const DistrictKey& key, const std::string& request_hash) {
+  const auto found = keys_.find(key);
+  if (found == keys_.end()) return std::nullopt;
+  Result r;
+  if (found->second.request_hash != request_hash) {
+    r.key_reused = true;
+    return r;
+  }
+  r.answer = {found->second.status, found->second.answer};
+  return r;
+}
+
+Result Group::keep(const DistrictKey& key, const std::string& request_hash, Answer answer) {
+  if (answer.status >= 200 && answer.status < 300) {
+    key_rows_.push_back({key.first, key.second, request_hash, answer.status, answer.body});
+    keys_[key] = {request_hash, answer.status, answer.body};
+  }
+  Result r;
+  r.answer = std::move(answer);
+  return r;
+}
+
+std::pair<std::int64_t, std::int64_t> Group::next_ids() { return ids_.at(next_id_++); }
+
+Won& Group::balance(const std::string& district, const std::string& account) {
+  return balances_[{district, account}];  // an account not read holds nothing yet
+}
+
+store::MonthTotals& Group::month(const std::string& district, const std::string& member, const std::string& m) {
+  return months_[{district, member, m}];
+}
+
+Result Group::decide(const PaymentCommand& c) {
+  PaymentOutcome outcome;
+  const auto card = cards_.find(c.card);
+  if (card == cards_.end()) {
+    outcome.declined = engine::Decline::unknown_card;
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  const auto merchant = merchants_.find(c.merchant);
+  if (merchant == merchants_.end()) {
+    outcome.declined = engine::Decline::unknown_merchant;
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  const auto& district = card->second.district;
+  const auto& member = card->second.member_id;
+  const DistrictKey key{district, "payment:" + c.event_id};
+  if (auto e = earlier(key, c.request_hash)) return *e;
+
+  const auto& m = merchant->second;
+  const auto policies = policies_.at(tx_, versions_, district, c.occurred_at);
+  const auto month_key = seoul_month_of(c.occurred_at);
+  Won& cash = balance(district, accounts::member_cash(member));
+  Won& points = balance(district, accounts::member_points(member));
+  auto& month_totals = month(district, member, month_key);
+  const auto terms =
+      terms_of(m.district, m.category, m.annual_revenue, m.status == "active", m.benefit_kind, m.benefit_rate_bp);
+  const engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
+                                       {cash, points},    month_totals.eligible_spent};
+  const auto decision = engine::decide_payment(request, policies.view());
+  if (decision.declined) {
+    outcome.declined = decision.declined;
+    return keep(key, c.request_hash, c.render(outcome));
+  }
+  const auto& q = *decision.approved;
+  const auto [id, journal_id] = next_ids();
+  const auto ref = operation_ref("pay", district, id);
+  journals_.push_back({district, journal_id, "payment", c.occurred_at, ref, engine::payment_postings(member, m.id, q)});
+  payables_.insert({district, m.id});
+
+  store::PaymentRecord p;
+  p.id = id;
+  p.district = district;
+  p.event_id = c.event_id;
+  p.card_token = c.card;
+  p.member = member;
+  p.merchant = m.id;
+  p.merchant_district = m.district;
+  p.merchant_category = m.category;
+  p.merchant_revenue = m.annual_revenue;
+  p.benefit_kind = m.benefit_kind;
+  p.benefit_rate_bp = m.benefit_rate_bp;
+  p.channel = c.channel;
+  p.price = q.price;
+  p.discount = q.discount;
+  p.charged = q.charged;
+  p.paid_points = q.paid_points;
+  p.paid_cash = q.paid_cash;
+  p.eligible_before = q.eligible_before;
+  p.eligible = q.earned.eligible;
+  p.city_cashback = q.earned.cashback.city;
+  p.district_cashback = q.earned.cashback.district;
+  p.merchant_cashback = q.earned.cashback.merchant;
+  p.fee_support = q.earned.fee_support;
+  p.city_policy_id = policies.city_id;
+  p.district_policy_id = policies.district_id;
+  p.occurred_at = c.occurred_at;
+  p.business_date = format_date(seoul_business_date(c.occurred_at));
+  p.journal_id = journal_id;
+  payment_rows_.push_back(std::move(p));
+
+  cash -= q.paid_cash;
+  points -= q.paid_points;
+  month_totals.eligible_spent += q.earned.eligible;
+  auto& delta = month_deltas_[{district, member, month_key}];
+  delta.month = {district, member, month_key};
+  delta.eligible_spent += q.earned.eligible;
+
+  outcome.approved = PaymentApproved{ref, q, policies.city_id};
+  return keep(key, c.request_hash, c.render(outcome));
+}
+
+Result Group::decide(const CancellationCommand& c) {
+  CancellationOutcome outcome;
+  const auto found = payments_.find({c.payment.district, c.payment.id});
+  if (found == payments_.end()) {
+    outcome.payment_missing = "no payment " + c.payment_ref;
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  auto& row = found->second;
+  auto& p = row.record;
+  const DistrictKey key{p.district, "cancellation:" + c.event_id};
+  if (auto e = earlier(key, c.request_hash)) return *e;
+
+  const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
+  const engine::PaymentState state{
+      p.charged,
+      p.paid_cash,
+      p.paid_points,
+      p.cancelled,
+      p.refunded_cash,
+      p.eligible_before,
+      {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
+      terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
+      p.district};
+  const auto q = engine::quote_cancellation(state, c.amount, policies.view());
+  if (!q) {
+    outcome.exceeds = "cancelling " + won_text(c.amount) + " would exceed the payment: charged " +
+                      won_text(p.charged) + ", already cancelled " + won_text(p.cancelled) + ", remaining " +
+                      won_text(p.charged - p.cancelled);
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  const auto [id, journal_id] = next_ids();
+  const auto ref = operation_ref("cxl", p.district, id);
+  // After the batch posted this payment's cashback, what the remaining amount no longer earns
+  // is taken back from points (which may go negative) and returned where it came from.
+  std::optional<engine::Clawback> claw;
+  const auto& pools = row.posted.pools;
+  if (row.posted.posted) {
+    const auto& a = row.posted.amounts;
+    claw = engine::clawback_after_cancellation({a.national, a.city, a.district, a.merchant},
+                                               q->earned_after.cashback, *policies.city);
+  }
+  journals_.push_back({p.district, journal_id, "cancellation", c.occurred_at, ref,
+                       engine::cancellation_postings(p.member, p.merchant, *q, claw,
+                                                     {pools.national, pools.city, pools.district})});
+  cancellation_rows_.push_back({id, p.district, c.event_id, p.id, q->amount, q->refund_cash, q->refund_points,
+                                q->reversed.city, q->reversed.district, q->reversed.merchant,
+                                q->fee_support_reversed, q->eligible_reduction, c.occurred_at,
+                                format_date(seoul_business_date(c.occurred_at)), journal_id});
+  if (claw) {
+    const auto& after = claw->posted;
+    const auto& unfunded = claw->unfunded;
+    clawbacks_.push_back({p.district, p.id, id,
+                          {after.national, after.city, after.district, after.merchant},
+                          {unfunded.national, unfunded.city, unfunded.district, Won(0)},
+                          claw->taken.total()});
+    row.posted.amounts = {after.national, after.city, after.district, after.merchant};
+  }
+
+  balance(p.district, accounts::member_cash(p.member)) += q->refund_cash;
+  balance(p.district, accounts::member_points(p.member)) += q->refund_points - (claw ? claw->taken.total() : Won(0));
+  const auto month_key = seoul_month_of(p.occurred_at);
+  month(p.district, p.member, month_key).eligible_spent -= q->eligible_reduction;
+  auto& delta = month_deltas_[{p.district, p.member, month_key}];
+  delta.month = {p.district, p.member, month_key};
+  delta.eligible_spent -= q->eligible_reduction;
+
+  // A second cancellation of this payment in the group is judged after this one.
+  p.cancelled += q->amount;
+  p.refunded_cash += q->refund_cash;
+  p.city_cashback -= q->reversed.city;
+  p.district_cashback -= q->reversed.district;
+  p.merchant_cashback -= q->reversed.merchant;
+  p.fee_support -= q->fee_support_reversed;
+  p.eligible -= q->eligible_reduction;
+
+  outcome.done = CancellationDone{ref, c.payment_ref, *q};
+  return keep(key, c.request_hash, c.render(outcome));
+}
+
+Result Group::decide(const LoadCommand& c) {
+  LoadOutcome outcome;
+  const DistrictKey key{c.district, "load:" + c.key};
+  if (auto e = earlier(key, c.request_hash)) return *e;
+  const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
+  const auto month_key = seoul_month_of(c.occurred_at);
+  auto& totals = month(c.district, c.member, month_key);
+  Won& cash = balance(c.district, accounts::member_cash(c.member));
+  const Won points = balance(c.district, accounts::member_points(c.member));
+  const auto check = engine::check_load(*policies.city, c.amount, totals.loaded, {cash, points});
+  if (!check.allowed) {
+    outcome.limit_exceeded = check.refusal;
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  const auto [id, journal_id] = next_ids();
+  const auto ref = operation_ref("load", c.district, id);
+  journals_.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
+  load_rows_.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
+  cash += c.amount;
+  totals.loaded += c.amount;
+  auto& delta = month_deltas_[{c.district, c.member, month_key}];
+  delta.month = {c.district, c.member, month_key};
+  delta.loaded += c.amount;
+  if (auto t = totals_.find({c.district, c.member}); t != totals_.end()) t->second.loaded += c.amount;
+  outcome.done = LoadDone{ref, c.member, c.amount, cash, points};
+  return keep(key, c.request_hash, c.render(outcome));
+}
+
+Result Group::decide(const RefundCommand& c) {
+  RefundOutcome outcome;
+  const DistrictKey key{c.district, "refund:" + c.key};
+  if (auto e = earlier(key, c.request_hash)) return *e;
+  const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
+  auto& totals = totals_[{c.district, c.member}];
+  Won& cash = balance(c.district, accounts::member_cash(c.member));
+  const Won points = balance(c.district, accounts::member_points(c.member));
+  const auto check = engine::check_refund(*policies.city, {cash, points}, totals.loaded, totals.refunded);
+  if (!check.amount) {
+    outcome.not_allowed = check.refusal;
+    return Result{Trouble::none, false, c.render(outcome), {}};
+  }
+  const Won amount = *check.amount;
+  const auto [id, journal_id] = next_ids();
+  const auto ref = operation_ref("rfd", c.district, id);
+  journals_.push_back({c.district, journal_id, "refund", c.occurred_at, ref, engine::refund_postings(c.member, amount)});
+  refund_rows_.push_back({id, c.district, c.member, amount, c.bank_ref, c.occurred_at, journal_id});
+  cash -= amount;
+  totals.refunded += amount;
+  outcome.done = RefundDone{ref, amount};
+  return keep(key, c.request_hash, c.render(outcome));
+}
+
+void Group::write(const std::function<bool(const std::string&, const std::string&)>& payable_known,
+                  GroupOutcome& out) {
+  std::vector<std::pair<std::string, store::AccountSpec>> open;
+  for (const auto& [district, merchant] : payables_) {
+    if (payable_known(district, merchant)) continue;
+    open.push_back({district, {accounts::merchant_payable(merchant), store::Normal::credit, std::nullopt}});
+    out.opened_payables.emplace_back(district, merchant);
+  }
+  store::open_accounts(tx_, open);
+  store::insert_journals(tx_, journals_);
+  store::insert_payments(tx_, payment_rows_);
+  store::insert_loads(tx_, load_rows_);
+  store::insert_refunds(tx_, refund_rows_);
+  for (const auto& c : cancellation_rows_) store::insert_cancellation(tx_, c);
+  for (const auto& c : clawbacks_)
+    store::record_clawback(tx_, c.district, c.payment_id, c.posted, c.unfunded, c.taken, c.cancellation_id);
+  std::vector<store::MonthDelta> deltas;
+  for (const auto& [k, d] : month_deltas_) deltas.push_back(d);
+  store::add_to_months(tx_, deltas);
+  store::insert_keys(tx_, key_rows_);
+}
+
+GroupOutcome Group::run(const std::function<bool(const std::string&, const std::string&)>& payable_known) {
+  read();
+  GroupOutcome out;
+  for (const auto* c : commands_)
+    out.results.push_back(std::visit([this](const auto& command) { return decide(command); }, *c));
+  write(payable_known, out);
+  return out;
+}
+
+}  // namespace
+
+GroupOutcome run_group(store::Tx& tx, const std::vector<const Command*>& commands, PolicyCache& policies,
+                       const std::function<bool(const std::string&, const std::string&)>& payable_known) {
+  Group group(tx, commands, policies);
+  return group.run(payable_known);
+}
+
+}  // namespace evoucher::ops

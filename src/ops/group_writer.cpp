@@ -1,0 +1,152 @@
+// The writer threads: take a group, run it in one transaction, answer after the commit.
+#include "evoucher/ops/group_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "group_run.hpp"
+
+namespace evoucher::ops {
+namespace {
+
+void answer(const Done& done, Result result) {
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    spdlog::error("answering a command failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
+GroupWriter::GroupWriter(std::string url, store::ConnectionOptions connection, GroupWriterOptions options,
+                         PolicyCache& policies)
+    : url_(std::move(url)), connection_options_(connection), options_(options), policies_(policies) {
+  if (options_.max_group == 0) options_.max_group = 1;
+  for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { work(); });
+}
+
+GroupWriter::~GroupWriter() { stop(); }
+
+bool GroupWriter::submit(Command command, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
+    queue_.push_back({std::move(command), std::move(done)});
+  }
+  ready_.notify_one();
+  return true;
+}
+
+bool GroupWriter::submit_together(std::vector<std::pair<Command, Done>> commands) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() + commands.size() > options_.queue_limit) return false;
+    for (auto& [command, done] : commands) queue_.push_back({std::move(command), std::move(done)});
+  }
+  ready_.notify_one();
+  return true;
+}
+
+void GroupWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+std::size_t GroupWriter::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+GroupStats GroupWriter::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+void GroupWriter::record_group(std::size_t size) {
+  std::lock_guard lock(stats_mutex_);
+  ++stats_.groups;
+  stats_.commands += size;
+  for (std::size_t i = 0; i < GroupStats::kBounds.size(); ++i)
+    if (size <= static_cast<std::size_t>(GroupStats::kBounds[i])) {
+      ++stats_.buckets[i];
+      return;
+    }
+  ++stats_.over;
+}
+
+void GroupWriter::work() {
+  std::unique_ptr<store::Connection> connection;
+  for (;;) {
+    std::vector<Job> jobs;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      while (!queue_.empty() && jobs.size() < options_.max_group) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      // Another writer can start on what is left while this group is in flight.
+      if (!queue_.empty()) ready_.notify_one();
+    }
+    run(connection, jobs, 0, jobs.size(), 0);
+  }
+}
+
+// Runs jobs[from, to) as one group. A failure that is not the database's absence rolls the group
+// back and splits it in halves, so that one bad command fails alone; a lone command is retried
+// once (a deadlock, or a key another writer committed meanwhile) before it fails.
+void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from,
+                      std::size_t to, int attempt) {
+  std::vector<const Command*> commands;
+  for (std::size_t i = from; i < to; ++i) commands.push_back(&jobs[i].command);
+  GroupOutcome outcome;
+  try {
+    if (!connection || !connection->is_open()) {
+      connection.reset();
+      connection = std::make_unique<store::Connection>(url_, connection_options_);
+    }
+    store::Tx tx(*connection);
+    outcome = run_group(tx, commands, policies_, [this](const std::string& district, const std::string& merchant) {
+      std::lock_guard lock(payables_mutex_);
+      return payables_.count({district, merchant}) > 0;
+    });
+    tx.commit();
+  } catch (const store::Unavailable& e) {
+    // Lost during the commit, the outcome is unknown: a replay will tell.
+    spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, e.what());
+    connection.reset();
+    for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, {Trouble::unavailable, false, {}, e.what()});
+    return;
+  } catch (const std::exception& e) {
+    if (to - from > 1) {
+      spdlog::warn("group of {} rolled back, splitting it: {}", to - from, e.what());
+      const std::size_t mid = from + (to - from) / 2;
+      run(connection, jobs, from, mid, 0);
+      run(connection, jobs, mid, to, 0);
+      return;
+    }
+    if (attempt == 0) {
+      run(connection, jobs, from, to, 1);
+      return;
+    }
+    spdlog::error("command failed: {}", e.what());
+    answer(jobs[from].done, {Trouble::failed, false, {}, e.what()});
+    return;
+  }
+  {
+    std::lock_guard lock(payables_mutex_);
+    for (auto& p : outcome.opened_payables) payables_.insert(std::move(p));
+  }
+  record_group(to - from);
+  for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, std::move(outcome.results[i - from]));
+}
+
+}  // namespace evoucher::ops
