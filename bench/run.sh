@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-EVOUCHER_TESTS=OFF scripts/build.sh
+scripts/build.sh
 cmake --build build --target batch_bench
 exec build/batch_bench "$@"

@@ -1,9 +1,12 @@
-// Set-based statements for a group of money movements. Each takes its rows as one JSON array
-// (json_to_recordset), so a group costs the same number of round trips whatever its size.
+// Set-based statements for a group of money movements, so a group costs the same number of round
+// trips whatever its size. Writes take their rows as one JSON array (json_to_recordset). Lookups
+// take one array per key column and join their unnest to the table: the generic plan is a nested
+// loop of primary-key probes, pruned to one partition per row at run time.
 #include "evoucher/store/money_path.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "pq.hpp"
 
@@ -22,24 +25,24 @@ const Statement kFindMerchants{
     "FROM merchants WHERE id = ANY($1::text[])"};
 const Statement kPaymentMembers{
     "mp_payment_members",
-    "SELECT p.district, p.id, p.member_id FROM payments p "
-    "JOIN json_to_recordset($1::json) AS x(district text, id bigint) ON p.district = x.district AND p.id = x.id"};
+    "SELECT district, id, member_id FROM unnest($1::text[], $2::bigint[]) AS x(d, pid) "
+    "JOIN payments ON district = x.d AND id = x.pid"};
 // NO KEY UPDATE: it serialises money movements, yet lets cards that reference the member be added.
 const Statement kLockMembers{
     "mp_lock_members", "SELECT id FROM members WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"};
 const Statement kBalances{
     "mp_balances",
-    "SELECT a.district, a.key, a.balance FROM accounts a "
-    "JOIN json_to_recordset($1::json) AS x(district text, key text) ON a.district = x.district AND a.key = x.key"};
+    "SELECT district, key, balance FROM unnest($1::text[], $2::text[]) AS x(d, k) "
+    "JOIN accounts ON district = x.d AND key = x.k"};
 const Statement kMonths{
     "mp_months",
-    "SELECT m.district, m.member_id, m.month::text, m.loaded, m.eligible_spent FROM member_months m "
-    "JOIN json_to_recordset($1::json) AS x(district text, member text, month date) "
-    "  ON m.district = x.district AND m.member_id = x.member AND m.month = x.month"};
+    "SELECT district, member_id, month::text, loaded, eligible_spent "
+    "FROM unnest($1::text[], $2::text[], $3::date[]) AS x(d, mid, m) "
+    "JOIN member_months ON district = x.d AND member_id = x.mid AND month = x.m"};
 const Statement kKeys{
     "mp_keys",
-    "SELECT k.district, k.key, k.request_hash, k.status, k.answer FROM idempotency_keys k "
-    "JOIN json_to_recordset($1::json) AS x(district text, key text) ON k.district = x.district AND k.key = x.key"};
+    "SELECT district, key, request_hash, status, answer FROM unnest($1::text[], $2::text[]) AS x(d, k) "
+    "JOIN idempotency_keys ON district = x.d AND key = x.k"};
 const Statement kPolicyVersions{
     "mp_policy_versions",
     "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM policies"};
@@ -109,22 +112,31 @@ const Statement& lock_payments_statement() {
       "SELECT " + kPaymentColumns +
           ", cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
           "posted_national, posted_city, posted_district, posted_merchant "
-          "FROM payments WHERE (district, id) IN "
-          "(SELECT x.district, x.id FROM json_to_recordset($1::json) AS x(district text, id bigint)) "
-          "ORDER BY district, id FOR UPDATE"};
+          "FROM unnest($1::text[], $2::bigint[]) AS x(d, pid) JOIN payments ON district = x.d AND id = x.pid "
+          "ORDER BY district, id FOR UPDATE OF payments"};
   return st;
 }
 
-json district_keys(const std::vector<DistrictKey>& keys) {
-  json out = json::array();
-  for (const auto& [district, key] : keys) out.push_back({{"district", district}, {"key", key}});
-  return out;
+// Each distinct pair once, as two parallel array literals.
+std::pair<std::string, std::string> columns(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  const std::set<std::pair<std::string, std::string>> unique(pairs.begin(), pairs.end());
+  std::vector<std::string> a, b;
+  for (const auto& [x, y] : unique) {
+    a.push_back(x);
+    b.push_back(y);
+  }
+  return {text_array(a), text_array(b)};
 }
 
-json district_ids(const std::vector<std::pair<std::string, std::int64_t>>& ids) {
-  json out = json::array();
-  for (const auto& [district, id] : ids) out.push_back({{"district", district}, {"id", id}});
-  return out;
+std::pair<std::string, std::string> columns(const std::vector<std::pair<std::string, std::int64_t>>& pairs) {
+  const std::set<std::pair<std::string, std::int64_t>> unique(pairs.begin(), pairs.end());
+  std::vector<std::string> a;
+  std::vector<long long> b;
+  for (const auto& [x, y] : unique) {
+    a.push_back(x);
+    b.push_back(y);
+  }
+  return {text_array(a), bigint_array(b)};
 }
 
 json optional_json(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
@@ -155,7 +167,8 @@ std::vector<Merchant> find_merchants(Tx& tx, const std::vector<std::string>& ids
 std::map<std::pair<std::string, std::int64_t>, std::string> payment_members(
     Tx& tx, const std::vector<std::pair<std::string, std::int64_t>>& payments) {
   std::map<std::pair<std::string, std::int64_t>, std::string> out;
-  for (const auto& r : run_mapped(tx, kPaymentMembers, district_ids(payments).dump()))
+  const auto [districts, ids] = columns(payments);
+  for (const auto& r : run_mapped(tx, kPaymentMembers, districts, ids))
     out[{r[0].as<std::string>(), r[1].as<std::int64_t>()}] = r[2].as<std::string>();
   return out;
 }
@@ -168,23 +181,30 @@ void lock_members(Tx& tx, std::vector<std::string> ids) {
 
 std::map<DistrictKey, Won> account_balances(Tx& tx, const std::vector<DistrictKey>& accounts) {
   std::map<DistrictKey, Won> out;
-  for (const auto& r : run_mapped(tx, kBalances, district_keys(accounts).dump()))
+  const auto [districts, keys] = columns(accounts);
+  for (const auto& r : run_mapped(tx, kBalances, districts, keys))
     out[{r[0].as<std::string>(), r[1].as<std::string>()}] = won(r[2]);
   return out;
 }
 
 std::map<MonthKey, MonthTotals> member_months(Tx& tx, const std::vector<MonthKey>& months) {
-  json rows = json::array();
-  for (const auto& m : months) rows.push_back({{"district", m.district}, {"member", m.member}, {"month", m.month}});
+  const std::set<MonthKey> unique(months.begin(), months.end());
+  std::vector<std::string> districts, members, firsts;
+  for (const auto& m : unique) {
+    districts.push_back(m.district);
+    members.push_back(m.member);
+    firsts.push_back(m.month);
+  }
   std::map<MonthKey, MonthTotals> out;
-  for (const auto& r : run_mapped(tx, kMonths, rows.dump()))
+  for (const auto& r : run_mapped(tx, kMonths, text_array(districts), text_array(members), text_array(firsts)))
     out[{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>()}] = {won(r[3]), won(r[4])};
   return out;
 }
 
 std::map<DistrictKey, StoredKey> stored_keys(Tx& tx, const std::vector<DistrictKey>& keys) {
   std::map<DistrictKey, StoredKey> out;
-  for (const auto& r : run_mapped(tx, kKeys, district_keys(keys).dump())) {
+  const auto [districts, names] = columns(keys);
+  for (const auto& r : run_mapped(tx, kKeys, districts, names)) {
     StoredKey k{r[2].as<std::string>(), r[3].is_null() ? 0 : r[3].as<int>(),
                 r[4].is_null() ? std::string() : r[4].as<std::string>()};
     out[{r[0].as<std::string>(), r[1].as<std::string>()}] = std::move(k);
@@ -194,7 +214,8 @@ std::map<DistrictKey, StoredKey> stored_keys(Tx& tx, const std::vector<DistrictK
 
 std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<std::pair<std::string, std::int64_t>>& payments) {
   std::vector<PaymentRow> out;
-  for (const auto& r : run_mapped(tx, lock_payments_statement(), district_ids(payments).dump())) {
+  const auto [districts, ids] = columns(payments);
+  for (const auto& r : run_mapped(tx, lock_payments_statement(), districts, ids)) {
     PaymentRow row;
     row.record = payment_from_row(r);
     row.posted.posted = r[30].as<bool>();

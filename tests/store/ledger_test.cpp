@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "evoucher/store/verify.hpp"
 #include "store/ledger_fixture.hpp"
 
 namespace evoucher::testing {
@@ -60,12 +61,6 @@ TEST_F(LedgerTest, DatabaseRefusesUnbalancedEntriesFromRawSql) {
                  pqxx::check_violation);
   }
   {
-    // A journal without entries fails at commit.
-    pqxx::work w(c);
-    w.exec(insert_journal);
-    EXPECT_THROW(w.commit(), pqxx::check_violation);
-  }
-  {
     // Balanced raw SQL is accepted, and moves the cached balances.
     pqxx::work w(c);
     w.exec(insert_journal);
@@ -75,6 +70,22 @@ TEST_F(LedgerTest, DatabaseRefusesUnbalancedEntriesFromRawSql) {
   }
   EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(100));
   EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 1);
+}
+
+// A journal left without entries moves no money; the database no longer probes for entries at
+// every commit, and verify names it instead.
+TEST_F(LedgerTest, VerifyNamesAJournalWithoutEntries) {
+  {
+    pqxx::connection c(url);
+    pqxx::work w(c);
+    w.exec("INSERT INTO journals (district, id, kind, occurred_at) VALUES ('bupyeong', 9201, 'raw', now())");
+    w.commit();
+  }
+  store::Connection c(url);
+  std::vector<std::string> failures;
+  for (const auto& r : store::verify_ledger(c, std::string("bupyeong")))
+    for (const auto& f : r.failures) failures.push_back(r.name + ": " + f);
+  EXPECT_EQ(failures, (std::vector<std::string>{"every journal balances: journal bupyeong/9201: 0 entries summing to 0"}));
 }
 
 // The balance trigger reads only its own statement's rows: a journal's entries must all arrive in

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The money path's throughput benchmark, in one run:
+#   1. a fresh, durable PostgreSQL 15 (fsync and synchronous_commit on), its settings printed;
+#   2. the data seeded in bulk (bench/seed_throughput.sql);
+#   3. pgbench -M prepared -b tpcb-like, with the same client count and duration, as the reference;
+#   4. wrk over pregenerated signed payments (each event_id once; the run fails if the list wraps),
+#      for two workloads: spread (100,000 members, 2,000 merchants) and hot (10,000 members, one
+#      merchant); then a quiet run at 4 connections for latency.
+# Afterwards `evoucher verify` must pass, and the payment rows must match the approvals.
+# Settings: BENCH_SECONDS (20), BENCH_CONNECTIONS (64), BENCH_STATEMENTS=1 adds pg_stat_statements.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root_dir=$(pwd)
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+  sudo=(); [[ $(id -u) != 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -q && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+fi
+scripts/setup.sh
+scripts/build.sh >/dev/null
+
+seconds=${BENCH_SECONDS:-20}
+conns=${BENCH_CONNECTIONS:-64}
+threads=2
+bindir=/usr/lib/postgresql/15/bin
+work=$(mktemp -d /tmp/evoucher-throughput.XXXXXX)
+chmod 755 "$work"
+as_pg=()
+if [[ $(id -u) == 0 ]]; then
+  chown postgres "$work"
+  as_pg=(runuser -u postgres --)
+fi
+pgdata=$work/pg
+service_pid=
+cleanup() {
+  [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null || true
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
+  [[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'; }
+
+"${as_pg[@]}" "$bindir/initdb" -D "$pgdata" -A trust -E UTF8 --no-locale >/dev/null
+preload=""
+[[ "${BENCH_STATEMENTS:-0}" == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
+"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -w -l "$work/pg.log" \
+  -o "-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=200 -c shared_buffers=512MB $preload" \
+  start >/dev/null
+url="host=$work dbname=evoucher user=postgres"
+psql=(psql -X -q -v ON_ERROR_STOP=1)
+"${psql[@]}" "host=$work dbname=postgres user=postgres" -c "CREATE DATABASE evoucher" -c "CREATE DATABASE pgbench"
+[[ "${BENCH_STATEMENTS:-0}" == 1 ]] && "${psql[@]}" "$url" -c "CREATE EXTENSION pg_stat_statements"
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+echo "== PostgreSQL settings"
+"${psql[@]}" "$url" -At -c "SELECT name || ' = ' || setting FROM pg_settings WHERE name IN
+  ('server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers',
+   'max_connections', 'commit_delay') ORDER BY name"
+
+EVOUCHER_DATABASE_URL=$url ./build/evoucher migrate >/dev/null
+t0=$(date +%s.%N)
+"${psql[@]}" "$url" -f bench/seed_throughput.sql
+echo "== seeded in $(since "$t0") s"
+
+echo "== pgbench -M prepared -b tpcb-like -c $conns -j $threads -T $seconds (scale $conns)"
+"$bindir/pgbench" -q -i -s "$conns" "host=$work dbname=pgbench user=postgres" >/dev/null 2>&1
+pgbench_out=$("$bindir/pgbench" -M prepared -b tpcb-like -c "$conns" -j "$threads" -T "$seconds" -n \
+  "host=$work dbname=pgbench user=postgres" 2>&1)
+pg_tps=$(echo "$pgbench_out" | awk '/^tps =/ {print $3; exit}')
+echo "pgbench tps: $pg_tps"
+
+secret=bench-secret-$RANDOM$RANDOM
+port=$((20000 + RANDOM % 20000))
+EVOUCHER_DATABASE_URL=$url EVOUCHER_PROCESSOR_SECRET=$secret EVOUCHER_LISTEN=127.0.0.1:$port \
+  EVOUCHER_LOG_LEVEL=warn ./build/evoucher serve >"$work/service.log" 2>&1 &
+service_pid=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
+
+failed=0
+results=()
+run_workload() {  # name workload connections count
+  local name=$1 workload=$2 c=$3 count=$4
+  python3 bench/make_requests.py "$secret" "$work/$name.req" "$workload" "$count" "$name-$RANDOM"
+  local out
+  out=$(REQUESTS="$work/$name.req" WRK_THREADS=$threads wrk -t "$threads" -c "$c" -d "${seconds}s" --timeout 10s \
+    -s bench/payments.lua "http://127.0.0.1:$port" | grep '^RESULT')
+  local approved per_s
+  approved=$(echo "$out" | sed 's/.*approved=\([0-9]*\).*/\1/')
+  per_s=$(echo "$out" | sed 's/.*approved_per_s=\([0-9.]*\).*/\1/')
+  local ratio
+  ratio=$(awk -v a="$per_s" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')
+  echo "$name ($workload, $c connections): $out ratio=$ratio"
+  results+=("$name $workload $c $out ratio=$ratio")
+  if echo "$out" | grep -q 'wrapped=[1-9]'; then echo "FAIL: $name wrapped its request list"; failed=1; fi
+  total_approved=$((total_approved + approved))
+}
+total_approved=0
+echo "== wrk, $seconds s each"
+run_workload spread spread "$conns" 400000
+run_workload hot hot "$conns" 400000
+run_workload quiet spread 4 60000
+sleep 1
+rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$service_pid/status")
+echo "service peak RSS (VmHWM): $rss"
+curl -s "http://127.0.0.1:$port/metrics" | grep '^evoucher_group_commit_size_\(sum\|count\)' || true
+kill "$service_pid"; wait "$service_pid" || true; service_pid=
+
+rows=$("${psql[@]}" "$url" -At -c "SELECT count(*) FROM payments")
+# A request in flight when wrk stopped was committed, but wrk never read its answer.
+echo "payment rows: $rows; approvals wrk read: $total_approved (difference: requests in flight at wrk's stop)"
+if ((rows < total_approved || rows - total_approved > 3 * conns)); then echo "FAIL: payment rows do not match approvals"; failed=1; fi
+if [[ "${BENCH_STATEMENTS:-0}" == 1 ]]; then
+  echo "== pg_stat_statements, top 12 by total time"
+  "${psql[@]}" "$url" -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
+    round(mean_exec_time::numeric, 3) AS mean_ms, rows / greatest(calls, 1) AS rows_per_call,
+    left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
+t0=$(date +%s.%N)
+if EVOUCHER_DATABASE_URL=$url ./build/evoucher verify >"$work/verify.log"; then
+  echo "verify: $(tail -1 "$work/verify.log") in $(since "$t0") s"
+else
+  grep -v '^ok' "$work/verify.log"; failed=1
+fi
+exit $failed
