@@ -48,7 +48,7 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'; }
 preload=""
 [[ "${BENCH_STATEMENTS:-0}" == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -w -l "$work/pg.log" \
-  -o "-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=200 -c shared_buffers=512MB $preload" \
+  -o "-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=200 -c shared_buffers=512MB -c min_wal_size=2GB -c max_wal_size=4GB $preload ${BENCH_PG_OPTS:-}" \
   start >/dev/null
 url="host=$work dbname=evoucher user=postgres"
 psql=(psql -X -q -v ON_ERROR_STOP=1)
@@ -59,7 +59,7 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/10485
 echo "== PostgreSQL settings"
 "${psql[@]}" "$url" -At -c "SELECT name || ' = ' || setting FROM pg_settings WHERE name IN
   ('server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers',
-   'max_connections', 'commit_delay') ORDER BY name"
+   'max_connections', 'commit_delay', 'min_wal_size', 'max_wal_size') ORDER BY name"
 
 EVOUCHER_DATABASE_URL=$url ./build/evoucher migrate >/dev/null
 t0=$(date +%s.%N)
@@ -68,7 +68,11 @@ echo "== seeded in $(since "$t0") s"
 
 echo "== pgbench -M prepared -b tpcb-like -c $conns -j $threads -T $seconds (scale $conns)"
 "$bindir/pgbench" -q -i -s "$conns" "host=$work dbname=pgbench user=postgres" >/dev/null 2>&1
-pgbench_out=$("$bindir/pgbench" -M prepared -b tpcb-like -c "$conns" -j "$threads" -T "$seconds" -n \
+# Each measured phase starts from a checkpoint, so that none pays for another's dirty pages.
+checkpoint() { "${psql[@]}" "$url" -c "CHECKPOINT"; }
+checkpoint
+[[ -n "${BENCH_PGBENCH_SECONDS:-}" ]] && seconds_pg=$BENCH_PGBENCH_SECONDS || seconds_pg=$seconds
+pgbench_out=$("$bindir/pgbench" -M prepared -b tpcb-like -c "$conns" -j "$threads" -T "$seconds_pg" -n \
   "host=$work dbname=pgbench user=postgres" 2>&1)
 pg_tps=$(echo "$pgbench_out" | awk '/^tps =/ {print $3; exit}')
 echo "pgbench tps: $pg_tps"
@@ -90,6 +94,7 @@ run_workload() {  # name workload connections count
   local name=$1 workload=$2 c=$3 count=$4
   python3 bench/make_requests.py "$secret" "$work/$name.req" "$workload" "$count" "$name-$RANDOM"
   local out
+  checkpoint
   out=$(REQUESTS="$work/$name.req" WRK_THREADS=$threads wrk -t "$threads" -c "$c" -d "${seconds}s" --timeout 10s \
     -s bench/payments.lua "http://127.0.0.1:$port" | grep '^RESULT')
   local approved per_s
@@ -106,6 +111,7 @@ total_approved=0
 echo "== wrk, $seconds s each"
 run_workload spread spread "$conns" 400000
 run_workload hot hot "$conns" 400000
+[[ -n "${BENCH_BEFORE_QUIET:-}" ]] && "${psql[@]}" "$url" -c "$BENCH_BEFORE_QUIET" -c "SELECT pg_reload_conf()" >/dev/null
 run_workload quiet spread 4 60000
 sleep 1
 rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$service_pid/status")

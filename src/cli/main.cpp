@@ -119,9 +119,12 @@ int serve(const Config& config) {
   store::WorkerPool pool(url, connection_options(config), config.db_workers,
                          static_cast<std::size_t>(config.db_queue_limit));
   ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+  // EVOUCHER_FAULT_KILL_AFTER_COMMIT=1: the crash tests' fault point (see GroupWriterOptions).
+  const char* kill_after_commit = std::getenv("EVOUCHER_FAULT_KILL_AFTER_COMMIT");
   ops::GroupWriter writer(url, connection_options(config),
                           {config.group_writers, static_cast<std::size_t>(config.group_max),
-                           static_cast<std::size_t>(config.group_queue_limit)},
+                           static_cast<std::size_t>(config.group_queue_limit),
+                           kill_after_commit != nullptr && std::string(kill_after_commit) == "1"},
                           policies);
   api::Service service(config, pool, writer);
   transport::Server server(config, service);

@@ -15,7 +15,7 @@ namespace evoucher::ops {
 namespace {
 
 using store::DistrictKey;
-using PaymentKey = std::pair<std::string, std::int64_t>;
+using store::PaymentKey;
 
 std::string seoul_month_of(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
 
@@ -79,8 +79,7 @@ class Group {
   std::vector<std::pair<std::int64_t, std::int64_t>> ids_;
   std::size_t next_id_ = 0;
 
-  std::vector<store::JournalRow> journals_;
-  std::vector<store::PaymentRecord> payment_rows_;
+  store::GroupWrites writes_;
   std::vector<store::CancellationRecord> cancellation_rows_;
   struct Clawed {
     std::string district;
@@ -89,78 +88,69 @@ class Group {
     Won taken;
   };
   std::vector<Clawed> clawbacks_;
-  std::vector<store::MoneyRecord> load_rows_, refund_rows_;
-  std::vector<store::KeyRow> key_rows_;
   std::set<DistrictKey> payables_;  // (district, merchant) that approved payments credit
 };
 
 void Group::read() {
-  std::vector<std::string> tokens, merchant_ids, members;
-  std::vector<PaymentKey> payment_keys;
+  store::LockRequest lock;
+  std::vector<store::PaymentKey> payment_keys;
   for (const auto* c : commands_) {
     if (const auto* p = std::get_if<PaymentCommand>(c)) {
-      tokens.push_back(p->card);
-      merchant_ids.push_back(p->merchant);
+      lock.card_tokens.push_back(p->card);
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
-      payment_keys.emplace_back(x->payment.district, x->payment.id);
+      lock.payments.emplace_back(x->payment.district, x->payment.id);
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
-      members.push_back(l->member);
+      lock.members.push_back(l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
-      members.push_back(r->member);
+      lock.members.push_back(r->member);
     }
   }
-  // Who to lock: a card's and a payment's member never change, so these reads may come first.
-  if (!tokens.empty())
-    for (const auto& card : store::find_cards(tx_, tokens)) members.push_back(card.member_id);
-  if (!payment_keys.empty())
-    for (const auto& [key, member] : store::payment_members(tx_, payment_keys)) members.push_back(member);
-  store::lock_members(tx_, members);
+  auto locked = store::lock_members(tx_, lock);
+  for (auto& card : locked.cards) cards_[card.token] = std::move(card);
+  // Cancellations judge the payment as it stands now: the batch may have posted it meanwhile.
+  for (auto& row : store::lock_payments(tx_, lock.payments))
+    payments_[{row.record.district, row.record.id}] = std::move(row);
 
-  // Every fact decided on is read after the lock, so it includes what the previous holder committed.
-  if (!tokens.empty())
-    for (auto& card : store::find_cards(tx_, tokens)) cards_[card.token] = std::move(card);
-  if (!merchant_ids.empty())
-    for (auto& m : store::find_merchants(tx_, merchant_ids)) merchants_[m.id] = std::move(m);
-  if (!payment_keys.empty())
-    for (auto& row : store::lock_payments(tx_, payment_keys))
-      payments_[{row.record.district, row.record.id}] = std::move(row);
-  versions_ = store::policy_versions(tx_);
-
-  std::vector<DistrictKey> accounts, keys;
-  std::vector<store::MonthKey> months;
+  store::FactsRequest wanted;
+  wanted.ids = static_cast<int>(commands_.size());
   auto member_accounts = [&](const std::string& district, const std::string& member) {
-    accounts.emplace_back(district, accounts::member_cash(member));
-    accounts.emplace_back(district, accounts::member_points(member));
+    wanted.accounts.emplace_back(district, accounts::member_cash(member));
+    wanted.accounts.emplace_back(district, accounts::member_points(member));
   };
   for (const auto* c : commands_) {
     if (const auto* p = std::get_if<PaymentCommand>(c)) {
+      wanted.merchants.push_back(p->merchant);
       const auto card = cards_.find(p->card);
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
-      months.push_back({card->second.district, card->second.member_id, seoul_month_of(p->occurred_at)});
-      keys.emplace_back(card->second.district, "payment:" + p->event_id);
+      wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_of(p->occurred_at)});
+      wanted.keys.emplace_back(card->second.district, "payment:" + p->event_id);
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       const auto found = payments_.find({x->payment.district, x->payment.id});
       if (found == payments_.end()) continue;
       const auto& rec = found->second.record;
       member_accounts(rec.district, rec.member);
-      months.push_back({rec.district, rec.member, seoul_month_of(rec.occurred_at)});
-      keys.emplace_back(rec.district, "cancellation:" + x->event_id);
+      wanted.months.push_back({rec.district, rec.member, seoul_month_of(rec.occurred_at)});
+      wanted.keys.emplace_back(rec.district, "cancellation:" + x->event_id);
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       member_accounts(l->district, l->member);
-      months.push_back({l->district, l->member, seoul_month_of(l->occurred_at)});
-      keys.emplace_back(l->district, "load:" + l->key);
+      wanted.months.push_back({l->district, l->member, seoul_month_of(l->occurred_at)});
+      wanted.keys.emplace_back(l->district, "load:" + l->key);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
       member_accounts(r->district, r->member);
-      keys.emplace_back(r->district, "refund:" + r->key);
+      wanted.keys.emplace_back(r->district, "refund:" + r->key);
       if (!totals_.count({r->district, r->member}))
         totals_[{r->district, r->member}] = store::member_totals(tx_, r->district, r->member);
     }
   }
-  if (!accounts.empty()) balances_ = store::account_balances(tx_, accounts);
-  if (!months.empty()) months_ = store::member_months(tx_, months);
-  if (!keys.empty()) keys_ = store::stored_keys(tx_, keys);
-  ids_ = store::take_ids(tx_, static_cast<int>(commands_.size()));
+  // Every fact decided on is read after the lock, so it includes what the previous holder committed.
+  auto facts = store::read_facts(tx_, wanted);
+  for (auto& m : facts.merchants) merchants_[m.id] = std::move(m);
+  versions_ = std::move(facts.versions);
+  balances_ = std::move(facts.balances);
+  months_ = std::move(facts.months);
+  keys_ = std::move(facts.keys);
+  ids_ = std::move(facts.ids);
 }
 
 std::optional<Result> Group::earlier(const DistrictKey& key, const std::string& request_hash) {
@@ -177,7 +167,7 @@ std::optional<Result> Group::earlier(const DistrictKey& key, const std::string& 
 
 Result Group::keep(const DistrictKey& key, const std::string& request_hash, Answer answer) {
   if (answer.status >= 200 && answer.status < 300) {
-    key_rows_.push_back({key.first, key.second, request_hash, answer.status, answer.body});
+    writes_.keys.push_back({key.first, key.second, request_hash, answer.status, answer.body});
     keys_[key] = {request_hash, answer.status, answer.body};
   }
   Result r;
@@ -230,7 +220,7 @@ Result Group::decide(const PaymentCommand& c) {
   const auto& q = *decision.approved;
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("pay", district, id);
-  journals_.push_back({district, journal_id, "payment", c.occurred_at, ref, engine::payment_postings(member, m.id, q)});
+  writes_.journals.push_back({district, journal_id, "payment", c.occurred_at, ref, engine::payment_postings(member, m.id, q)});
   payables_.insert({district, m.id});
 
   store::PaymentRecord p;
@@ -262,7 +252,7 @@ Result Group::decide(const PaymentCommand& c) {
   p.occurred_at = c.occurred_at;
   p.business_date = format_date(seoul_business_date(c.occurred_at));
   p.journal_id = journal_id;
-  payment_rows_.push_back(std::move(p));
+  writes_.payments.push_back(std::move(p));
 
   cash -= q.paid_cash;
   points -= q.paid_points;
@@ -316,7 +306,7 @@ Result Group::decide(const CancellationCommand& c) {
     claw = engine::clawback_after_cancellation({a.national, a.city, a.district, a.merchant},
                                                q->earned_after.cashback, *policies.city);
   }
-  journals_.push_back({p.district, journal_id, "cancellation", c.occurred_at, ref,
+  writes_.journals.push_back({p.district, journal_id, "cancellation", c.occurred_at, ref,
                        engine::cancellation_postings(p.member, p.merchant, *q, claw,
                                                      {pools.national, pools.city, pools.district})});
   cancellation_rows_.push_back({id, p.district, c.event_id, p.id, q->amount, q->refund_cash, q->refund_points,
@@ -370,8 +360,8 @@ Result Group::decide(const LoadCommand& c) {
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("load", c.district, id);
-  journals_.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
-  load_rows_.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
+  writes_.journals.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
+  writes_.loads.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
   cash += c.amount;
   totals.loaded += c.amount;
   auto& delta = month_deltas_[{c.district, c.member, month_key}];
@@ -398,8 +388,8 @@ Result Group::decide(const RefundCommand& c) {
   const Won amount = *check.amount;
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("rfd", c.district, id);
-  journals_.push_back({c.district, journal_id, "refund", c.occurred_at, ref, engine::refund_postings(c.member, amount)});
-  refund_rows_.push_back({id, c.district, c.member, amount, c.bank_ref, c.occurred_at, journal_id});
+  writes_.journals.push_back({c.district, journal_id, "refund", c.occurred_at, ref, engine::refund_postings(c.member, amount)});
+  writes_.refunds.push_back({id, c.district, c.member, amount, c.bank_ref, c.occurred_at, journal_id});
   cash -= amount;
   totals.refunded += amount;
   outcome.done = RefundDone{ref, amount};
@@ -415,17 +405,11 @@ void Group::write(const std::function<bool(const std::string&, const std::string
     out.opened_payables.emplace_back(district, merchant);
   }
   store::open_accounts(tx_, open);
-  store::insert_journals(tx_, journals_);
-  store::insert_payments(tx_, payment_rows_);
-  store::insert_loads(tx_, load_rows_);
-  store::insert_refunds(tx_, refund_rows_);
+  for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
+  store::write_group(tx_, writes_);
   for (const auto& c : cancellation_rows_) store::insert_cancellation(tx_, c);
   for (const auto& c : clawbacks_)
     store::record_clawback(tx_, c.district, c.payment_id, c.posted, c.unfunded, c.taken, c.cancellation_id);
-  std::vector<store::MonthDelta> deltas;
-  for (const auto& [k, d] : month_deltas_) deltas.push_back(d);
-  store::add_to_months(tx_, deltas);
-  store::insert_keys(tx_, key_rows_);
 }
 
 GroupOutcome Group::run(const std::function<bool(const std::string&, const std::string&)>& payable_known) {

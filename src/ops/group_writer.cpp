@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include "group_run.hpp"
 
 namespace evoucher::ops {
@@ -21,6 +23,7 @@ void answer(const Done& done, Result result) {
 GroupWriter::GroupWriter(std::string url, store::ConnectionOptions connection, GroupWriterOptions options,
                          PolicyCache& policies)
     : url_(std::move(url)), connection_options_(connection), options_(options), policies_(policies) {
+  connection_options_.key_probes_only = true;
   if (options_.max_group == 0) options_.max_group = 1;
   for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { work(); });
 }
@@ -119,6 +122,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
       return payables_.count({district, merchant}) > 0;
     });
     tx.commit();
+    if (options_.kill_after_commit) raise(SIGKILL);
   } catch (const store::Unavailable& e) {
     // Lost during the commit, the outcome is unknown: a replay will tell.
     spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, e.what());

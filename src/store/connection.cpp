@@ -31,6 +31,13 @@ Connection::Connection(const std::string& url, ConnectionOptions options) {
   with_unavailable_mapped([&] {
     impl_ = std::make_unique<Impl>(full);
     impl_->conn.set_variable("statement_timeout", std::to_string(options.statement_timeout_ms));
+    if (options.key_probes_only) {
+      impl_->conn.set_variable("plan_cache_mode", "force_generic_plan");
+      impl_->conn.set_variable("enable_seqscan", "off");
+      impl_->conn.set_variable("enable_hashjoin", "off");
+      impl_->conn.set_variable("enable_mergejoin", "off");
+      impl_->conn.set_variable("jit", "off");
+    }
     impl_->conn.set_variable("timezone", "UTC");
     return 0;
   });

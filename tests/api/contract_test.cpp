@@ -262,6 +262,59 @@ TEST_F(Contract, SixtyFourPaymentsAgainstThreeHundredThousand) {
   EXPECT_EQ(run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}}).exit_code, 0);
 }
 
+// A hot merchant: its payable moves once per group, by the group's sum.
+TEST_F(Contract, SixtyFourConcurrentPaymentsToOneMerchantAddUpOnItsPayable) {
+  for (const char* m : {"m1", "m2", "m3", "m4"})
+    ASSERT_EQ(load(m, 500'000, std::string("hot-") + m).status, 201);
+  const char* cards[] = {"c1", "c2", "c3", "c4"};
+  std::atomic<long long> charged{0};
+  std::atomic<int> approved{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = pay("hot-" + std::to_string(i), cards[i % 4], "bp-cafe", 1'000 + 100 * i, "2020-03-02T10:00:00+09:00");
+      if (r.body["decision"] == "approved") {
+        ++approved;
+        charged += r.body["charged"].get<long long>();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(approved.load(), 64);
+  EXPECT_EQ(charged.load(), 64 * 1'000 + 100 * (63 * 64 / 2));  // 265,600
+  // m4 is the city's member: its sub-account of the payable is the city district's.
+  EXPECT_EQ(admin("GET", "/v1/merchants/bp-cafe").body["payable"], 265'600);
+  EXPECT_EQ(scalar("SELECT sum(charged) FROM payments WHERE merchant_id = 'bp-cafe'"), 265'600);
+  EXPECT_EQ(run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}}).exit_code, 0);
+}
+
+// The service dies right after a group's commit, before any answer leaves: the caller saw
+// nothing, and its retry gets the committed answer, not a second payment.
+TEST_F(Contract, KilledAfterCommitBeforeAnsweringReplaysTheCommittedAnswer) {
+  ASSERT_EQ(load("m1", 100'000, "kill-load").status, 201);
+  server.reset();
+  server = std::make_unique<ServeProcess>(url, std::map<std::string, std::string>{
+                                                   {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                   {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                                                   {"EVOUCHER_FAULT_KILL_AFTER_COMMIT", "1"}});
+  EXPECT_THROW(pay("killed", "c1", "bp-cafe", 12'000, "2020-03-02T10:00:00+09:00"), std::runtime_error);
+  EXPECT_EQ(server->stop(), 128 + SIGKILL);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE event_id = 'killed'"), 1);
+
+  server = std::make_unique<ServeProcess>(url, std::map<std::string, std::string>{
+                                                   {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                   {"EVOUCHER_PROCESSOR_SECRET", kSecret}});
+  const auto replay = pay("killed", "c1", "bp-cafe", 12'000, "2020-03-02T10:00:00+09:00");
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.body["decision"], "approved");
+  EXPECT_EQ(replay.body["charged"], 12'000);
+  EXPECT_EQ(replay.body["payment_id"],
+            "pay-bupyeong-" + std::to_string(scalar("SELECT id FROM payments WHERE event_id = 'killed'")));
+  EXPECT_EQ(pay("killed", "c1", "bp-cafe", 12'000, "2020-03-02T10:00:00+09:00").body, replay.body);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE event_id = 'killed'"), 1);
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["cash"], 88'000);
+}
+
 TEST_F(Contract, MonthlyCapIsNeverOverUsedConcurrently) {
   // Two cards of one member; 40 payments of 50,000 = 2,000,000 of spend against a 1,000,000 cap.
   ASSERT_EQ(admin("POST", "/v1/cards", {{"token", "c1b"}, {"member", "m1"}}).status, 201);

@@ -26,6 +26,9 @@ struct GroupWriterOptions {
   int writers = 2;
   std::size_t max_group = 64;      // commands per transaction
   std::size_t queue_limit = 4096;  // commands waiting before the answer is 503
+  // Fault injection for the crash tests: the process kills itself (SIGKILL) right after a group
+  // commits, before any of its callers is answered.
+  bool kill_after_commit = false;
 };
 
 // How many commands each committed group carried.

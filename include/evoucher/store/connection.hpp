@@ -16,6 +16,14 @@ class Unavailable : public std::runtime_error {
 
 struct ConnectionOptions {
   int statement_timeout_ms = 5000;
+  // For the money path, whose statements only probe by key. Each prepared statement is planned
+  // once: custom plans over partitioned tables were re-planned at every execution (about a
+  // millisecond each), while the generic plan prunes partitions at run time. Sequential scans,
+  // hash joins and merge joins are discouraged, so that a plan made while a table was young (its
+  // statistics saying it was tiny) still probes the index row by row once the table has grown,
+  // instead of reading all of it. JIT is off: compiling a statement of a millisecond took
+  // hundreds of milliseconds.
+  bool key_probes_only = false;
   int connect_timeout_s = 2;
 };
 

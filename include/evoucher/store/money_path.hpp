@@ -1,5 +1,6 @@
-// The money path's set-based SQL: what a group of payments, cancellations, loads and refunds
-// reads after locking its members, and the few statements that write the whole group.
+// The money path's set-based SQL. A group of payments, cancellations, loads and refunds costs a
+// fixed number of round trips whatever its size: lock the members, read the facts, write
+// everything, commit (and, only when the group holds cancellations, lock their payments).
 #pragma once
 
 #include <cstdint>
@@ -22,48 +23,60 @@ namespace evoucher::store {
 
 // A row of a district-partitioned table is found by its district and its key.
 using DistrictKey = std::pair<std::string, std::string>;
+using PaymentKey = std::pair<std::string, std::int64_t>;
 
-std::vector<Card> find_cards(Tx& tx, const std::vector<std::string>& tokens);
-std::vector<Merchant> find_merchants(Tx& tx, const std::vector<std::string>& ids);
-// The member of each payment (district, id) that exists; read before any lock (it never changes).
-std::map<std::pair<std::string, std::int64_t>, std::string> payment_members(
-    Tx& tx, const std::vector<std::pair<std::string, std::int64_t>>& payments);
-
-// Takes the members' row locks in id order, so that two groups never deadlock.
-void lock_members(Tx& tx, std::vector<std::string> ids);
-
-// Natural balances of the named accounts; an account that does not exist is absent.
-std::map<DistrictKey, Won> account_balances(Tx& tx, const std::vector<DistrictKey>& accounts);
+struct LockRequest {
+  std::vector<std::string> card_tokens;  // the members of these cards,
+  std::vector<PaymentKey> payments;      // of these payments,
+  std::vector<std::string> members;      // and these
+};
+struct Locked {
+  std::vector<Card> cards;                         // the cards found
+  std::map<PaymentKey, std::string> payment_members;  // the payments found, and their members
+};
+// Takes the members' row locks in id order, so that two groups never deadlock. A card's and a
+// payment's member never change, so they are read in the same statement.
+Locked lock_members(Tx& tx, const LockRequest& request);
 
 struct MonthKey {
   std::string district, member, month;  // month: "YYYY-MM-01"
   auto operator<=>(const MonthKey&) const = default;
 };
-std::map<MonthKey, MonthTotals> member_months(Tx& tx, const std::vector<MonthKey>& months);
-
 struct StoredKey {
   std::string request_hash;
   int status = 0;
   std::string answer;
 };
-std::map<DistrictKey, StoredKey> stored_keys(Tx& tx, const std::vector<DistrictKey>& keys);
+struct PolicyVersion {
+  std::int64_t id = 0;
+  std::string scope;
+  Timestamp effective_from;
+};
+
+struct FactsRequest {
+  std::vector<std::string> merchants;
+  std::vector<DistrictKey> accounts;  // balances
+  std::vector<MonthKey> months;
+  std::vector<DistrictKey> keys;      // idempotency keys
+  int ids = 0;                        // fresh operation ids wanted, each with a journal id
+};
+struct Facts {
+  std::vector<Merchant> merchants;
+  std::vector<PolicyVersion> versions;            // every policy version's header
+  std::map<DistrictKey, Won> balances;            // natural balances; a missing account is absent
+  std::map<MonthKey, MonthTotals> months;
+  std::map<DistrictKey, StoredKey> keys;
+  std::vector<std::pair<std::int64_t, std::int64_t>> ids;  // (operation id, journal id)
+};
+// Everything a group decides on, read after its locks in one statement.
+Facts read_facts(Tx& tx, const FactsRequest& request);
 
 // Approved payments with what the batch posted, locked until the group commits.
 struct PaymentRow {
   PaymentRecord record;
   PostedState posted;
 };
-std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<std::pair<std::string, std::int64_t>>& payments);
-
-struct PolicyVersion {
-  std::int64_t id = 0;
-  std::string scope;
-  Timestamp effective_from;
-};
-std::vector<PolicyVersion> policy_versions(Tx& tx);
-
-// n fresh operation ids, each with a journal id.
-std::vector<std::pair<std::int64_t, std::int64_t>> take_ids(Tx& tx, int n);
+std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& payments);
 
 // Opens the accounts that do not exist yet.
 void open_accounts(Tx& tx, const std::vector<std::pair<std::string, AccountSpec>>& accounts);
@@ -76,24 +89,24 @@ struct JournalRow {
   std::string reference;
   engine::Postings postings;
 };
-// Every journal and its entries in one statement: the ledger trigger runs once for all of them.
-void insert_journals(Tx& tx, const std::vector<JournalRow>& journals);
-void insert_payments(Tx& tx, const std::vector<PaymentRecord>& payments);
-void insert_loads(Tx& tx, const std::vector<MoneyRecord>& loads);
-void insert_refunds(Tx& tx, const std::vector<MoneyRecord>& refunds);
-
 struct KeyRow {
   std::string district, key, request_hash;
   int status = 0;
   std::string answer;
 };
-void insert_keys(Tx& tx, const std::vector<KeyRow>& keys);
-
 struct MonthDelta {
   MonthKey month;
   Won loaded, eligible_spent;
 };
-// One upsert for the group, pre-aggregated per member and month.
-void add_to_months(Tx& tx, const std::vector<MonthDelta>& deltas);
+struct GroupWrites {
+  std::vector<JournalRow> journals;
+  std::vector<PaymentRecord> payments;
+  std::vector<MoneyRecord> loads, refunds;
+  std::vector<KeyRow> keys;
+  std::vector<MonthDelta> months;  // one per member and month
+};
+// Every journal, entry, record, key and month counter of a group in one statement: the ledger
+// trigger runs once for the whole group, and a hot merchant's payable moves once.
+void write_group(Tx& tx, const GroupWrites& writes);
 
 }  // namespace evoucher::store
