@@ -315,6 +315,41 @@ TEST_F(Contract, KilledAfterCommitBeforeAnsweringReplaysTheCommittedAnswer) {
   EXPECT_EQ(admin("GET", "/v1/members/m1").body["cash"], 88'000);
 }
 
+// Backpressure: with the writer stuck on a lock and its queue full, a payment is refused at once.
+TEST_F(Contract, AFullGroupQueueAnswers503WithRetryAfterAtOnce) {
+  server.reset();
+  server = std::make_unique<ServeProcess>(url, std::map<std::string, std::string>{
+                                                   {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                   {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                                                   {"EVOUCHER_GROUP_WRITERS", "1"},
+                                                   {"EVOUCHER_GROUP_QUEUE_LIMIT", "1"}});
+  pqxx::connection holder(url);
+  pqxx::work lock(holder);
+  lock.exec("SELECT 1 FROM members WHERE id = 'm1' FOR UPDATE");
+  Answer first, second;
+  std::thread a([&] { first = pay("bp-1", "c1", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the writer has taken it, and waits for m1
+  std::thread b([&] { second = pay("bp-2", "c2", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // queued: the queue is full
+  const auto started = std::chrono::steady_clock::now();
+  const auto refused = pay("bp-3", "c3", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00");
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.body["code"], "unavailable");
+  EXPECT_EQ(refused.headers.at("retry-after"), "1");
+  EXPECT_LT(took, std::chrono::milliseconds(200));
+  lock.commit();
+  a.join();
+  b.join();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body["reason"], "insufficient_funds");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body["reason"], "insufficient_funds");
+  // The refused request was never judged: nothing is stored under its key.
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'payment:bp-3'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key IN ('payment:bp-1', 'payment:bp-2')"), 2);
+}
+
 TEST_F(Contract, MonthlyCapIsNeverOverUsedConcurrently) {
   // Two cards of one member; 40 payments of 50,000 = 2,000,000 of spend against a 1,000,000 cap.
   ASSERT_EQ(admin("POST", "/v1/cards", {{"token", "c1b"}, {"member", "m1"}}).status, 201);

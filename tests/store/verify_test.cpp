@@ -28,7 +28,7 @@ TEST_F(VerifyTest, PassesOnACleanLedger) {
   auto r = verify();
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok    bupyeong: every journal balances (2 journals)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("10 checks passed, 0 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("12 checks passed, 0 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, FailsNamingTheAccountAfterAnEntryIsTampered) {
@@ -46,14 +46,14 @@ TEST_F(VerifyTest, FailsNamingTheAccountAfterAnEntryIsTampered) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("district bupyeong: debits 50000, credits 50001"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("7 checks passed, 3 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("9 checks passed, 3 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, FailsNamingTheAccountAfterACachedBalanceIsTampered) {
   load(50'000);
   tamper("UPDATE accounts SET balance = balance + 7 WHERE key = 'float'");
   const auto results = store::verify_ledger(*db, std::string("bupyeong"));
-  ASSERT_EQ(results.size(), 10u);
+  ASSERT_EQ(results.size(), 12u);
   int failed = 0;
   for (const auto& r : results) failed += r.ok ? 0 : 1;
   EXPECT_EQ(failed, 1);
@@ -74,6 +74,21 @@ TEST_F(VerifyTest, NegativeCashIsReported) {
   ASSERT_EQ(results[3].failures.size(), 1u);
   EXPECT_NE(results[3].failures[0].find("member:m1:cash"), std::string::npos);
   EXPECT_NE(results[3].failures[0].find("balance -5, floor 0"), std::string::npos);
+}
+
+// The database no longer checks these links itself (migration 0005): verify does.
+TEST_F(VerifyTest, NamesARecordWhoseJournalIsMissing) {
+  pqxx::connection c(url);
+  pqxx::nontransaction n(c);
+  n.exec("INSERT INTO loads (district, id, member_id, amount, bank_ref, occurred_at, journal_id) "
+         "VALUES ('bupyeong', 777, 'm1', 10, 'b', now(), 424242)");
+  auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("FAIL  bupyeong: every load, refund, payment and cancellation names a journal of its district"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("load bupyeong/777 names journal 424242, which is not in its district"), std::string::npos)
+      << r.output;
 }
 
 TEST_F(VerifyTest, UnknownDistrictFails) {

@@ -16,6 +16,7 @@ class Unavailable : public std::runtime_error {
 
 struct ConnectionOptions {
   int statement_timeout_ms = 5000;
+  int connect_timeout_s = 2;
   // For the money path, whose statements only probe by key. Each prepared statement is planned
   // once: custom plans over partitioned tables were re-planned at every execution (about a
   // millisecond each), while the generic plan prunes partitions at run time. Sequential scans,
@@ -24,7 +25,6 @@ struct ConnectionOptions {
   // instead of reading all of it. JIT is off: compiling a statement of a millisecond took
   // hundreds of milliseconds.
   bool key_probes_only = false;
-  int connect_timeout_s = 2;
 };
 
 // One connection and the statements prepared on it. Not thread-safe: each worker owns one.
