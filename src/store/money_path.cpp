@@ -1,7 +1,10 @@
 // Set-based statements for a group of money movements. Lookups take one array per key column
-// and join their unnest to the table: the generic plan is a nested loop of primary-key probes,
-// pruned to one partition per row at run time. Results come back as JSON arrays, one per kind of
-// fact, and writes take their rows as JSON arrays (json_to_recordset).
+// and probe the table once per element through a LATERAL subquery. Its LIMIT 1 (or its row lock)
+// keeps the planner from flattening it into a join, so the plan stays a nested loop of key probes
+// whatever the statistics say (a table analyzed while empty was otherwise read whole for every
+// row), pruned to one partition per row at run time.
+// Results come back as JSON arrays, one per kind of fact, and writes take their rows as JSON
+// arrays (json_to_recordset).
 #include "evoucher/store/money_path.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,16 +20,18 @@ using json = nlohmann::json;
 const Statement kLockMembers{
     "mp_lock_members",
     "WITH found_cards AS ( "
-    "  SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
-    "   WHERE c.token = ANY($1::text[])), "
+    "  SELECT c.* FROM unnest($1::text[]) AS x(token) CROSS JOIN LATERAL ( "
+    "    SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
+    "     WHERE c.token = x.token LIMIT 1) c), "
     "found_payments AS ( "
-    "  SELECT p.district, p.id, p.member_id FROM unnest($2::text[], $3::bigint[]) AS x(d, pid) "
-    "    JOIN payments p ON p.district = x.d AND p.id = x.pid), "
-    // NO KEY UPDATE serialises money movements, yet lets cards that reference the member be added.
+    "  SELECT p.* FROM unnest($2::text[], $3::bigint[]) AS x(d, pid) CROSS JOIN LATERAL ( "
+    "    SELECT district, id, member_id FROM payments WHERE district = x.d AND id = x.pid LIMIT 1) p), "
+    // Locked one by one in id order. NO KEY UPDATE serialises money movements, yet lets cards that
+    // reference the member be added.
     "locked AS ( "
-    "  SELECT id FROM members WHERE id IN (SELECT member_id FROM found_cards UNION SELECT member_id FROM found_payments "
-    "                                      UNION SELECT unnest($4::text[])) "
-    "   ORDER BY id FOR NO KEY UPDATE) "
+    "  SELECT l.id FROM (SELECT member_id FROM found_cards UNION SELECT member_id FROM found_payments "
+    "                    UNION SELECT unnest($4::text[]) ORDER BY 1) o(id) "
+    "  CROSS JOIN LATERAL (SELECT id FROM members WHERE id = o.id FOR NO KEY UPDATE) l) "
     "SELECT (SELECT count(*) FROM locked), "
     "       (SELECT coalesce(json_agg(json_build_array(token, member_id, status, district)), '[]') FROM found_cards), "
     "       (SELECT coalesce(json_agg(json_build_array(district, id, member_id)), '[]') FROM found_payments)"};
@@ -36,17 +41,20 @@ const Statement kFacts{
     "SELECT "
     " (SELECT coalesce(json_agg(json_build_array(id, business_no, name, district, category, annual_revenue, status, "
     "                                            benefit_kind, benefit_rate_bp)), '[]') "
-    "    FROM merchants WHERE id = ANY($1::text[])), "
+    "    FROM unnest($1::text[]) AS x(mid) CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m), "
     " (SELECT coalesce(json_agg(json_build_array(id, scope, "
     "          to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') FROM policies), "
     " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance)), '[]') "
-    "    FROM unnest($2::text[], $3::text[]) AS x(d, k) JOIN accounts a ON a.district = x.d AND a.key = x.k), "
+    "    FROM unnest($2::text[], $3::text[]) AS x(d, k) "
+    "    CROSS JOIN LATERAL (SELECT district, key, balance FROM accounts WHERE district = x.d AND key = x.k LIMIT 1) a), "
     " (SELECT coalesce(json_agg(json_build_array(m.district, m.member_id, m.month::text, m.loaded, m.eligible_spent)), "
     "                  '[]') "
     "    FROM unnest($4::text[], $5::text[], $6::date[]) AS x(d, mid, mo) "
-    "    JOIN member_months m ON m.district = x.d AND m.member_id = x.mid AND m.month = x.mo), "
+    "    CROSS JOIN LATERAL (SELECT * FROM member_months WHERE district = x.d AND member_id = x.mid AND month = x.mo "
+    "                        LIMIT 1) m), "
     " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, ik.answer)), '[]') "
-    "    FROM unnest($7::text[], $8::text[]) AS x(d, k) JOIN idempotency_keys ik ON ik.district = x.d AND ik.key = x.k), "
+    "    FROM unnest($7::text[], $8::text[]) AS x(d, k) "
+    "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k LIMIT 1) ik), "
     " (SELECT coalesce(json_agg(json_build_array(nextval('operation_id_seq'), nextval('journal_id_seq'))), '[]') "
     "    FROM generate_series(1, $9))"};
 
@@ -69,7 +77,7 @@ const Statement kWriteGroup{
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
     "  SELECT x.district, x.journal, x.seq, a.id, x.amount "
     "    FROM json_to_recordset($2::json) AS x(district text, journal bigint, seq smallint, key text, amount bigint) "
-    "    LEFT JOIN accounts a ON a.district = x.district AND a.key = x.key), "
+    "    LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = x.district AND key = x.key LIMIT 1) a ON true), "
     "p AS (INSERT INTO payments (district, id, event_id, card_token, member_id, merchant_id, merchant_district, "
     "  merchant_category, merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, "
     "  paid_points, paid_cash, eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, "
@@ -106,8 +114,8 @@ const Statement& lock_payments_statement() {
       "SELECT " + kPaymentColumns +
           ", cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
           "posted_national, posted_city, posted_district, posted_merchant "
-          "FROM unnest($1::text[], $2::bigint[]) AS x(d, pid) JOIN payments ON district = x.d AND id = x.pid "
-          "ORDER BY district, id FOR UPDATE OF payments"};
+          "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
+          "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
   return st;
 }
 
