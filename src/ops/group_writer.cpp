@@ -22,7 +22,8 @@ void answer(const Done& done, Result result) {
 
 GroupWriter::GroupWriter(std::string url, store::ConnectionOptions connection, GroupWriterOptions options,
                          PolicyCache& policies)
-    : url_(std::move(url)), connection_options_(connection), options_(options), policies_(policies) {
+    : url_(std::move(url)), connection_options_(connection), options_(options), policies_(policies),
+      queue_(options.queue_limit) {
   connection_options_.key_probes_only = true;
   if (options_.max_group == 0) options_.max_group = 1;
   for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { work(); });
@@ -30,42 +31,22 @@ GroupWriter::GroupWriter(std::string url, store::ConnectionOptions connection, G
 
 GroupWriter::~GroupWriter() { stop(); }
 
-bool GroupWriter::submit(Command command, Done done) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
-    queue_.push_back({std::move(command), std::move(done)});
-  }
-  ready_.notify_one();
-  return true;
-}
+bool GroupWriter::submit(Command command, Done done) { return queue_.push({std::move(command), std::move(done)}); }
 
 bool GroupWriter::submit_together(std::vector<std::pair<Command, Done>> commands) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() + commands.size() > options_.queue_limit) return false;
-    for (auto& [command, done] : commands) queue_.push_back({std::move(command), std::move(done)});
-  }
-  ready_.notify_one();
-  return true;
+  std::vector<Job> jobs;
+  for (auto& [command, done] : commands) jobs.push_back({std::move(command), std::move(done)});
+  return queue_.push_all(std::move(jobs));
 }
 
 void GroupWriter::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
-    stopping_ = true;
-  }
-  ready_.notify_all();
+  queue_.close();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
 }
 
-std::size_t GroupWriter::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
+std::size_t GroupWriter::queued() const { return queue_.size(); }
 
 GroupStats GroupWriter::stats() const {
   std::lock_guard lock(stats_mutex_);
@@ -87,18 +68,9 @@ void GroupWriter::record_group(std::size_t size) {
 void GroupWriter::work() {
   std::unique_ptr<store::Connection> connection;
   for (;;) {
-    std::vector<Job> jobs;
-    {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      while (!queue_.empty() && jobs.size() < options_.max_group) {
-        jobs.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      // Another writer can start on what is left while this group is in flight.
-      if (!queue_.empty()) ready_.notify_one();
-    }
+    // What is left wakes another writer, which starts on it while this group is in flight.
+    auto jobs = queue_.take(options_.max_group);
+    if (jobs.empty()) return;
     run(connection, jobs, 0, jobs.size(), 0);
   }
 }

@@ -21,29 +21,31 @@ std::string stored_rules(store::Tx& tx, std::int64_t id) {
   return row->rules_json;
 }
 
+// The decoded rules of version `id`, decoding them on first use. Two writers may decode the same
+// version at once; the first to store it wins, and both results are equal.
+template <typename Rules, typename Decoder>
+std::shared_ptr<const Rules> cached(std::mutex& mutex, std::map<std::int64_t, std::shared_ptr<const Rules>>& cache,
+                                    store::Tx& tx, std::int64_t id, const Decoder& decode) {
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(id); it != cache.end()) return it->second;
+  }
+  auto rules = std::make_shared<const Rules>(decode(stored_rules(tx, id)));
+  std::lock_guard lock(mutex);
+  return cache.emplace(id, std::move(rules)).first->second;
+}
+
 }  // namespace
 
 PolicyCache::PolicyCache(CityDecoder city, DistrictDecoder district)
     : decode_city_(std::move(city)), decode_district_(std::move(district)) {}
 
 std::shared_ptr<const engine::CityRules> PolicyCache::city_rules(store::Tx& tx, std::int64_t id) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = city_.find(id); it != city_.end()) return it->second;
-  }
-  auto rules = std::make_shared<const engine::CityRules>(decode_city_(stored_rules(tx, id)));
-  std::lock_guard lock(mutex_);
-  return city_.emplace(id, std::move(rules)).first->second;
+  return cached(mutex_, city_, tx, id, decode_city_);
 }
 
 std::shared_ptr<const engine::DistrictRules> PolicyCache::district_rules(store::Tx& tx, std::int64_t id) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = district_.find(id); it != district_.end()) return it->second;
-  }
-  auto rules = std::make_shared<const engine::DistrictRules>(decode_district_(stored_rules(tx, id)));
-  std::lock_guard lock(mutex_);
-  return district_.emplace(id, std::move(rules)).first->second;
+  return cached(mutex_, district_, tx, id, decode_district_);
 }
 
 PoliciesInForce PolicyCache::by_id(store::Tx& tx, std::optional<std::int64_t> city_id,

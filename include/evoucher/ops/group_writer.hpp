@@ -6,9 +6,7 @@
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <set>
 #include <string>
@@ -16,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "evoucher/bounded_queue.hpp"
 #include "evoucher/ops/commands.hpp"
 #include "evoucher/ops/policy_cache.hpp"
 #include "evoucher/store/connection.hpp"
@@ -75,10 +74,7 @@ class GroupWriter {
   GroupWriterOptions options_;
   PolicyCache& policies_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<Job> queue_;
-  bool stopping_ = false;
+  BoundedQueue<Job> queue_;
   std::vector<std::thread> threads_;
 
   // Payable accounts known to exist, as (district, merchant): opened once, not on every payment.

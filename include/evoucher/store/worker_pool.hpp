@@ -2,15 +2,13 @@
 // Each worker owns one connection, opened on first use and reopened after it breaks.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "evoucher/bounded_queue.hpp"
 #include "evoucher/store/connection.hpp"
 
 namespace evoucher::store {
@@ -39,11 +37,7 @@ class WorkerPool {
 
   std::string url_;
   ConnectionOptions options_;
-  std::size_t queue_limit_;
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<DbJob> queue_;
-  bool stopping_ = false;
+  BoundedQueue<DbJob> queue_;
   std::vector<std::thread> threads_;
 };
 
