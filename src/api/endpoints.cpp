@@ -85,15 +85,6 @@ void submit_command(ops::GroupWriter& writer, ops::Command command, Reply reply)
   if (!queued) (*shared_reply)(from_result({ops::Trouble::overloaded, false, {}, {}}));
 }
 
-Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work) {
-  if (auto earlier = earlier_answer(store::claim_key(tx, key.district, key.key, key.request_hash))) return *earlier;
-  Response answer = work();
-  if (answer.status >= 200 && answer.status < 300) {
-    store::record_answer(tx, key.district, key.key, answer.status, answer.body);
-    tx.commit();
-  }
-  return answer;
-}
 
 }  // namespace evoucher::api
 

@@ -30,15 +30,6 @@ using ops::operation_ref;
 using ops::OperationRef;
 std::optional<OperationRef> parse_operation_ref(const char* prefix, const std::string& text);
 
-// A mutating call under its key, in tx: a replay answers the stored response, a reused key
-// answers 409, and otherwise work() runs; a 2xx answer is stored with the work and committed,
-// anything else is rolled back, key and all.
-struct IdempotencyKey {
-  std::string district;
-  std::string key;
-  std::string request_hash;
-};
-Response run_idempotent(store::Tx& tx, const IdempotencyKey& key, const std::function<Response()>& work);
 // The answer a claimed key already has: the stored one on a replay, 409 on reuse; none when fresh.
 std::optional<Response> earlier_answer(const store::KeyClaim& claim);
 // The Idempotency-Key header as a key for `scope`, or the 400 problem for a bad or missing one.

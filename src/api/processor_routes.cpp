@@ -1,10 +1,9 @@
-// The card processor's calls. Payments and cancellations are parsed here, on the I/O thread,
-// and decided and recorded by the group writer (ops); settlements run on a database worker.
+// The card processor's calls, parsed and answered here. Payments and cancellations are decided
+// and recorded by the group writer (ops) and take no database worker; settlements (ops::settle)
+// run on a database worker.
 #include "endpoints.hpp"
 #include "evoucher/engine/payment.hpp"
-#include "evoucher/store/batch.hpp"
-#include "evoucher/store/ledger.hpp"
-#include "evoucher/store/operations.hpp"
+#include "evoucher/ops/settlement.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -77,51 +76,26 @@ void post_cancellation(ops::GroupWriter& writer, const Request& request, Reply r
   submit_command(writer, std::move(c), std::move(reply));
 }
 
-// The processor paid a merchant for a business date: each issuing district's sub-account of
-// the payable falls, and that district's float with it; the district pays the fee support.
+ops::Answer render_settlement(const ops::SettlementOutcome& o) {
+  if (o.merchant_missing) return to_answer(problem(ErrorCode::not_found, *o.merchant_missing));
+  if (o.mismatch) return to_answer(problem(ErrorCode::settlement_mismatch, *o.mismatch));
+  return to_answer(
+      json_answer(200, {{"settlement_id", o.done->settlement_id}, {"merchant", o.done->merchant}, {"amount", o.done->amount.value()}}));
+}
+
 Response post_settlement(store::Connection& c, const Request& request, const PathParams&) {
   json doc;
   auto f = Fields::parse(request.body, doc);
-  const auto event_id = f.text("event_id", 128);
-  const auto merchant_id = f.client_id("merchant");
-  const auto business_date = f.date("business_date");
-  const auto amount = f.amount("amount");
+  ops::SettlementCommand command;
+  command.event_id = f.text("event_id", 128);
+  command.merchant = f.client_id("merchant");
+  command.business_date = f.date("business_date");
+  command.amount = f.amount("amount");
   if (auto p = f.problem()) return invalid(*p);
-  store::Tx tx(c);
-  const auto merchant = store::find_merchant(tx, merchant_id);
-  if (!merchant) return problem(ErrorCode::not_found, "no merchant " + merchant_id);
-  const IdempotencyKey key{merchant->district, "settlement:" + event_id, request_hash(request)};
-  return run_idempotent(tx, key, [&]() -> Response {
-    store::find_merchant(tx, merchant_id, /*lock=*/true);
-    const auto owed = store::owed_to_merchant(tx, merchant_id, business_date);
-    Won expected, payable, fee;
-    for (const auto& o : owed) {
-      payable += o.payable;
-      fee += o.fee_support;
-    }
-    expected = payable + fee;
-    if (amount != expected)
-      return problem(ErrorCode::settlement_mismatch,
-                     "expected " + std::to_string(expected.value()) + " won for merchant " + merchant_id + " on " +
-                         business_date + " (payable " + std::to_string(payable.value()) +
-                         " net of merchant cashback, plus fee support " + std::to_string(fee.value()) + "), got " +
-                         std::to_string(amount.value()) + ": a difference of " +
-                         std::to_string((amount - expected).value()));
-    const auto id = store::next_operation_id(tx);
-    const auto ref = operation_ref("stl", merchant->district, id);
-    const auto now = now_utc();
-    for (const auto& o : owed) {
-      std::optional<std::int64_t> journal;
-      const auto postings = engine::settlement_postings(merchant_id, o.payable, o.fee_support);
-      if (postings.size() >= 2) {
-        const auto posted = store::post_journal(tx, {o.district, "settlement", now, ref, postings});
-        if (!posted.journal_id) throw std::runtime_error("settlement journal refused: " + posted.detail);
-        journal = posted.journal_id;
-      }
-      store::insert_settlement_portion(tx, o, id, event_id, merchant_id, business_date, journal);
-    }
-    return json_answer(200, {{"settlement_id", ref}, {"merchant", merchant_id}, {"amount", amount.value()}});
-  });
+  command.now = now_utc();
+  command.request_hash = request_hash(request);
+  command.render = render_settlement;
+  return from_result(ops::settle(c, command));
 }
 
 }  // namespace
