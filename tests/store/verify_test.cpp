@@ -91,6 +91,15 @@ TEST_F(VerifyTest, NamesARecordWhoseJournalIsMissing) {
       << r.output;
 }
 
+// The command line has its own statement timeout: the service's (here 1 ms, shorter than any
+// of verify's scans) does not apply to it.
+TEST_F(VerifyTest, IgnoresTheServicesStatementTimeout) {
+  load(50'000);
+  auto r = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}, {"EVOUCHER_STATEMENT_TIMEOUT_MS", "1"}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("12 checks passed, 0 failed"), std::string::npos) << r.output;
+}
+
 TEST_F(VerifyTest, UnknownDistrictFails) {
   auto r = run_evoucher({"verify", "--district", "nowhere"}, {{"EVOUCHER_DATABASE_URL", url}});
   EXPECT_EQ(r.exit_code, 1);
