@@ -103,4 +103,6 @@ std::chrono::year_month_day seoul_business_date(Timestamp t) {
   return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(t + kSeoulOffset)};
 }
 
+std::string seoul_month_start(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
+
 }  // namespace evoucher

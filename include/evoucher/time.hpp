@@ -21,5 +21,7 @@ std::string format_date(std::chrono::year_month_day d);
 
 inline constexpr std::chrono::hours kSeoulOffset{9};
 std::chrono::year_month_day seoul_business_date(Timestamp t);
+// "YYYY-MM-01": the first day of t's Seoul month, the key of a member's monthly totals.
+std::string seoul_month_start(Timestamp t);
 
 }  // namespace evoucher

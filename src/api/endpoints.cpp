@@ -115,8 +115,6 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
   return query;
 }
 
-std::string seoul_month(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
-
 Timestamp now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

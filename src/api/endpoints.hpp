@@ -60,8 +60,6 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
                                                              std::initializer_list<const char*> allowed,
                                                              std::string& problem_detail);
 
-// "YYYY-MM-01" of the Seoul month of t.
-std::string seoul_month(Timestamp t);
 Timestamp now_utc();
 
 }  // namespace evoucher::api

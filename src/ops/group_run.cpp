@@ -17,8 +17,6 @@ namespace {
 using store::DistrictKey;
 using store::PaymentKey;
 
-std::string seoul_month_of(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
-
 engine::CardStatus card_status(const std::string& s) {
   if (s == "active") return engine::CardStatus::active;
   if (s == "suspended") return engine::CardStatus::suspended;
@@ -62,6 +60,9 @@ class Group {
   std::pair<std::int64_t, std::int64_t> next_ids();
   Won& balance(const std::string& district, const std::string& account);
   store::MonthTotals& month(const std::string& district, const std::string& member, const std::string& month);
+  // Moves a member's month, for later commands of the group and for the group's one upsert.
+  void add_to_month(const std::string& district, const std::string& member, const std::string& month, Won loaded,
+                    Won eligible_spent);
 
   store::Tx& tx_;
   const std::vector<const Command*>& commands_;
@@ -123,18 +124,18 @@ void Group::read() {
       const auto card = cards_.find(p->card);
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
-      wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_of(p->occurred_at)});
+      wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
       wanted.keys.emplace_back(card->second.district, "payment:" + p->event_id);
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       const auto found = payments_.find({x->payment.district, x->payment.id});
       if (found == payments_.end()) continue;
       const auto& rec = found->second.record;
       member_accounts(rec.district, rec.member);
-      wanted.months.push_back({rec.district, rec.member, seoul_month_of(rec.occurred_at)});
+      wanted.months.push_back({rec.district, rec.member, seoul_month_start(rec.occurred_at)});
       wanted.keys.emplace_back(rec.district, "cancellation:" + x->event_id);
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       member_accounts(l->district, l->member);
-      wanted.months.push_back({l->district, l->member, seoul_month_of(l->occurred_at)});
+      wanted.months.push_back({l->district, l->member, seoul_month_start(l->occurred_at)});
       wanted.keys.emplace_back(l->district, "load:" + l->key);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
       member_accounts(r->district, r->member);
@@ -170,9 +171,7 @@ Result Group::keep(const DistrictKey& key, const std::string& request_hash, Answ
     writes_.keys.push_back({key.first, key.second, request_hash, answer.status, answer.body});
     keys_[key] = {request_hash, answer.status, answer.body};
   }
-  Result r;
-  r.answer = std::move(answer);
-  return r;
+  return answered(std::move(answer));
 }
 
 std::pair<std::int64_t, std::int64_t> Group::next_ids() { return ids_.at(next_id_++); }
@@ -185,17 +184,28 @@ store::MonthTotals& Group::month(const std::string& district, const std::string&
   return months_[{district, member, m}];
 }
 
+void Group::add_to_month(const std::string& district, const std::string& member, const std::string& m, Won loaded,
+                         Won eligible_spent) {
+  auto& totals = month(district, member, m);
+  totals.loaded += loaded;
+  totals.eligible_spent += eligible_spent;
+  auto& delta = month_deltas_[{district, member, m}];
+  delta.month = {district, member, m};
+  delta.loaded += loaded;
+  delta.eligible_spent += eligible_spent;
+}
+
 Result Group::decide(const PaymentCommand& c) {
   PaymentOutcome outcome;
   const auto card = cards_.find(c.card);
   if (card == cards_.end()) {
     outcome.declined = engine::Decline::unknown_card;
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   const auto merchant = merchants_.find(c.merchant);
   if (merchant == merchants_.end()) {
     outcome.declined = engine::Decline::unknown_merchant;
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   const auto& district = card->second.district;
   const auto& member = card->second.member_id;
@@ -204,10 +214,10 @@ Result Group::decide(const PaymentCommand& c) {
 
   const auto& m = merchant->second;
   const auto policies = policies_.at(tx_, versions_, district, c.occurred_at);
-  const auto month_key = seoul_month_of(c.occurred_at);
+  const auto month_key = seoul_month_start(c.occurred_at);
   Won& cash = balance(district, accounts::member_cash(member));
   Won& points = balance(district, accounts::member_points(member));
-  auto& month_totals = month(district, member, month_key);
+  const auto& month_totals = month(district, member, month_key);
   const auto terms =
       terms_of(m.district, m.category, m.annual_revenue, m.status == "active", m.benefit_kind, m.benefit_rate_bp);
   const engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
@@ -256,10 +266,7 @@ Result Group::decide(const PaymentCommand& c) {
 
   cash -= q.paid_cash;
   points -= q.paid_points;
-  month_totals.eligible_spent += q.earned.eligible;
-  auto& delta = month_deltas_[{district, member, month_key}];
-  delta.month = {district, member, month_key};
-  delta.eligible_spent += q.earned.eligible;
+  add_to_month(district, member, month_key, Won(0), q.earned.eligible);
 
   outcome.approved = PaymentApproved{ref, q, policies.city_id};
   return keep(key, c.request_hash, c.render(outcome));
@@ -270,7 +277,7 @@ Result Group::decide(const CancellationCommand& c) {
   const auto found = payments_.find({c.payment.district, c.payment.id});
   if (found == payments_.end()) {
     outcome.payment_missing = "no payment " + c.payment_ref;
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   auto& row = found->second;
   auto& p = row.record;
@@ -293,7 +300,7 @@ Result Group::decide(const CancellationCommand& c) {
     outcome.exceeds = "cancelling " + won_text(c.amount) + " would exceed the payment: charged " +
                       won_text(p.charged) + ", already cancelled " + won_text(p.cancelled) + ", remaining " +
                       won_text(p.charged - p.cancelled);
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("cxl", p.district, id);
@@ -325,11 +332,8 @@ Result Group::decide(const CancellationCommand& c) {
 
   balance(p.district, accounts::member_cash(p.member)) += q->refund_cash;
   balance(p.district, accounts::member_points(p.member)) += q->refund_points - (claw ? claw->taken.total() : Won(0));
-  const auto month_key = seoul_month_of(p.occurred_at);
-  month(p.district, p.member, month_key).eligible_spent -= q->eligible_reduction;
-  auto& delta = month_deltas_[{p.district, p.member, month_key}];
-  delta.month = {p.district, p.member, month_key};
-  delta.eligible_spent -= q->eligible_reduction;
+  const auto month_key = seoul_month_start(p.occurred_at);
+  add_to_month(p.district, p.member, month_key, Won(0), -q->eligible_reduction);
 
   // A second cancellation of this payment in the group is judged after this one.
   p.cancelled += q->amount;
@@ -349,24 +353,21 @@ Result Group::decide(const LoadCommand& c) {
   const DistrictKey key{c.district, "load:" + c.key};
   if (auto e = earlier(key, c.request_hash)) return *e;
   const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
-  const auto month_key = seoul_month_of(c.occurred_at);
-  auto& totals = month(c.district, c.member, month_key);
+  const auto month_key = seoul_month_start(c.occurred_at);
+  const auto& totals = month(c.district, c.member, month_key);
   Won& cash = balance(c.district, accounts::member_cash(c.member));
   const Won points = balance(c.district, accounts::member_points(c.member));
   const auto check = engine::check_load(*policies.city, c.amount, totals.loaded, {cash, points});
   if (!check.allowed) {
     outcome.limit_exceeded = check.refusal;
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("load", c.district, id);
   writes_.journals.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
   writes_.loads.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
   cash += c.amount;
-  totals.loaded += c.amount;
-  auto& delta = month_deltas_[{c.district, c.member, month_key}];
-  delta.month = {c.district, c.member, month_key};
-  delta.loaded += c.amount;
+  add_to_month(c.district, c.member, month_key, c.amount, Won(0));
   if (auto t = totals_.find({c.district, c.member}); t != totals_.end()) t->second.loaded += c.amount;
   outcome.done = LoadDone{ref, c.member, c.amount, cash, points};
   return keep(key, c.request_hash, c.render(outcome));
@@ -383,7 +384,7 @@ Result Group::decide(const RefundCommand& c) {
   const auto check = engine::check_refund(*policies.city, {cash, points}, totals.loaded, totals.refunded);
   if (!check.amount) {
     outcome.not_allowed = check.refusal;
-    return Result{Trouble::none, false, c.render(outcome), {}};
+    return answered(c.render(outcome));
   }
   const Won amount = *check.amount;
   const auto [id, journal_id] = next_ids();

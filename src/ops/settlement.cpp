@@ -13,12 +13,6 @@ namespace {
 
 std::string won_text(Won w) { return std::to_string(w.value()); }
 
-Result answered(Answer answer) {
-  Result r;
-  r.answer = std::move(answer);
-  return r;
-}
-
 }  // namespace
 
 Result settle(store::Connection& connection, const SettlementCommand& c) {

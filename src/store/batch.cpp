@@ -97,11 +97,6 @@ const Statement kReport{
     "       count(*) FILTER (WHERE posted_merchant > 0), coalesce(sum(posted_merchant), 0)::bigint "
     "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL"};
 
-const Statement kPostedState{
-    "payment_posted_state",
-    "SELECT cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
-    "       posted_national, posted_city, posted_district, posted_merchant "
-    "  FROM payments WHERE district = $1 AND id = $2"};
 const Statement kRecordClawback{
     "payment_record_clawback",
     "WITH p AS (UPDATE payments SET posted_national = $3, posted_city = $4, posted_district = $5, "
@@ -231,17 +226,6 @@ std::optional<std::string> batch_report(Tx& tx, const std::string& district, con
     const auto rows = run(tx, kReadRun, district, business_date);
     if (rows.empty() || rows[0][0].as<std::string>() != "completed") return std::nullopt;
     return rows[0][1].as<std::string>();
-  });
-}
-
-PostedState posted_state(Tx& tx, const std::string& district, std::int64_t payment_id) {
-  return with_unavailable_mapped([&] {
-    const auto r = run(tx, kPostedState, district, payment_id).at(0);
-    PostedState s;
-    s.posted = r[0].as<bool>();
-    s.pools = {opt<std::int64_t>(r[1]), opt<std::int64_t>(r[2]), opt<std::int64_t>(r[3])};
-    s.amounts = {won(r[4]), won(r[5]), won(r[6]), won(r[7])};
-    return s;
   });
 }
 

@@ -17,6 +17,15 @@ namespace {
 
 using json = nlohmann::json;
 
+// The columns of a payment row, in the order payment_from_row reads them.
+const std::string kPaymentColumns =
+    "district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
+    "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
+    "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
+    "refunded_cash, city_policy_id, district_policy_id, "
+    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id";
+
+
 const Statement kLockMembers{
     "mp_lock_members",
     "WITH found_cards AS ( "
@@ -107,17 +116,49 @@ const Statement kWriteGroup{
     "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month) "
     "SELECT 1"};
 
-// Built on first use: kPaymentColumns lives in another translation unit.
-const Statement& lock_payments_statement() {
-  static const Statement st{
-      "mp_lock_payments",
-      "SELECT " + kPaymentColumns +
-          ", cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
-          "posted_national, posted_city, posted_district, posted_merchant "
-          "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
-          "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
-  return st;
+const Statement kLockPayments{
+    "mp_lock_payments",
+    "SELECT " + kPaymentColumns +
+        ", cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
+        "posted_national, posted_city, posted_district, posted_merchant "
+        "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
+        "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
+
+PaymentRecord payment_from_row(const pqxx::row& r) {
+  PaymentRecord p;
+  p.district = r[0].as<std::string>();
+  p.id = r[1].as<std::int64_t>();
+  p.event_id = r[2].as<std::string>();
+  p.card_token = r[3].as<std::string>();
+  p.member = r[4].as<std::string>();
+  p.merchant = r[5].as<std::string>();
+  p.merchant_district = r[6].as<std::string>();
+  p.merchant_category = r[7].as<std::string>();
+  p.merchant_revenue = won(r[8]);
+  if (!r[9].is_null()) p.benefit_kind = r[9].as<std::string>();
+  if (!r[10].is_null()) p.benefit_rate_bp = r[10].as<int>();
+  p.channel = r[11].as<std::string>();
+  p.price = won(r[12]);
+  p.discount = won(r[13]);
+  p.charged = won(r[14]);
+  p.paid_points = won(r[15]);
+  p.paid_cash = won(r[16]);
+  p.eligible_before = won(r[17]);
+  p.eligible = won(r[18]);
+  p.city_cashback = won(r[19]);
+  p.district_cashback = won(r[20]);
+  p.merchant_cashback = won(r[21]);
+  p.fee_support = won(r[22]);
+  p.cancelled = won(r[23]);
+  p.refunded_cash = won(r[24]);
+  if (!r[25].is_null()) p.city_policy_id = r[25].as<std::int64_t>();
+  if (!r[26].is_null()) p.district_policy_id = r[26].as<std::int64_t>();
+  p.occurred_at = parse_rfc3339(r[27].as<std::string>()).value();
+  p.business_date = r[28].as<std::string>();
+  p.journal_id = r[29].as<std::int64_t>();
+  return p;
 }
+
 
 // Each distinct pair once, as two parallel array literals.
 template <typename Second>
@@ -256,7 +297,7 @@ std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& pay
   std::vector<PaymentRow> out;
   if (payments.empty()) return out;
   const auto [districts, ids] = columns(payments);
-  for (const auto& r : run_mapped(tx, lock_payments_statement(), districts, ids)) {
+  for (const auto& r : run_mapped(tx, kLockPayments, districts, ids)) {
     PaymentRow row;
     row.record = payment_from_row(r);
     row.posted.posted = r[30].as<bool>();

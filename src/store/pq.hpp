@@ -53,9 +53,4 @@ std::optional<T> opt(const pqxx::field& f) {
 std::string text_array(const std::vector<std::string>& values);
 std::string bigint_array(const std::vector<long long>& values);
 
-// The columns of a payment row, in the order payment_from_row reads them (operations.cpp).
-extern const std::string kPaymentColumns;
-struct PaymentRecord;
-PaymentRecord payment_from_row(const pqxx::row& r);
-
 }  // namespace evoucher::store

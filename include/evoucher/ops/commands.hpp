@@ -126,4 +126,11 @@ struct Result {
 };
 using Done = std::function<void(Result)>;
 
+// A command judged and answered.
+inline Result answered(Answer answer) {
+  Result r;
+  r.answer = std::move(answer);
+  return r;
+}
+
 }  // namespace evoucher::ops

@@ -62,7 +62,6 @@ struct PostedState {
   PaymentPools pools;
   PostedAmounts amounts;
 };
-PostedState posted_state(Tx& tx, const std::string& district, std::int64_t payment_id);
 void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const PostedAmounts& posted_after,
                      const PostedAmounts& unfunded_after, Won taken, std::int64_t cancellation_id);
 

@@ -21,8 +21,6 @@ struct MonthTotals {
 };
 // month: the first day of a Seoul month, "YYYY-MM-01".
 MonthTotals member_month(Tx& tx, const std::string& district, const std::string& member, const std::string& month);
-void add_to_month(Tx& tx, const std::string& district, const std::string& member, const std::string& month,
-                  Won loaded, Won eligible_spent);
 
 struct MemberTotals {
   Won loaded;    // all time
@@ -40,8 +38,6 @@ struct MoneyRecord {  // a load or a refund
   Timestamp occurred_at;
   std::int64_t journal_id = 0;
 };
-void insert_load(Tx& tx, const MoneyRecord& load);
-void insert_refund(Tx& tx, const MoneyRecord& refund);
 
 struct PaymentRecord {
   std::int64_t id = 0;
@@ -66,9 +62,6 @@ struct PaymentRecord {
   std::string business_date;
   std::int64_t journal_id = 0;
 };
-void insert_payment(Tx& tx, const PaymentRecord& payment);
-// lock: hold the payment's row until the transaction ends (cancellations).
-std::optional<PaymentRecord> find_payment(Tx& tx, const std::string& district, std::int64_t id, bool lock);
 
 struct CancellationRecord {
   std::int64_t id = 0;
