@@ -103,6 +103,15 @@ std::chrono::year_month_day seoul_business_date(Timestamp t) {
   return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(t + kSeoulOffset)};
 }
 
+bool in_service_era(std::chrono::year_month_day d) {
+  using namespace std::chrono;
+  return d.ok() && d >= year_month_day{year{2000}, January, day{1}} && d <= year_month_day{year{2099}, December, day{31}};
+}
+
+bool in_service_era(Timestamp t) {
+  return in_service_era(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(t)});
+}
+
 std::string seoul_month_start(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
 
 }  // namespace evoucher

@@ -19,6 +19,12 @@ std::string format_rfc3339(Timestamp t);
 std::optional<std::chrono::year_month_day> parse_date(std::string_view text);
 std::string format_date(std::chrono::year_month_day d);
 
+// The service's era: every time and date it accepts lies from 2000-01-01 to 2099-12-31 (UTC), so
+// that whatever was accepted reads back.
+bool in_service_era(Timestamp t);
+bool in_service_era(std::chrono::year_month_day d);
+inline constexpr const char* kServiceEra = "from 2000-01-01 to 2099-12-31 (UTC)";
+
 inline constexpr std::chrono::hours kSeoulOffset{9};
 std::chrono::year_month_day seoul_business_date(Timestamp t);
 // "YYYY-MM-01": the first day of t's Seoul month, the key of a member's monthly totals.

@@ -1,4 +1,6 @@
 // Pools, the cashback batch, and the ledger reports.
+#include <charconv>
+
 #include "endpoints.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/store/batch.hpp"
@@ -24,6 +26,18 @@ json pool_json(const store::Pool& p) {
           {"remaining", p.remaining().value()}};
 }
 
+// National and city pools are the city's; a district pool is its district's.
+bool may_write_pool(const Principal& who, const std::string& source) {
+  const auto district = pool_district(source);
+  return district.empty() ? who.role == Role::city_admin : may_write(who, district);
+}
+
+// Pool keys live with the district that owns the pool; the city's pools with the `city` district.
+std::string pool_key_district(const std::string& source) {
+  const auto district = pool_district(source);
+  return district.empty() ? "city" : district;
+}
+
 Response post_pool(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
   json doc;
   auto f = Fields::parse(request.body, doc);
@@ -36,14 +50,57 @@ Response post_pool(store::Connection& c, const Request& request, const PathParam
     f.fail("source", "must be national, city or district:<code>");
   if (!start.empty() && !end.empty() && end < start) f.fail("period_end", "must not be before period_start");
   if (auto p = f.problem()) return invalid(*p);
-  if (district.empty() ? who.role != Role::city_admin : !may_write(who, district))
-    return forbidden("create " + source + " pools");
+  std::string detail;
+  const auto key = idempotency_header(request, detail);
+  if (!key) return invalid(detail);
+  if (!may_write_pool(who, source)) return forbidden("create " + source + " pools");
   store::Tx tx(c);
   if (!district.empty() && !store::find_district(tx, district))
     return invalid("field 'source': no district " + district);
-  const auto pool = store::create_pool(tx, source, start, end, budget);
+  const auto key_district = pool_key_district(source);
+  const auto stored_key = "pool:" + *key;
+  if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
+    return *earlier;
+  const auto made = store::create_pool(tx, source, start, end, budget);
+  const auto answer =
+      made.created
+          ? json_answer(201, pool_json(*made.created))
+          : problem(ErrorCode::already_exists, "pool " + std::to_string(made.overlapping->id) + " of " + source +
+                                                   " already covers " + made.overlapping->period_start + " to " +
+                                                   made.overlapping->period_end + ", which overlaps " + start +
+                                                   " to " + end);
+  store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
   tx.commit();
-  return json_answer(201, pool_json(pool));
+  return answer;
+}
+
+Response post_top_up(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
+  json doc;
+  auto f = Fields::parse(request.body, doc);
+  const auto amount = f.amount("amount");
+  if (auto p = f.problem()) return invalid(*p);
+  std::string detail;
+  const auto key = idempotency_header(request, detail);
+  if (!key) return invalid(detail);
+  std::int64_t id = 0;
+  const auto& text = params.at("id");
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0)
+    return problem(ErrorCode::not_found, "no pool " + text);
+  store::Tx tx(c);
+  const auto pool = store::find_pool(tx, id, /*lock=*/true);
+  const auto pool_district_code = pool ? pool_district(pool->source) : "";
+  if (!pool || (!pool_district_code.empty() && !may_read(who, pool_district_code)))
+    return problem(ErrorCode::not_found, "no pool " + text);
+  if (!may_write_pool(who, pool->source)) return forbidden("top up " + pool->source + " pools");
+  const auto key_district = pool_key_district(pool->source);
+  const auto stored_key = "pool-top-up:" + *key;
+  if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
+    return *earlier;
+  const auto answer = json_answer(201, pool_json(store::top_up_pool(tx, id, amount)));
+  store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
+  tx.commit();
+  return answer;
 }
 
 Response get_pools(store::Connection& c, const Request&, const PathParams&, const Principal& who) {
@@ -60,6 +117,7 @@ Response get_pools(store::Connection& c, const Request&, const PathParams&, cons
 
 void add_batch_routes(Service& service) {
   service.admin_route("POST", "/v1/pools", post_pool);
+  service.admin_route("POST", "/v1/pools/{id}/top-ups", post_top_up);
   service.admin_route("GET", "/v1/pools", get_pools);
 
   const int chunk = service.config().batch_chunk_size;
@@ -83,13 +141,16 @@ void add_batch_routes(Service& service) {
         return *earlier;
     }
     const auto outcome = ops::run_batch(c, district, date, now_utc(), chunk);
-    if (outcome.refusal == ops::BatchRefusal::date_not_closed) return problem(ErrorCode::date_not_closed, outcome.detail);
+    // A refusal is an answer too, stored under the key like the report.
+    const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
+                            ? problem(ErrorCode::date_not_closed, outcome.detail)
+                            : json_response(200, outcome.run.report);
     store::Tx tx(c);
     if (store::claim_key(tx, district, "batch:" + *key, request_hash(request)).state == store::KeyState::fresh) {
-      store::record_answer(tx, district, "batch:" + *key, 200, outcome.run.report);
+      store::record_answer(tx, district, "batch:" + *key, answer.status, answer.body);
       tx.commit();
     }
-    return json_response(200, outcome.run.report);
+    return answer;
   });
 
   service.admin_route("GET", "/v1/batches/cashback/{district}/{date}", [](store::Connection& c, const Request&,
@@ -101,6 +162,7 @@ void add_batch_routes(Service& service) {
     store::Tx tx(c);
     const auto report = store::batch_report(tx, district, date);
     if (!report) return problem(ErrorCode::not_found, "no completed batch for " + district + " on " + date);
+    // While a further run posts late payments, the last completed run's report stands.
     return json_response(200, *report);
   });
 
@@ -125,9 +187,11 @@ void add_batch_routes(Service& service) {
     std::string bad;
     const auto query = read_query(request, {"from", "to"}, bad);
     if (!query) return invalid(bad);
-    for (const char* k : {"from", "to"})
-      if (!query->count(k) || !parse_date(query->at(k)))
-        return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD");
+    for (const char* k : {"from", "to"}) {
+      const auto d = query->count(k) ? parse_date(query->at(k)) : std::nullopt;
+      if (!d || !in_service_era(*d))
+        return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD, " + kServiceEra);
+    }
     const auto& from = query->at("from");
     const auto& to = query->at("to");
     if (to < from) return invalid("query parameter 'to' must not be before 'from'");

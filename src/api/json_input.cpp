@@ -168,15 +168,25 @@ std::optional<Timestamp> Fields::optional_time(const char* name) {
   if (!v) return std::nullopt;
   std::optional<Timestamp> t;
   if (v->is_string()) t = parse_rfc3339(v->get<std::string>());
-  if (!t) fail(name, "must be an RFC 3339 time, e.g. 2020-03-02T10:00:00+09:00");
+  if (!t) {
+    fail(name, "must be an RFC 3339 time, e.g. 2020-03-02T10:00:00+09:00");
+  } else if (!in_service_era(*t)) {
+    fail(name, std::string("must lie ") + kServiceEra);
+    t.reset();
+  }
   return t;
 }
 
 std::string Fields::date(const char* name) {
   const json* v = take(name, true);
   if (!v) return {};
-  if (!v->is_string() || !parse_date(v->get<std::string>())) {
+  const auto d = v->is_string() ? parse_date(v->get<std::string>()) : std::nullopt;
+  if (!d) {
     fail(name, "must be a date, YYYY-MM-DD");
+    return {};
+  }
+  if (!in_service_era(*d)) {
+    fail(name, std::string("must lie ") + kServiceEra);
     return {};
   }
   return v->get<std::string>();

@@ -39,7 +39,20 @@ MoneyCall begin_money_call(store::Connection& c, const Request& request, const P
   return call;
 }
 
+// A load or refund may be stamped at most this far after the server's clock.
+constexpr auto kClockTolerance = std::chrono::minutes(5);
+
+// The time of a load or refund: now when absent, never more than kClockTolerance ahead.
+Timestamp money_time(Fields& f, Timestamp now) {
+  const auto at = f.optional_time("occurred_at");
+  if (at && *at > now + kClockTolerance)
+    f.fail("occurred_at", format_rfc3339(*at) + " is more than 5 minutes after the server's clock (" +
+                              format_rfc3339(std::chrono::floor<std::chrono::seconds>(now)) + ")");
+  return at.value_or(now);
+}
+
 ops::Answer render_load(const ops::LoadOutcome& o) {
+  if (o.backdated) return to_answer(invalid(*o.backdated));
   if (o.limit_exceeded) return to_answer(problem(ErrorCode::limit_exceeded, *o.limit_exceeded));
   const auto& d = *o.done;
   return to_answer(json_answer(201, {{"load_id", d.load_id},
@@ -50,6 +63,7 @@ ops::Answer render_load(const ops::LoadOutcome& o) {
 }
 
 ops::Answer render_refund(const ops::RefundOutcome& o) {
+  if (o.backdated) return to_answer(invalid(*o.backdated));
   if (o.not_allowed) return to_answer(problem(ErrorCode::refund_not_allowed, *o.not_allowed));
   return to_answer(json_answer(201, {{"refund_id", o.done->refund_id}, {"amount", o.done->amount.value()}}));
 }
@@ -62,7 +76,7 @@ void post_load(ops::GroupWriter& writer, store::Connection& c, const Request& re
   command.member = f.client_id("member");
   command.amount = f.amount("amount");
   command.bank_ref = f.text("bank_ref", 128);
-  command.occurred_at = f.optional_time("occurred_at").value_or(now_utc());
+  command.occurred_at = money_time(f, now_utc());
   if (auto p = f.problem()) return reply(invalid(*p));
   auto call = begin_money_call(c, request, who, command.member);
   if (call.refusal) return reply(std::move(*call.refusal));
@@ -80,12 +94,12 @@ void post_refund(ops::GroupWriter& writer, store::Connection& c, const Request& 
   ops::RefundCommand command;
   command.member = f.client_id("member");
   command.bank_ref = f.text("bank_ref", 128);
+  command.occurred_at = money_time(f, now_utc());
   if (auto p = f.problem()) return reply(invalid(*p));
   auto call = begin_money_call(c, request, who, command.member);
   if (call.refusal) return reply(std::move(*call.refusal));
   command.district = call.member->district;
   command.key = call.key;
-  command.occurred_at = now_utc();
   command.request_hash = request_hash(request);
   command.render = render_refund;
   submit_command(writer, std::move(command), std::move(reply));

@@ -67,7 +67,8 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
   std::string month;
   if (query->count("month")) {
     const auto d = parse_date(query->at("month") + "-01");
-    if (!d || query->at("month").size() != 7) return invalid("query parameter 'month' must be YYYY-MM");
+    if (!d || query->at("month").size() != 7 || !in_service_era(*d))
+      return invalid(std::string("query parameter 'month' must be YYYY-MM, ") + kServiceEra);
     month = query->at("month");
   } else {
     month = format_date(seoul_business_date(std::chrono::time_point_cast<std::chrono::microseconds>(

@@ -29,7 +29,9 @@ void add_policy_routes(Service& service) {
     const json* rules = f.raw("rules");
     if (!rules && !f.problem()) f.fail("rules", "is required");
     if (auto p = f.problem()) return invalid(*p);
-    if (!may_write(who, scope)) return forbidden("set the policy of " + scope);
+    // City-wide rules are the city's alone: not even the `city` district's own admin writes them.
+    if (scope == "city" ? who.role != Role::city_admin : !may_write(who, scope))
+      return forbidden("set the policy of " + scope);
     std::string bad;
     if (scope == "city") {
       if (!city_rules_from_json(*rules, bad)) return problem(ErrorCode::policy_invalid, bad);
@@ -57,7 +59,8 @@ void add_policy_routes(Service& service) {
     auto at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     if (query->count("at")) {
       const auto t = parse_rfc3339(query->at("at"));
-      if (!t) return invalid("query parameter 'at' must be an RFC 3339 time");
+      if (!t || !in_service_era(*t))
+        return invalid(std::string("query parameter 'at' must be an RFC 3339 time ") + kServiceEra);
       at = *t;
     }
     if (!may_read_policy(who, scope)) return forbidden("read the policy of " + scope);

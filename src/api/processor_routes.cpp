@@ -68,9 +68,8 @@ void post_cancellation(ops::GroupWriter& writer, const Request& request, Reply r
   c.amount = f.amount("amount");
   c.occurred_at = f.time("occurred_at");
   if (auto p = f.problem()) return reply(invalid(*p));
-  const auto ref = parse_operation_ref("pay", c.payment_ref);
-  if (!ref) return reply(problem(ErrorCode::not_found, "no payment " + c.payment_ref));
-  c.payment = *ref;
+  // A reference we could never have issued is judged like any unknown payment: a stored 404.
+  c.payment = parse_operation_ref("pay", c.payment_ref);
   c.request_hash = request_hash(request);
   c.render = render_cancellation;
   submit_command(writer, std::move(c), std::move(reply));
@@ -79,6 +78,7 @@ void post_cancellation(ops::GroupWriter& writer, const Request& request, Reply r
 ops::Answer render_settlement(const ops::SettlementOutcome& o) {
   if (o.merchant_missing) return to_answer(problem(ErrorCode::not_found, *o.merchant_missing));
   if (o.mismatch) return to_answer(problem(ErrorCode::settlement_mismatch, *o.mismatch));
+  if (o.date_not_closed) return to_answer(problem(ErrorCode::date_not_closed, *o.date_not_closed));
   return to_answer(
       json_answer(200, {{"settlement_id", o.done->settlement_id}, {"merchant", o.done->merchant}, {"amount", o.done->amount.value()}}));
 }

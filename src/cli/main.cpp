@@ -189,7 +189,9 @@ int token(const Config& config, const Args& args) {
 // N-th committed chunk: the restart tests use it to stop a run half-way.
 int batch(const Config& config, const Args& args) {
   if (args.words.size() != 2 || args.words[1] != "cashback") throw UsageError("batch takes one argument: cashback");
-  if (!args.date || !parse_date(*args.date)) throw UsageError("batch cashback needs --date YYYY-MM-DD");
+  const auto date = args.date ? parse_date(*args.date) : std::nullopt;
+  if (!date || !in_service_era(*date))
+    throw UsageError(std::string("batch cashback needs --date YYYY-MM-DD, ") + kServiceEra);
   int kill_after = 0;
   if (const char* v = std::getenv("EVOUCHER_FAULT_KILL_AFTER_CHUNKS")) kill_after = std::atoi(v);
   store::Connection connection(database_url(config), cli_connection_options(config));

@@ -54,9 +54,14 @@ class Group {
 
   // A repeat of a key answers the first answer; the same key with another request is refused.
   // Covers keys stored earlier and keys answered earlier in this group.
-  std::optional<Result> earlier(const DistrictKey& key, const std::string& request_hash);
-  // Stores a 2xx answer under its key, with the group.
+  static std::optional<Result> earlier(const std::map<DistrictKey, store::StoredKey>& stored, const DistrictKey& key,
+                                       const std::string& request_hash);
+  // Stores a judged answer under its admin key, with the group.
   Result keep(const DistrictKey& key, const std::string& request_hash, Answer answer);
+  // Stores a judged processor answer under its event, with the group.
+  Result keep(store::EventRow event, Answer answer);
+  // A load or refund stamped before the member's latest one; the problem's detail when it is.
+  std::optional<std::string> backdated(const std::string& district, const std::string& member, Timestamp at) const;
   std::pair<std::int64_t, std::int64_t> next_ids();
   Won& balance(const std::string& district, const std::string& account);
   store::MonthTotals& month(const std::string& district, const std::string& member, const std::string& month);
@@ -76,6 +81,8 @@ class Group {
   std::map<store::MonthKey, store::MonthTotals> months_;
   std::map<store::MonthKey, store::MonthDelta> month_deltas_;
   std::map<DistrictKey, store::StoredKey> keys_;
+  std::map<store::EventKey, store::StoredKey> events_;
+  std::map<DistrictKey, Timestamp> latest_money_;  // (district, member): latest load or refund
   std::map<DistrictKey, store::MemberTotals> totals_;  // (district, member) for refunds
   std::vector<std::pair<std::int64_t, std::int64_t>> ids_;
   std::size_t next_id_ = 0;
@@ -99,7 +106,7 @@ void Group::read() {
     if (const auto* p = std::get_if<PaymentCommand>(c)) {
       lock.card_tokens.push_back(p->card);
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
-      lock.payments.emplace_back(x->payment.district, x->payment.id);
+      if (x->payment) lock.payments.emplace_back(x->payment->district, x->payment->id);
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       lock.members.push_back(l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
@@ -120,26 +127,29 @@ void Group::read() {
   };
   for (const auto* c : commands_) {
     if (const auto* p = std::get_if<PaymentCommand>(c)) {
+      wanted.events.emplace_back("payment", p->event_id);
       wanted.merchants.push_back(p->merchant);
       const auto card = cards_.find(p->card);
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
       wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
-      wanted.keys.emplace_back(card->second.district, "payment:" + p->event_id);
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
-      const auto found = payments_.find({x->payment.district, x->payment.id});
+      wanted.events.emplace_back("cancellation", x->event_id);
+      if (!x->payment) continue;
+      const auto found = payments_.find({x->payment->district, x->payment->id});
       if (found == payments_.end()) continue;
       const auto& rec = found->second.record;
       member_accounts(rec.district, rec.member);
       wanted.months.push_back({rec.district, rec.member, seoul_month_start(rec.occurred_at)});
-      wanted.keys.emplace_back(rec.district, "cancellation:" + x->event_id);
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       member_accounts(l->district, l->member);
       wanted.months.push_back({l->district, l->member, seoul_month_start(l->occurred_at)});
       wanted.keys.emplace_back(l->district, "load:" + l->key);
+      wanted.members.emplace_back(l->district, l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
       member_accounts(r->district, r->member);
       wanted.keys.emplace_back(r->district, "refund:" + r->key);
+      wanted.members.emplace_back(r->district, r->member);
       if (!totals_.count({r->district, r->member}))
         totals_[{r->district, r->member}] = store::member_totals(tx_, r->district, r->member);
     }
@@ -151,12 +161,15 @@ void Group::read() {
   balances_ = std::move(facts.balances);
   months_ = std::move(facts.months);
   keys_ = std::move(facts.keys);
+  events_ = std::move(facts.events);
+  latest_money_ = std::move(facts.latest_money);
   ids_ = std::move(facts.ids);
 }
 
-std::optional<Result> Group::earlier(const DistrictKey& key, const std::string& request_hash) {
-  const auto found = keys_.find(key);
-  if (found == keys_.end()) return std::nullopt;
+std::optional<Result> Group::earlier(const std::map<DistrictKey, store::StoredKey>& stored, const DistrictKey& key,
+                                     const std::string& request_hash) {
+  const auto found = stored.find(key);
+  if (found == stored.end()) return std::nullopt;
   Result r;
   if (found->second.request_hash != request_hash) {
     r.key_reused = true;
@@ -167,11 +180,26 @@ std::optional<Result> Group::earlier(const DistrictKey& key, const std::string& 
 }
 
 Result Group::keep(const DistrictKey& key, const std::string& request_hash, Answer answer) {
-  if (answer.status >= 200 && answer.status < 300) {
-    writes_.keys.push_back({key.first, key.second, request_hash, answer.status, answer.body});
-    keys_[key] = {request_hash, answer.status, answer.body};
-  }
+  writes_.keys.push_back({key.first, key.second, request_hash, answer.status, answer.body});
+  keys_[key] = {request_hash, answer.status, answer.body};
   return answered(std::move(answer));
+}
+
+Result Group::keep(store::EventRow event, Answer answer) {
+  event.status = answer.status;
+  event.answer = answer.body;
+  if (event.decision.empty()) event.decision = answer.status < 300 ? "done" : "refused";
+  events_[{event.endpoint, event.event_id}] = {event.request_hash, answer.status, answer.body};
+  writes_.events.push_back(std::move(event));
+  return answered(std::move(answer));
+}
+
+std::optional<std::string> Group::backdated(const std::string& district, const std::string& member,
+                                            Timestamp at) const {
+  const auto latest = latest_money_.find({district, member});
+  if (latest == latest_money_.end() || at >= latest->second) return std::nullopt;
+  return "field 'occurred_at' " + format_rfc3339(at) + " is before member " + member +
+         "'s latest load or refund, at " + format_rfc3339(latest->second) + "; loads and refunds cannot be backdated";
 }
 
 std::pair<std::int64_t, std::int64_t> Group::next_ids() { return ids_.at(next_id_++); }
@@ -196,21 +224,29 @@ void Group::add_to_month(const std::string& district, const std::string& member,
 }
 
 Result Group::decide(const PaymentCommand& c) {
+  if (auto e = earlier(events_, {"payment", c.event_id}, c.request_hash)) return *e;
+  store::EventRow event{"payment", c.event_id, c.request_hash};
+  event.card = c.card;
+  event.merchant = c.merchant;
+  event.amount = c.price;
+  event.occurred_at = c.occurred_at;
   PaymentOutcome outcome;
+  // When several reasons apply, the first of this order wins.
+  auto decline = [&](engine::Decline reason) {
+    outcome.declined = reason;
+    event.decision = "declined";
+    event.reason = engine::to_string(reason);
+    return keep(std::move(event), c.render(outcome));
+  };
   const auto card = cards_.find(c.card);
-  if (card == cards_.end()) {
-    outcome.declined = engine::Decline::unknown_card;
-    return answered(c.render(outcome));
-  }
-  const auto merchant = merchants_.find(c.merchant);
-  if (merchant == merchants_.end()) {
-    outcome.declined = engine::Decline::unknown_merchant;
-    return answered(c.render(outcome));
-  }
+  if (card == cards_.end()) return decline(engine::Decline::unknown_card);
   const auto& district = card->second.district;
   const auto& member = card->second.member_id;
-  const DistrictKey key{district, "payment:" + c.event_id};
-  if (auto e = earlier(key, c.request_hash)) return *e;
+  event.district = district;
+  event.member = member;
+  if (card_status(card->second.status) != engine::CardStatus::active) return decline(engine::Decline::card_inactive);
+  const auto merchant = merchants_.find(c.merchant);
+  if (merchant == merchants_.end()) return decline(engine::Decline::unknown_merchant);
 
   const auto& m = merchant->second;
   const auto policies = policies_.at(tx_, versions_, district, c.occurred_at);
@@ -223,10 +259,7 @@ Result Group::decide(const PaymentCommand& c) {
   const engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
                                        {cash, points},    month_totals.eligible_spent};
   const auto decision = engine::decide_payment(request, policies.view());
-  if (decision.declined) {
-    outcome.declined = decision.declined;
-    return keep(key, c.request_hash, c.render(outcome));
-  }
+  if (decision.declined) return decline(*decision.declined);
   const auto& q = *decision.approved;
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("pay", district, id);
@@ -269,20 +302,29 @@ Result Group::decide(const PaymentCommand& c) {
   add_to_month(district, member, month_key, Won(0), q.earned.eligible);
 
   outcome.approved = PaymentApproved{ref, q, policies.city_id};
-  return keep(key, c.request_hash, c.render(outcome));
+  event.decision = "approved";
+  event.operation = ref;
+  return keep(std::move(event), c.render(outcome));
 }
 
 Result Group::decide(const CancellationCommand& c) {
+  if (auto e = earlier(events_, {"cancellation", c.event_id}, c.request_hash)) return *e;
+  store::EventRow event{"cancellation", c.event_id, c.request_hash};
+  event.amount = c.amount;
+  event.occurred_at = c.occurred_at;
   CancellationOutcome outcome;
-  const auto found = payments_.find({c.payment.district, c.payment.id});
+  const auto found = c.payment ? payments_.find({c.payment->district, c.payment->id}) : payments_.end();
   if (found == payments_.end()) {
     outcome.payment_missing = "no payment " + c.payment_ref;
-    return answered(c.render(outcome));
+    event.reason = "not_found";
+    return keep(std::move(event), c.render(outcome));
   }
   auto& row = found->second;
   auto& p = row.record;
-  const DistrictKey key{p.district, "cancellation:" + c.event_id};
-  if (auto e = earlier(key, c.request_hash)) return *e;
+  event.district = p.district;
+  event.card = p.card_token;
+  event.member = p.member;
+  event.merchant = p.merchant;
 
   const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
   const engine::PaymentState state{
@@ -300,7 +342,8 @@ Result Group::decide(const CancellationCommand& c) {
     outcome.exceeds = "cancelling " + won_text(c.amount) + " would exceed the payment: charged " +
                       won_text(p.charged) + ", already cancelled " + won_text(p.cancelled) + ", remaining " +
                       won_text(p.charged - p.cancelled);
-    return answered(c.render(outcome));
+    event.reason = "cancel_exceeds_payment";
+    return keep(std::move(event), c.render(outcome));
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("cxl", p.district, id);
@@ -345,13 +388,18 @@ Result Group::decide(const CancellationCommand& c) {
   p.eligible -= q->eligible_reduction;
 
   outcome.done = CancellationDone{ref, c.payment_ref, *q};
-  return keep(key, c.request_hash, c.render(outcome));
+  event.operation = ref;
+  return keep(std::move(event), c.render(outcome));
 }
 
 Result Group::decide(const LoadCommand& c) {
   LoadOutcome outcome;
   const DistrictKey key{c.district, "load:" + c.key};
-  if (auto e = earlier(key, c.request_hash)) return *e;
+  if (auto e = earlier(keys_, key, c.request_hash)) return *e;
+  if (auto late = backdated(c.district, c.member, c.occurred_at)) {
+    outcome.backdated = std::move(late);
+    return answered(c.render(outcome));  // bad input: judged nothing, stored nothing
+  }
   const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
   const auto month_key = seoul_month_start(c.occurred_at);
   const auto& totals = month(c.district, c.member, month_key);
@@ -360,13 +408,14 @@ Result Group::decide(const LoadCommand& c) {
   const auto check = engine::check_load(*policies.city, c.amount, totals.loaded, {cash, points});
   if (!check.allowed) {
     outcome.limit_exceeded = check.refusal;
-    return answered(c.render(outcome));
+    return keep(key, c.request_hash, c.render(outcome));
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("load", c.district, id);
   writes_.journals.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
   writes_.loads.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
   cash += c.amount;
+  latest_money_[{c.district, c.member}] = c.occurred_at;
   add_to_month(c.district, c.member, month_key, c.amount, Won(0));
   if (auto t = totals_.find({c.district, c.member}); t != totals_.end()) t->second.loaded += c.amount;
   outcome.done = LoadDone{ref, c.member, c.amount, cash, points};
@@ -376,7 +425,11 @@ Result Group::decide(const LoadCommand& c) {
 Result Group::decide(const RefundCommand& c) {
   RefundOutcome outcome;
   const DistrictKey key{c.district, "refund:" + c.key};
-  if (auto e = earlier(key, c.request_hash)) return *e;
+  if (auto e = earlier(keys_, key, c.request_hash)) return *e;
+  if (auto late = backdated(c.district, c.member, c.occurred_at)) {
+    outcome.backdated = std::move(late);
+    return answered(c.render(outcome));
+  }
   const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
   auto& totals = totals_[{c.district, c.member}];
   Won& cash = balance(c.district, accounts::member_cash(c.member));
@@ -384,7 +437,7 @@ Result Group::decide(const RefundCommand& c) {
   const auto check = engine::check_refund(*policies.city, {cash, points}, totals.loaded, totals.refunded);
   if (!check.amount) {
     outcome.not_allowed = check.refusal;
-    return answered(c.render(outcome));
+    return keep(key, c.request_hash, c.render(outcome));
   }
   const Won amount = *check.amount;
   const auto [id, journal_id] = next_ids();
@@ -393,6 +446,7 @@ Result Group::decide(const RefundCommand& c) {
   writes_.refunds.push_back({id, c.district, c.member, amount, c.bank_ref, c.occurred_at, journal_id});
   cash -= amount;
   totals.refunded += amount;
+  latest_money_[{c.district, c.member}] = c.occurred_at;
   outcome.done = RefundDone{ref, amount};
   return keep(key, c.request_hash, c.render(outcome));
 }

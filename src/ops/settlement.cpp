@@ -3,7 +3,9 @@
 #include "evoucher/ops/settlement.hpp"
 
 #include "evoucher/engine/journal_recipes.hpp"
+#include "evoucher/ops/batch.hpp"
 #include "evoucher/store/batch.hpp"
+#include "evoucher/store/money_path.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"
 #include "evoucher/store/parties.hpp"
@@ -18,21 +20,40 @@ std::string won_text(Won w) { return std::to_string(w.value()); }
 Result settle(store::Connection& connection, const SettlementCommand& c) {
   SettlementOutcome outcome;
   store::Tx tx(connection);
-  const auto merchant = store::find_merchant(tx, c.merchant);
+  const store::EventKey key{"settlement", c.event_id};
+  store::lock_event(tx, key);  // two deliveries of one event wait for each other
+  if (const auto stored = store::find_event(tx, key)) {
+    if (stored->request_hash != c.request_hash) {
+      Result r;
+      r.key_reused = true;
+      return r;
+    }
+    return answered({stored->status, stored->answer});
+  }
+  store::EventRow event{"settlement", c.event_id, c.request_hash};
+  event.merchant = c.merchant;
+  event.amount = c.amount;
+  // Stores the answer under the event, with whatever the settlement wrote, and commits.
+  auto finish = [&](const char* reason) {
+    auto answer = c.render(outcome);
+    if (reason) event.reason = reason;
+    event.status = answer.status;
+    event.answer = answer.body;
+    event.decision = answer.status < 300 ? "done" : "refused";
+    store::insert_event(tx, event);
+    tx.commit();
+    return answered(std::move(answer));
+  };
+
+  const auto merchant = store::find_merchant(tx, c.merchant, /*lock=*/true);
   if (!merchant) {
     outcome.merchant_missing = "no merchant " + c.merchant;
-    return answered(c.render(outcome));
+    return finish("not_found");
   }
-  const std::string key = "settlement:" + c.event_id;
-  const auto claim = store::claim_key(tx, merchant->district, key, c.request_hash);
-  if (claim.state == store::KeyState::reused) {
-    Result r;
-    r.key_reused = true;
-    return r;
+  if (auto open = date_still_open(c.business_date, c.now)) {
+    outcome.date_not_closed = "cannot settle yet: " + *open;
+    return finish("date_not_closed");
   }
-  if (claim.state == store::KeyState::replay) return answered({claim.status, claim.answer});
-
-  store::find_merchant(tx, c.merchant, /*lock=*/true);
   const auto owed = store::owed_to_merchant(tx, c.merchant, c.business_date);
   Won payable, fee;
   for (const auto& o : owed) {
@@ -43,9 +64,9 @@ Result settle(store::Connection& connection, const SettlementCommand& c) {
   if (c.amount != expected) {
     outcome.mismatch = "expected " + won_text(expected) + " won for merchant " + c.merchant + " on " +
                        c.business_date + " (payable " + won_text(payable) + " net of merchant cashback, plus fee support " +
-                       won_text(fee) + "), got " + won_text(c.amount) + ": a difference of " +
-                       won_text(c.amount - expected);
-    return answered(c.render(outcome));  // rolled back, key and all
+                       won_text(fee) + ", less what earlier settlements paid), got " + won_text(c.amount) +
+                       ": a difference of " + won_text(c.amount - expected);
+    return finish("settlement_mismatch");  // the ledger is untouched
   }
   const auto id = store::next_operation_id(tx);
   const auto ref = operation_ref("stl", merchant->district, id);
@@ -60,10 +81,8 @@ Result settle(store::Connection& connection, const SettlementCommand& c) {
     store::insert_settlement_portion(tx, o, id, c.event_id, c.merchant, c.business_date, journal);
   }
   outcome.done = SettlementDone{ref, c.merchant, c.amount};
-  auto answer = c.render(outcome);
-  store::record_answer(tx, merchant->district, key, answer.status, answer.body);
-  tx.commit();
-  return answered(std::move(answer));
+  event.operation = ref;
+  return finish(nullptr);
 }
 
 }  // namespace evoucher::ops

@@ -13,37 +13,83 @@ const Statement kCreatePool{
     "pool_create",
     "INSERT INTO pools (source, period_start, period_end, budget) VALUES ($1, $2::date, $3::date, $4) RETURNING id"};
 
-const Statement kListPools{
-    "pool_list",
-    "SELECT p.id, p.source, p.period_start::text, p.period_end::text, p.budget, "
-    "       coalesce((SELECT sum(a.balance) FROM accounts a WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
-    "  FROM pools p ORDER BY p.id"};
+// Creations wait for each other, so that the overlap check sees every pool; batches, which only
+// lock pool rows, are not held up.
+const Statement kLockPoolCreation{"pool_lock_creation", "LOCK TABLE pools IN SHARE ROW EXCLUSIVE MODE"};
 
-// The pools covering the date for the three sources, locked for the chunk, with what remains.
+const std::string kPoolColumns = "id, source, period_start::text, period_end::text, budget, drawn";
+
+const Statement kOverlappingPool{
+    "pool_overlapping",
+    "SELECT " + kPoolColumns + " FROM pools WHERE source = $1 AND period_start <= $3::date AND period_end >= $2::date "
+    "ORDER BY id LIMIT 1"};
+
+const Statement kListPools{"pool_list", "SELECT " + kPoolColumns + " FROM pools ORDER BY id"};
+const Statement kFindPool{"pool_find", "SELECT " + kPoolColumns + " FROM pools WHERE id = $1"};
+const Statement kLockPool{"pool_find_locked", "SELECT " + kPoolColumns + " FROM pools WHERE id = $1 FOR UPDATE"};
+const Statement kTopUp{
+    "pool_top_up",
+    "WITH t AS (INSERT INTO pool_top_ups (pool_id, amount) VALUES ($1, $2)) "
+    "UPDATE pools SET budget = budget + $2 WHERE id = $1 RETURNING " + kPoolColumns};
+
+Pool pool_from_row(const pqxx::row& r) {
+  return {r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+          won(r[4]), won(r[5])};
+}
+
+// The pools covering the date for the three sources, locked for the chunk. What remains is read
+// by a later statement, whose snapshot is taken after the lock: a batch of another district that
+// drew the same pool meanwhile has committed by then.
 const Statement kLockPools{
     "batch_lock_pools",
-    "SELECT p.id, p.source, p.budget - coalesce((SELECT sum(a.balance) FROM accounts a "
-    "                                           WHERE a.key = 'pool:' || p.id || ':drawn'), 0)::bigint "
-    "  FROM pools p WHERE p.source IN ('national', 'city', 'district:' || $1) "
+    "SELECT p.id, p.source FROM pools p WHERE p.source IN ('national', 'city', 'district:' || $1) "
     "   AND $2::date BETWEEN p.period_start AND p.period_end ORDER BY p.id FOR UPDATE"};
+const Statement kPoolsRemaining{
+    "batch_pools_remaining",
+    "SELECT p.id, p.source, p.budget - p.drawn FROM pools p WHERE p.source IN ('national', 'city', 'district:' || $1) "
+    "   AND $2::date BETWEEN p.period_start AND p.period_end ORDER BY p.id"};
 
+const Statement kReadRun{
+    "batch_read", "SELECT status, report, run FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
 const Statement kStartRun{
     "batch_start",
     "INSERT INTO batch_runs (district, business_date, status) VALUES ($1, $2::date, 'running') "
     "ON CONFLICT (district, business_date) DO NOTHING"};
-const Statement kReadRun{
-    "batch_read", "SELECT status, report FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
+const Statement kAnyPending{
+    "batch_any_pending",
+    "SELECT EXISTS (SELECT 1 FROM payments WHERE district = $1 AND business_date = $2::date "
+    "               AND cashback_posted_at IS NULL)"};
+// A further run keeps the last report until it completes.
+const Statement kFurtherRun{
+    "batch_further_run",
+    "UPDATE batch_runs SET status = 'running', run = run + 1, chunks = 0, cursor_at = NULL, cursor_id = NULL, "
+    "       started_at = now(), completed_at = NULL WHERE district = $1 AND business_date = $2::date"};
+const Statement kCursor{
+    "batch_cursor",
+    "SELECT cursor_at::text, cursor_id, run FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
+const Statement kSetCursor{
+    "batch_set_cursor",
+    "UPDATE batch_runs SET cursor_at = $3::timestamptz, cursor_id = $4 WHERE district = $1 AND business_date = $2::date"};
 const Statement kChunkDone{
     "batch_chunk_done",
     "UPDATE batch_runs SET chunks = chunks + 1, cursor_at = $3::timestamptz, cursor_id = $4 "
     "WHERE district = $1 AND business_date = $2::date"};
-const Statement kCursor{
-    "batch_cursor",
-    "SELECT cursor_at::text, cursor_id FROM batch_runs WHERE district = $1 AND business_date = $2::date"};
 const Statement kFinishRun{
     "batch_finish",
     "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
     "WHERE district = $1 AND business_date = $2::date"};
+
+// The next chunk's payments, after the cursor in payment-time order, locked before the pools as
+// a cancellation locks them (payments, then pools, then accounts).
+const Statement kPick{
+    "batch_pick",
+    "WITH c AS (SELECT id, occurred_at FROM payments "
+    "            WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NULL "
+    "              AND (occurred_at, id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::bigint, 0)) "
+    "            ORDER BY occurred_at, id LIMIT $3 FOR UPDATE) "
+    "SELECT count(*), coalesce(array_agg(id)::text, '{}'), "
+    "       (SELECT occurred_at::text FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1), "
+    "       (SELECT id FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1) FROM c"};
 
 const Statement kChunk{
     "batch_chunk",
@@ -53,9 +99,7 @@ const Statement kChunk{
     "         coalesce((pol.rules #>> '{funding_split,national}')::bigint, 1) AS wn, "
     "         coalesce((pol.rules #>> '{funding_split,city}')::bigint, 0) AS wc "
     "    FROM payments p LEFT JOIN policies pol ON pol.id = p.city_policy_id "
-    "   WHERE p.district = $1 AND p.business_date = $2::date AND p.cashback_posted_at IS NULL "
-    "     AND (p.occurred_at, p.id) > (coalesce($10::timestamptz, '-infinity'), coalesce($11::bigint, 0)) "
-    "   ORDER BY p.occurred_at, p.id LIMIT $3 FOR UPDATE OF p), "
+    "   WHERE p.district = $1 AND p.id = ANY($3::bigint[])), "
     "shares AS (SELECT c.*, (c.city * c.wn) / (c.wn + c.wc) AS nat FROM chunk c), "
     "alloc AS ( "
     "  SELECT s.id, s.member_id, s.merchant_id, s.dist, s.merch, s.nat, s.city - s.nat AS cty, "
@@ -67,7 +111,7 @@ const Statement kChunk{
     "  UPDATE payments p SET posted_national = a.f_nat, posted_city = a.f_cty, posted_district = a.f_dist, "
     "    posted_merchant = a.merch, unfunded_national = a.nat - a.f_nat, unfunded_city = a.cty - a.f_cty, "
     "    unfunded_district = a.dist - a.f_dist, national_pool_id = $7::bigint, city_pool_id = $8::bigint, "
-    "    district_pool_id = $9::bigint, cashback_posted_at = now() "
+    "    district_pool_id = $9::bigint, cashback_posted_at = now(), cashback_run = $10 "
     "  FROM alloc a WHERE p.district = $1 AND p.id = a.id RETURNING p.id), "
     "lines AS ( "
     "  SELECT 'member:' || member_id || ':points' AS key, -sum(f_nat + f_cty + f_dist + merch) AS amount "
@@ -83,19 +127,20 @@ const Statement kChunk{
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
     "      SELECT $1, j.id, n.seq, a.id, n.amount FROM j CROSS JOIN nonzero n "
     "        LEFT JOIN accounts a ON a.district = $1 AND a.key = n.key RETURNING 1) "
-    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e), "
-    "       (SELECT occurred_at::text FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1), "
-    "       (SELECT id FROM chunk ORDER BY occurred_at DESC, id DESC LIMIT 1)"};
+    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e)"};
 
+// Per run: payments with a city, district or merchant component, and what was posted and unfunded.
 const Statement kReport{
     "batch_report_totals",
-    "SELECT count(*) FILTER (WHERE posted_national + posted_city + unfunded_national + unfunded_city > 0), "
+    "SELECT coalesce(cashback_run, 1), "
+    "       count(*) FILTER (WHERE posted_national + posted_city + unfunded_national + unfunded_city > 0), "
     "       coalesce(sum(posted_national + posted_city), 0)::bigint, "
     "       coalesce(sum(unfunded_national + unfunded_city), 0)::bigint, "
     "       count(*) FILTER (WHERE posted_district + unfunded_district > 0), "
     "       coalesce(sum(posted_district), 0)::bigint, coalesce(sum(unfunded_district), 0)::bigint, "
     "       count(*) FILTER (WHERE posted_merchant > 0), coalesce(sum(posted_merchant), 0)::bigint "
-    "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL"};
+    "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL "
+    " GROUP BY 1 ORDER BY 1"};
 
 const Statement kRecordClawback{
     "payment_record_clawback",
@@ -104,14 +149,18 @@ const Statement kRecordClawback{
     "  clawed_back = clawed_back + $10 WHERE district = $1 AND id = $2) "
     "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11"};
 
+// Per issuing district: what the date's payments owe the merchant now, less what settlements of
+// that date already paid.
 const Statement kOwed{
     "settlement_owed",
-    "SELECT p.district, sum(p.charged - p.cancelled - p.merchant_cashback)::bigint, sum(p.fee_support)::bigint "
-    "  FROM payments p "
-    " WHERE p.merchant_id = $1 AND p.business_date = $2::date "
-    "   AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.district = p.district AND s.merchant_id = $1 "
-    "                   AND s.business_date = $2::date) "
-    " GROUP BY p.district ORDER BY p.district"};
+    "SELECT p.district, (p.payable - coalesce(s.payable, 0))::bigint, (p.fee - coalesce(s.fee, 0))::bigint "
+    "  FROM (SELECT district, sum(charged - cancelled - merchant_cashback) AS payable, sum(fee_support) AS fee "
+    "          FROM payments WHERE merchant_id = $1 AND business_date = $2::date GROUP BY district) p "
+    "  LEFT JOIN (SELECT district, sum(amount - fee_support) AS payable, sum(fee_support) AS fee "
+    "               FROM settlements WHERE merchant_id = $1 AND business_date = $2::date GROUP BY district) s "
+    "    ON s.district = p.district "
+    " WHERE p.payable <> coalesce(s.payable, 0) OR p.fee <> coalesce(s.fee, 0) "
+    " ORDER BY p.district"};
 const Statement kInsertSettlement{
     "settlement_insert",
     "INSERT INTO settlements (district, id, event_id, merchant_id, business_date, amount, fee_support, journal_id) "
@@ -129,24 +178,84 @@ long long batch_lock_key(const std::string& district, const std::string& date) {
 
 }  // namespace
 
-Pool create_pool(Tx& tx, const std::string& source, const std::string& period_start, const std::string& period_end,
-                 Won budget) {
+PoolCreation create_pool(Tx& tx, const std::string& source, const std::string& period_start,
+                         const std::string& period_end, Won budget) {
   return with_unavailable_mapped([&] {
-    Pool p{run(tx, kCreatePool, source, period_start, period_end, budget.value())[0][0].as<std::int64_t>(),
-           source, period_start, period_end, budget, Won(0)};
-    return p;
+    PoolCreation out;
+    run(tx, kLockPoolCreation);
+    const auto overlapping = run(tx, kOverlappingPool, source, period_start, period_end);
+    if (!overlapping.empty()) {
+      out.overlapping = pool_from_row(overlapping[0]);
+      return out;
+    }
+    out.created = Pool{run(tx, kCreatePool, source, period_start, period_end, budget.value())[0][0].as<std::int64_t>(),
+                       source, period_start, period_end, budget, Won(0)};
+    return out;
   });
 }
 
 std::vector<Pool> list_pools(Tx& tx) {
   return with_unavailable_mapped([&] {
     std::vector<Pool> out;
-    for (const auto& r : run(tx, kListPools))
-      out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-                     won(r[4]), won(r[5])});
+    for (const auto& r : run(tx, kListPools)) out.push_back(pool_from_row(r));
     return out;
   });
 }
+
+std::optional<Pool> find_pool(Tx& tx, std::int64_t id, bool lock) {
+  return with_unavailable_mapped([&]() -> std::optional<Pool> {
+    const auto rows = run(tx, lock ? kLockPool : kFindPool, id);
+    if (rows.empty()) return std::nullopt;
+    return pool_from_row(rows[0]);
+  });
+}
+
+Pool top_up_pool(Tx& tx, std::int64_t id, Won amount) {
+  return with_unavailable_mapped([&] { return pool_from_row(run(tx, kTopUp, id, amount.value()).at(0)); });
+}
+
+namespace {
+
+void add(BatchComponent& total, const BatchComponent& part) {
+  total.count += part.count;
+  total.posted += part.posted;
+  total.unfunded += part.unfunded;
+}
+
+// One chunk in its own transaction: false when the pick after the cursor found nothing.
+bool post_chunk(Connection& connection, const std::string& district, const std::string& business_date,
+                int chunk_size) {
+  Tx tx(connection);
+  const auto cursor = run(tx, kCursor, district, business_date).at(0);
+  const auto picked = run(tx, kPick, district, business_date, chunk_size, opt<std::string>(cursor[0]),
+                          opt<std::int64_t>(cursor[1]))
+                          .at(0);
+  if (picked[0].as<long long>() == 0) {
+    if (cursor[0].is_null()) return false;
+    // The pass is over: sweep the date again from its start for payments that committed behind it.
+    run(tx, kSetCursor, district, business_date, std::optional<std::string>(), std::optional<std::int64_t>());
+    tx.commit();
+    return true;
+  }
+  std::optional<std::int64_t> pool_ids[3];
+  long long remaining[3] = {0, 0, 0};
+  run(tx, kLockPools, district, business_date);
+  for (const auto& r : run(tx, kPoolsRemaining, district, business_date)) {
+    const auto source = r[1].as<std::string>();
+    const int slot = source == "national" ? 0 : source == "city" ? 1 : 2;
+    if (pool_ids[slot]) continue;
+    pool_ids[slot] = r[0].as<std::int64_t>();
+    remaining[slot] = std::max<long long>(0, r[2].as<long long>());
+    open_account(tx, district, {accounts::pool_drawn(*pool_ids[slot]), Normal::debit, std::nullopt});
+  }
+  run(tx, kChunk, district, business_date, picked[1].as<std::string>(), remaining[0], remaining[1], remaining[2],
+      pool_ids[0], pool_ids[1], pool_ids[2], cursor[2].as<int>());
+  run(tx, kChunkDone, district, business_date, picked[2].as<std::string>(), picked[3].as<std::int64_t>());
+  tx.commit();
+  return true;
+}
+
+}  // namespace
 
 BatchRun run_cashback_batch(Connection& connection, const std::string& district, const std::string& business_date,
                             int chunk_size, const std::function<std::string(const BatchReport&)>& render,
@@ -170,36 +279,32 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
     }
   } unlock{conn, lock_key};
 
-  {
+  const bool nothing_to_do = with_unavailable_mapped([&] {
     Tx tx(connection);
-    const auto stored = batch_report(tx, district, business_date);
-    if (stored) return {true, *stored};
-    with_unavailable_mapped([&] { return run(tx, kStartRun, district, business_date).affected_rows(); });
+    const auto rows = run(tx, kReadRun, district, business_date);
+    if (rows.empty()) {
+      run(tx, kStartRun, district, business_date);
+    } else if (rows[0][0].as<std::string>() == "completed") {
+      if (!run(tx, kAnyPending, district, business_date)[0][0].as<bool>()) return true;
+      run(tx, kFurtherRun, district, business_date);
+    }
     tx.commit();
+    return false;
+  });
+  if (nothing_to_do) {
+    Tx tx(connection);
+    return {true, *batch_report(tx, district, business_date)};
   }
-  for (int chunks = 0;;) {
-    Tx tx(connection);
-    const bool more = with_unavailable_mapped([&] {
-      std::optional<std::int64_t> pool_ids[3];
-      long long remaining[3] = {0, 0, 0};
-      for (const auto& r : run(tx, kLockPools, district, business_date)) {
-        const auto source = r[1].as<std::string>();
-        const int slot = source == "national" ? 0 : source == "city" ? 1 : 2;
-        if (pool_ids[slot]) continue;  // the first pool covering the date serves its source
-        pool_ids[slot] = r[0].as<std::int64_t>();
-        remaining[slot] = std::max<long long>(0, r[2].as<long long>());
-        open_account(tx, district, {accounts::pool_drawn(*pool_ids[slot]), Normal::debit, std::nullopt});
-      }
-      const auto cursor = run(tx, kCursor, district, business_date).at(0);
-      const auto r = run(tx, kChunk, district, business_date, chunk_size, remaining[0], remaining[1], remaining[2],
-                         pool_ids[0], pool_ids[1], pool_ids[2], opt<std::string>(cursor[0]),
-                         opt<std::int64_t>(cursor[1]))[0];
-      if (r[0].as<long long>() == 0) return false;
-      run(tx, kChunkDone, district, business_date, r[2].as<std::string>(), r[3].as<std::int64_t>());
-      return true;
-    });
+  // A chunk that lost a deadlock to a cancellation is tried again.
+  for (int chunks = 0, retries = 0;;) {
+    bool more = false;
+    try {
+      more = with_unavailable_mapped([&] { return post_chunk(connection, district, business_date, chunk_size); });
+    } catch (const pqxx::transaction_rollback&) {
+      if (++retries > 5) throw;
+      continue;
+    }
     if (!more) break;
-    tx.commit();
     after_chunk(++chunks);
   }
   Tx tx(connection);
@@ -207,11 +312,23 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
   report.district = district;
   report.business_date = business_date;
   with_unavailable_mapped([&] {
-    const auto t = run(tx, kReport, district, business_date)[0];
-    report.city = {t[0].as<std::int64_t>(), won(t[1]), won(t[2])};
-    report.district_topup = {t[3].as<std::int64_t>(), won(t[4]), won(t[5])};
-    report.merchant = {t[6].as<std::int64_t>(), won(t[7]), Won(0)};
-    for (const auto& p : run(tx, kLockPools, district, business_date))
+    report.run = run(tx, kCursor, district, business_date).at(0)[2].as<int>();
+    for (const auto& t : run(tx, kReport, district, business_date)) {
+      const auto number = t[0].as<int>();
+      if (number < 1 || number > report.run) continue;
+      report.runs.resize(report.run);
+      auto& c = report.runs[number - 1];
+      c.city = {t[1].as<std::int64_t>(), won(t[2]), won(t[3])};
+      c.district_topup = {t[4].as<std::int64_t>(), won(t[5]), won(t[6])};
+      c.merchant = {t[7].as<std::int64_t>(), won(t[8]), Won(0)};
+    }
+    report.runs.resize(report.run);
+    for (const auto& c : report.runs) {
+      add(report.components.city, c.city);
+      add(report.components.district_topup, c.district_topup);
+      add(report.components.merchant, c.merchant);
+    }
+    for (const auto& p : run(tx, kPoolsRemaining, district, business_date))
       report.pools.emplace_back(p[1].as<std::string>(), won(p[2]));
     return 0;
   });
@@ -224,8 +341,8 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
 std::optional<std::string> batch_report(Tx& tx, const std::string& district, const std::string& business_date) {
   return with_unavailable_mapped([&]() -> std::optional<std::string> {
     const auto rows = run(tx, kReadRun, district, business_date);
-    if (rows.empty() || rows[0][0].as<std::string>() != "completed") return std::nullopt;
-    return rows[0][1].as<std::string>();
+    if (rows.empty() || rows[0][1].is_null()) return std::nullopt;
+    return rows[0][1].as<std::string>();  // the latest completed run's, while a further one runs
   });
 }
 

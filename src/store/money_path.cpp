@@ -65,7 +65,34 @@ const Statement kFacts{
     "    FROM unnest($7::text[], $8::text[]) AS x(d, k) "
     "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k LIMIT 1) ik), "
     " (SELECT coalesce(json_agg(json_build_array(nextval('operation_id_seq'), nextval('journal_id_seq'))), '[]') "
-    "    FROM generate_series(1, $9))"};
+    "    FROM generate_series(1, $9)), "
+    " (SELECT coalesce(json_agg(json_build_array(pe.endpoint, pe.event_id, pe.request_hash, pe.status, pe.answer)), "
+    "                  '[]') "
+    "    FROM unnest($10::text[], $11::text[]) AS x(ep, ev) "
+    "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev LIMIT 1) pe), "
+    " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
+    "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
+    "    FROM unnest($12::text[], $13::text[]) AS x(d, mid) "
+    "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM loads WHERE district = x.d AND member_id = x.mid) l "
+    "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d AND member_id = x.mid) r "
+    "   WHERE greatest(l.at, r.at) IS NOT NULL)"};
+
+const std::string kEventColumns =
+    "endpoint, event_id, request_hash, status, answer, decision, reason, district, card_token, member_id, "
+    "merchant_id, amount, occurred_at, operation";
+const std::string kEventRecordset =
+    "x(endpoint text, event_id text, request_hash text, status smallint, answer text, decision text, reason text, "
+    "district text, card_token text, member_id text, merchant_id text, amount bigint, occurred_at timestamptz, "
+    "operation text)";
+
+const Statement kFindEvent{
+    "mp_find_event",
+    "SELECT request_hash, status, answer FROM processor_events WHERE endpoint = $1 AND event_id = $2"};
+const Statement kLockEvent{
+    "mp_lock_event", "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))"};
+const Statement kInsertEvent{
+    "mp_insert_event", "INSERT INTO processor_events (" + kEventColumns + ") SELECT * FROM json_to_recordset($1::json) AS " +
+                           kEventRecordset};
 
 const Statement kOpenAccounts{
     "mp_open_accounts",
@@ -113,7 +140,9 @@ const Statement kWriteGroup{
     "  eligible_spent = m.eligible_spent + EXCLUDED.eligible_spent), "
     "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, eligible_spent = m.eligible_spent + x.eligible "
     "  FROM json_to_recordset($8::json) AS x(district text, member text, month date, loaded bigint, eligible bigint) "
-    "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month) "
+    "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), "
+    "ev AS (INSERT INTO processor_events (" + kEventColumns + ") "
+    "  SELECT * FROM json_to_recordset($9::json) AS " + kEventRecordset + ") "
     "SELECT 1"};
 
 const Statement kLockPayments{
@@ -229,6 +258,24 @@ json payment_json(const PaymentRecord& p) {
           {"journal_id", p.journal_id}};
 }
 
+json event_json(const EventRow& e) {
+  auto text = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"endpoint", e.endpoint},
+          {"event_id", e.event_id},
+          {"request_hash", e.request_hash},
+          {"status", e.status},
+          {"answer", e.answer},
+          {"decision", e.decision},
+          {"reason", text(e.reason)},
+          {"district", text(e.district)},
+          {"card_token", text(e.card)},
+          {"member_id", text(e.member)},
+          {"merchant_id", text(e.merchant)},
+          {"amount", e.amount ? json(e.amount->value()) : json(nullptr)},
+          {"occurred_at", e.occurred_at ? json(format_rfc3339(*e.occurred_at)) : json(nullptr)},
+          {"operation", text(e.operation)}};
+}
+
 json money_rows(const std::vector<MoneyRecord>& records) {
   json rows = json::array();
   for (const auto& m : records)
@@ -268,9 +315,12 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     month_firsts.push_back(m.month);
   }
   const auto [key_districts, key_names] = columns(request.keys);
+  const auto [event_endpoints, event_ids] = columns(request.events);
+  const auto [member_districts, member_ids] = columns(request.members);
   const auto row = run_mapped(tx, kFacts, distinct_array(request.merchants), account_districts, account_keys,
                               text_array(month_districts), text_array(month_members), text_array(month_firsts),
-                              key_districts, key_names, request.ids)
+                              key_districts, key_names, request.ids, event_endpoints, event_ids, member_districts,
+                              member_ids)
                        .at(0);
   Facts out;
   for (const auto& m : parsed(row[0]))
@@ -290,7 +340,24 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     out.keys[{k[0].get<std::string>(), k[1].get<std::string>()}] = {
         k[2].get<std::string>(), k[3].is_null() ? 0 : k[3].get<int>(), k[4].is_null() ? "" : k[4].get<std::string>()};
   for (const auto& i : parsed(row[5])) out.ids.emplace_back(i[0].get<std::int64_t>(), i[1].get<std::int64_t>());
+  for (const auto& e : parsed(row[6]))
+    out.events[{e[0].get<std::string>(), e[1].get<std::string>()}] = {e[2].get<std::string>(), e[3].get<int>(),
+                                                                      e[4].get<std::string>()};
+  for (const auto& m : parsed(row[7]))
+    out.latest_money[{m[0].get<std::string>(), m[1].get<std::string>()}] = parse_rfc3339(m[2].get<std::string>()).value();
   return out;
+}
+
+std::optional<StoredKey> find_event(Tx& tx, const EventKey& key) {
+  const auto rows = run_mapped(tx, kFindEvent, key.first, key.second);
+  if (rows.empty()) return std::nullopt;
+  return StoredKey{rows[0][0].as<std::string>(), rows[0][1].as<int>(), rows[0][2].as<std::string>()};
+}
+
+void lock_event(Tx& tx, const EventKey& key) { run_mapped(tx, kLockEvent, key.first, key.second); }
+
+void insert_event(Tx& tx, const EventRow& event) {
+  run_mapped(tx, kInsertEvent, dump(json::array({event_json(event)})));
 }
 
 std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& payments) {
@@ -321,7 +388,8 @@ void open_accounts(Tx& tx, const std::vector<std::pair<std::string, AccountSpec>
 
 void write_group(Tx& tx, const GroupWrites& w) {
   json heads = json::array(), lines = json::array(), payments = json::array(), keys = json::array();
-  json raised = json::array(), lowered = json::array();
+  json raised = json::array(), lowered = json::array(), events = json::array();
+  for (const auto& e : w.events) events.push_back(event_json(e));
   for (const auto& j : w.journals) {
     if (j.postings.size() < 2 || engine::imbalance(j.postings) != Won(0))
       throw std::logic_error("journal " + j.reference + " does not balance");
@@ -352,7 +420,7 @@ void write_group(Tx& tx, const GroupWrites& w) {
     (d.loaded < Won(0) || d.eligible_spent < Won(0) ? lowered : raised).push_back(std::move(row));
   }
   run_mapped(tx, kWriteGroup, dump(heads), dump(lines), dump(payments), dump(money_rows(w.loads)),
-             dump(money_rows(w.refunds)), dump(keys), dump(raised), dump(lowered));
+             dump(money_rows(w.refunds)), dump(keys), dump(raised), dump(lowered), dump(events));
 }
 
 }  // namespace evoucher::store

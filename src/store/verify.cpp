@@ -100,6 +100,21 @@ const Invariant kInvariants[] = {
      "   AND ((p.city_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM policies WHERE id = p.city_policy_id)) "
      "     OR (p.district_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM policies WHERE id = p.district_policy_id))) "
      " ORDER BY p.id LIMIT 20"},
+    {"no cashback stays pending for a date whose batch completed",
+     "SELECT count(*) FROM batch_runs WHERE district = $1 AND status = 'completed'", "completed batch dates",
+     "SELECT format('payment %s/%s of %s is still pending, but the batch of that date completed (run it again)', "
+     "              p.district, p.id, p.business_date) "
+     "  FROM payments p JOIN batch_runs b ON b.district = p.district AND b.business_date = p.business_date "
+     " WHERE p.district = $1 AND b.status = 'completed' AND p.cashback_posted_at IS NULL ORDER BY p.id LIMIT 20"},
+    // Pools span districts; each district's run checks them all.
+    {"every pool's drawn equals its accounts in every district, and stays within its budget",
+     "SELECT count(*) FROM pools WHERE $1::text IS NOT NULL", "pools",
+     "SELECT format('pool %s (%s): drawn %s, budget %s, its accounts sum to %s', p.id, p.source, p.drawn, p.budget, "
+     "              coalesce(a.total, 0)) "
+     "  FROM pools p LEFT JOIN (SELECT split_part(key, ':', 2)::bigint AS pool, sum(balance) AS total FROM accounts "
+     "                           WHERE key LIKE 'pool:%:drawn' GROUP BY 1) a ON a.pool = p.id "
+     " WHERE $1::text IS NOT NULL AND (p.drawn <> coalesce(a.total, 0) OR p.drawn > p.budget OR p.drawn < 0) "
+     " ORDER BY p.id LIMIT 20"},
     {"every idempotency key has its answer",
      "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
      "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "

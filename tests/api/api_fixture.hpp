@@ -81,6 +81,15 @@ class ApiTest : public ::testing::Test {
                      {{"event_id", event}, {"payment_id", payment}, {"amount", amount}, {"occurred_at", at}});
   }
 
+  // A new admin token, from the command line.
+  std::string token(const std::string& role, const std::string& district = "") {
+    std::vector<std::string> args{"token", "create", "--role", role};
+    if (!district.empty()) args.insert(args.end(), {"--district", district});
+    auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output.substr(0, r.output.find('\n'));
+  }
+
   // One number from raw SQL.
   long long scalar(const std::string& sql) {
     pqxx::connection c(url);

@@ -20,6 +20,13 @@ class Batch : public ApiTest {
     ASSERT_EQ(cancel("we-c1", "pay-bupyeong-3", 100'000, "2020-03-02T12:00:00+09:00").status, 200);
   }
 
+  // A report of a date batched in one run: the date's totals are that run's.
+  static json one_run(const std::string& district, const std::string& date, const json& components, const json& pools) {
+    return {{"district", district}, {"business_date", date}, {"status", "completed"}, {"run", 1},
+            {"components", components}, {"runs", json::array({{{"run", 1}, {"components", components}}})},
+            {"pools", pools}};
+  }
+
   void expect_verified() {
     auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
     EXPECT_EQ(v.exit_code, 0) << v.output;
@@ -31,11 +38,10 @@ TEST_F(Batch, WorkedExampleContinuedThroughTheBatch) {
   auto run = admin("POST", "/v1/batches/cashback", {{"district", "bupyeong"}, {"business_date", "2020-03-02"}},
                    kAdminToken, "batch-1");
   ASSERT_EQ(run.status, 200) << run.body;
-  EXPECT_EQ(run.body, json::parse(R"({"district":"bupyeong","business_date":"2020-03-02","status":"completed",
-    "components":{"city":{"count":2,"posted":42750,"unfunded":0},"district":{"count":1,"posted":950,"unfunded":0},
-                  "merchant":{"count":1,"posted":11400,"unfunded":0}},
-    "pools":[{"source":"national","remaining":39999971501},{"source":"city","remaining":19999985749},
-             {"source":"district:bupyeong","remaining":999999050}]})"));
+  EXPECT_EQ(run.body, one_run("bupyeong", "2020-03-02", json::parse(R"({"city":{"count":2,"posted":42750,"unfunded":0},
+    "district":{"count":1,"posted":950,"unfunded":0},"merchant":{"count":1,"posted":11400,"unfunded":0}})"),
+                               json::parse(R"([{"source":"national","remaining":39999971501},
+    {"source":"city","remaining":19999985749},{"source":"district:bupyeong","remaining":999999050}])")));
   auto m1 = admin("GET", "/v1/members/m1?month=2020-03");
   EXPECT_EQ(m1.body["points"], 55'100);
   EXPECT_EQ(m1.body["pending_cashback"], 0);
@@ -86,14 +92,14 @@ TEST_F(Batch, RefusesADateNotYetClosedInSeoul) {
 // A city pool of 700 won runs out at the third payment; the district component still pays.
 TEST_F(Batch, PoolRunsOutMidBatch) {
   ASSERT_EQ(admin("POST", "/v1/pools", json::parse(R"({"source":"national","period_start":"2021-01-01",
-    "period_end":"2021-12-31","budget":3000})")).status, 201);
+    "period_end":"2021-12-31","budget":3000})"), kAdminToken, "np-2021").status, 201);
   auto city_pool = admin("POST", "/v1/pools", json::parse(R"({"source":"city","period_start":"2021-01-01",
-    "period_end":"2021-12-31","budget":700})"));
+    "period_end":"2021-12-31","budget":700})"), kAdminToken, "cp-2021");
   ASSERT_EQ(city_pool.status, 201);
   EXPECT_EQ(city_pool.body, json::parse(R"({"id":5,"source":"city","period_start":"2021-01-01",
     "period_end":"2021-12-31","budget":700,"drawn":0,"remaining":700})"));
   ASSERT_EQ(admin("POST", "/v1/pools", json::parse(R"({"source":"district:bupyeong","period_start":"2021-01-01",
-    "period_end":"2021-12-31","budget":10000})")).status, 201);
+    "period_end":"2021-12-31","budget":10000})"), kAdminToken, "bp-2021").status, 201);
   ASSERT_EQ(load("m1", 100'000, "pool-load", "2021-01-04T09:00:00+09:00").status, 201);
   // Each: price 10,000, charged 9,500, city 950 = national 633 + city 317, district 190.
   for (int i = 0; i < 4; ++i)
@@ -103,12 +109,11 @@ TEST_F(Batch, PoolRunsOutMidBatch) {
               json::parse(R"({"city":950,"district":190,"merchant":0})"));
   auto r = batch("2021-01-04", "bupyeong", {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(json::parse(r.output), json::parse(R"({"district":"bupyeong","business_date":"2021-01-04",
-    "status":"completed",
-    "components":{"city":{"count":4,"posted":3232,"unfunded":568},"district":{"count":4,"posted":760,"unfunded":0},
-                  "merchant":{"count":0,"posted":0,"unfunded":0}},
-    "pools":[{"source":"national","remaining":468},{"source":"city","remaining":0},
-             {"source":"district:bupyeong","remaining":9240}]})"));
+  EXPECT_EQ(json::parse(r.output),
+            one_run("bupyeong", "2021-01-04", json::parse(R"({"city":{"count":4,"posted":3232,"unfunded":568},
+    "district":{"count":4,"posted":760,"unfunded":0},"merchant":{"count":0,"posted":0,"unfunded":0}})"),
+                    json::parse(R"([{"source":"national","remaining":468},{"source":"city","remaining":0},
+             {"source":"district:bupyeong","remaining":9240}])")));
   // Exactly the payments in time order: the third is paid in part, the fourth not at all.
   pqxx::connection c(url);
   pqxx::nontransaction n(c);
@@ -221,7 +226,8 @@ TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {
   EXPECT_EQ(wrong.status, 422);
   EXPECT_EQ(wrong.body["code"], "settlement_mismatch");
   EXPECT_EQ(wrong.body["detail"], "expected 145500 won for merchant ys-books on 2020-03-02 (payable 145500 net of "
-                                  "merchant cashback, plus fee support 0), got 145000: a difference of -500");
+                                  "merchant cashback, plus fee support 0, less what earlier settlements paid), got "
+                                  "145000: a difference of -500");
   EXPECT_EQ(scalar("SELECT count(*) FROM entries"), entries);
   EXPECT_EQ(admin("GET", "/v1/merchants/ys-books").body["payable"], 145'500);
   auto ok = processor("/v1/processor/settlements",
@@ -238,6 +244,20 @@ TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {
   auto again = processor("/v1/processor/settlements",
                          {{"event_id", "stl-4"}, {"merchant", "bp-bakery"}, {"business_date", "2020-03-02"}, {"amount", 19'095}});
   EXPECT_EQ(again.body["code"], "settlement_mismatch");
+  EXPECT_EQ(again.body["detail"], "expected 0 won for merchant bp-bakery on 2020-03-02 (payable 0 net of merchant "
+                                  "cashback, plus fee support 0, less what earlier settlements paid), got 19095: a "
+                                  "difference of 19095");
+  // The refusal is final under its event_id: the same call answers it again; a corrected amount
+  // under the same event_id is another request.
+  auto wrong_again = processor("/v1/processor/settlements", {{"event_id", "stl-1"}, {"merchant", "ys-books"},
+                                                             {"business_date", "2020-03-02"}, {"amount", 145'000}});
+  EXPECT_EQ(wrong_again.status, 422);
+  EXPECT_EQ(wrong_again.body, wrong.body);
+  auto corrected = processor("/v1/processor/settlements", {{"event_id", "stl-1"}, {"merchant", "ys-books"},
+                                                           {"business_date", "2020-03-02"}, {"amount", 145'500}});
+  EXPECT_EQ(corrected.status, 409);
+  EXPECT_EQ(corrected.body["code"], "idempotency_key_reused");
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events WHERE endpoint = 'settlement' AND decision = 'refused'"), 2);
   auto tb = admin("GET", "/v1/ledger/trial-balance?district=bupyeong");
   EXPECT_EQ(tb.body["balanced"], true);
   EXPECT_EQ(tb.body["debits"], tb.body["credits"]);

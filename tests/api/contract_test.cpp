@@ -9,16 +9,7 @@
 namespace evoucher::testing {
 namespace {
 
-class Contract : public ApiTest {
- protected:
-  std::string token(const std::string& role, const std::string& district = "") {
-    std::vector<std::string> args{"token", "create", "--role", role};
-    if (!district.empty()) args.insert(args.end(), {"--district", district});
-    auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return r.output.substr(0, r.output.find('\n'));
-  }
-};
+class Contract : public ApiTest {};
 
 void expect_problem(const Answer& a, int status, const std::string& code, const std::string& detail) {
   EXPECT_EQ(a.status, status) << a.body;
@@ -346,8 +337,10 @@ TEST_F(Contract, AFullGroupQueueAnswers503WithRetryAfterAtOnce) {
   EXPECT_EQ(second.status, 200);
   EXPECT_EQ(second.body["reason"], "insufficient_funds");
   // The refused request was never judged: nothing is stored under its key.
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'payment:bp-3'"), 0);
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key IN ('payment:bp-1', 'payment:bp-2')"), 2);
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events WHERE event_id = 'bp-3'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events WHERE endpoint = 'payment' AND event_id IN ('bp-1', 'bp-2') "
+                   "AND decision = 'declined' AND reason = 'insufficient_funds'"),
+            2);
 }
 
 TEST_F(Contract, MonthlyCapIsNeverOverUsedConcurrently) {

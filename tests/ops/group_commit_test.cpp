@@ -170,9 +170,12 @@ TEST_F(GroupCommit, DeclineRefusalReplayAndReusedKeyEachGetTheirOwnAnswerAndTheR
   EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE event_id = 'first'"), 1);
   EXPECT_EQ(scalar("SELECT balance FROM accounts WHERE key = 'member:m1:cash'"), 70'000);
   EXPECT_EQ(scalar("SELECT balance FROM accounts WHERE key = 'member:m3:cash'"), 50'000);
-  // The decline is an answer, stored under its key; the refusal is not.
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'payment:broke'"), 1);
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:too-much'"), 0);
+  // The decline and the refusal are answers, each stored under its key.
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events WHERE endpoint = 'payment' AND event_id = 'broke' AND "
+                   "decision = 'declined' AND reason = 'insufficient_funds' AND district = 'bupyeong' AND "
+                   "member_id = 'm2' AND amount = 5000"),
+            1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:too-much' AND status = 422"), 1);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The nightly batch as an operation: the closed-date rule, the run, and its stored report.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "evoucher/store/batch.hpp"
@@ -9,6 +10,10 @@
 namespace evoucher::ops {
 
 std::string render_batch_report(const store::BatchReport& report);
+
+// A business date is closed from midnight in Seoul at its end; before then, the detail of the
+// date_not_closed refusal that batches and settlements answer.
+std::optional<std::string> date_still_open(const std::string& business_date, Timestamp now);
 
 enum class BatchRefusal { none, date_not_closed };
 struct BatchOutcome {

@@ -56,6 +56,7 @@ struct LoadDone {
 struct LoadOutcome {
   std::optional<LoadDone> done;
   std::optional<std::string> limit_exceeded;  // which limit, and the numbers
+  std::optional<std::string> backdated;       // a 400 on occurred_at: before the member's latest load or refund
 };
 
 struct RefundDone {
@@ -65,8 +66,12 @@ struct RefundDone {
 struct RefundOutcome {
   std::optional<RefundDone> done;
   std::optional<std::string> not_allowed;
+  std::optional<std::string> backdated;
 };
 
+// Every judged answer is final: it is stored under the command's key (the processor's event_id,
+// platform-wide per endpoint, or the admin's Idempotency-Key), refusals included. Only an answer
+// that judged nothing (bad input) is not stored.
 // Each command carries how its outcome is rendered, so that the stored answer and the one the
 // caller gets are the same bytes. request_hash identifies the request under its key.
 struct PaymentCommand {
@@ -82,8 +87,8 @@ struct PaymentCommand {
 
 struct CancellationCommand {
   std::string event_id;
-  std::string payment_ref;  // as the processor sent it
-  OperationRef payment;
+  std::string payment_ref;              // as the processor sent it
+  std::optional<OperationRef> payment;  // none when the reference names no payment we could have made
   Won amount;
   Timestamp occurred_at;
   std::string request_hash;
@@ -107,7 +112,7 @@ struct RefundCommand {
   std::string district;
   std::string key;
   std::string bank_ref;
-  Timestamp occurred_at;  // now, when the command was made
+  Timestamp occurred_at;
   std::string request_hash;
   std::function<Answer(const RefundOutcome&)> render;
 };

@@ -21,6 +21,7 @@ struct SettlementOutcome {
   std::optional<SettlementDone> done;
   std::optional<std::string> merchant_missing;  // the detail of a 404
   std::optional<std::string> mismatch;          // the detail of settlement_mismatch, with the expected amount
+  std::optional<std::string> date_not_closed;   // the detail of date_not_closed
 };
 
 struct SettlementCommand {
@@ -34,7 +35,9 @@ struct SettlementCommand {
 };
 
 // Each issuing district's sub-account of the merchant's payable falls, and that district's float
-// with it; the district pays the fee support. Idempotent under the event_id, like the money path.
+// with it; the district pays the fee support. A date is settled once it has closed in Seoul, for
+// what the ledger owes and was not settled before: a payment that arrives late is settled by a
+// further settlement. Every judged answer is final under the event_id, like the money path.
 Result settle(store::Connection& connection, const SettlementCommand& command);
 
 }  // namespace evoucher::ops

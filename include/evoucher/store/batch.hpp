@@ -21,29 +21,46 @@ struct Pool {
   Won drawn;  // the sum of the pool's accounts over every district
   Won remaining() const { return budget - drawn; }
 };
-Pool create_pool(Tx& tx, const std::string& source, const std::string& period_start, const std::string& period_end,
-                 Won budget);
+// A new pool; none when a pool of the same source overlaps the period (that one is returned in
+// `overlapping`). Creations are serialised, and the database refuses an overlap besides.
+struct PoolCreation {
+  std::optional<Pool> created;
+  std::optional<Pool> overlapping;
+};
+PoolCreation create_pool(Tx& tx, const std::string& source, const std::string& period_start,
+                         const std::string& period_end, Won budget);
 std::vector<Pool> list_pools(Tx& tx);
+std::optional<Pool> find_pool(Tx& tx, std::int64_t id, bool lock = false);
+// Raises the budget and records the top-up; the pool as it now stands.
+Pool top_up_pool(Tx& tx, std::int64_t id, Won amount);
 
 struct BatchComponent {
   std::int64_t count = 0;  // payments with a non-zero component
   Won posted;
   Won unfunded;
 };
+struct BatchComponents {
+  BatchComponent city, district_topup, merchant;
+};
 struct BatchReport {
   std::string district;
   std::string business_date;
-  BatchComponent city, district_topup, merchant;
+  int run = 1;                   // the latest run of the date
+  BatchComponents components;    // the date's totals over every run
+  std::vector<BatchComponents> runs;  // what each run posted, run 1 first
   std::vector<std::pair<std::string, Won>> pools;  // source, remaining
 };
 
 struct BatchRun {
   bool already_completed = false;  // this call wrote nothing
-  std::string report;              // as rendered when the run completed
+  std::string report;              // as rendered when the latest run completed
 };
 
 // Posts the pending cashback of one district's business date in chunks, each its own
 // transaction, in payment-time order; a killed run resumes where its last chunk committed.
+// A run never skips a pending payment: after its pass it sweeps the date again for payments that
+// committed behind it. A date whose batch completed answers its report and writes nothing, unless
+// payments arrived since: then a further run posts them.
 // after_chunk is called after each committed chunk (a fault-injection point for tests).
 BatchRun run_cashback_batch(Connection& connection, const std::string& district, const std::string& business_date,
                             int chunk_size, const std::function<std::string(const BatchReport&)>& render,

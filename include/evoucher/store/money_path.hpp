@@ -53,11 +53,16 @@ struct PolicyVersion {
   Timestamp effective_from;
 };
 
+// A processor call's key: its endpoint ("payment", "cancellation", "settlement") and event_id.
+using EventKey = std::pair<std::string, std::string>;
+
 struct FactsRequest {
   std::vector<std::string> merchants;
   std::vector<DistrictKey> accounts;  // balances
   std::vector<MonthKey> months;
   std::vector<DistrictKey> keys;      // idempotency keys
+  std::vector<EventKey> events;       // processor events
+  std::vector<DistrictKey> members;   // (district, member) whose latest load or refund is wanted
   int ids = 0;                        // fresh operation ids wanted, each with a journal id
 };
 struct Facts {
@@ -66,6 +71,8 @@ struct Facts {
   std::map<DistrictKey, Won> balances;            // natural balances; a missing account is absent
   std::map<MonthKey, MonthTotals> months;
   std::map<DistrictKey, StoredKey> keys;
+  std::map<EventKey, StoredKey> events;
+  std::map<DistrictKey, Timestamp> latest_money;  // a member's latest load or refund, when any
   std::vector<std::pair<std::int64_t, std::int64_t>> ids;  // (operation id, journal id)
 };
 // Everything a group decides on, read after its locks in one statement.
@@ -94,6 +101,23 @@ struct KeyRow {
   int status = 0;
   std::string answer;
 };
+// A judged processor call: its stored answer, and what the fraud work queries.
+struct EventRow {
+  std::string endpoint, event_id, request_hash;
+  int status = 0;
+  std::string answer;
+  std::string decision;  // approved, done, declined or refused
+  std::optional<std::string> reason, district, card, member, merchant;
+  std::optional<Won> amount;
+  std::optional<Timestamp> occurred_at;
+  std::optional<std::string> operation;
+};
+// The stored answer under a processor event, when there is one.
+std::optional<StoredKey> find_event(Tx& tx, const EventKey& key);
+// Serialises two deliveries of one event until the transaction ends (for calls off the group path).
+void lock_event(Tx& tx, const EventKey& key);
+void insert_event(Tx& tx, const EventRow& event);
+
 struct MonthDelta {
   MonthKey month;
   Won loaded, eligible_spent;
@@ -103,6 +127,7 @@ struct GroupWrites {
   std::vector<PaymentRecord> payments;
   std::vector<MoneyRecord> loads, refunds;
   std::vector<KeyRow> keys;
+  std::vector<EventRow> events;
   std::vector<MonthDelta> months;  // one per member and month
 };
 // Every journal, entry, record, key and month counter of a group in one statement: the ledger
