@@ -1,4 +1,6 @@
 // The nightly batch, pools, clawbacks and settlements, against the real service and PostgreSQL.
+#include <thread>
+
 #include "api/api_fixture.hpp"
 #include "evoucher/time.hpp"
 
@@ -284,6 +286,146 @@ TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {
                    "e.district = 'bupyeong' AND j.kind = 'cashback' AND a.key LIKE 'member:%:points'"));
   EXPECT_EQ(summary.body["outstanding"]["payable"], 0);
   expect_verified();
+}
+
+// A payment that commits behind a run's cursor, and one that arrives after the run completed, are
+// both posted: the first by the same run, the second by a further run of the date.
+TEST_F(Batch, LateAndOutOfOrderPaymentsAreNeverLost) {
+  ASSERT_EQ(load("m1", 500'000, "late-load", "2020-03-05T08:00:00+09:00").status, 201);
+  // Each: charged 9,500 at the bakery, city 950 (national 633, city 317), district 190.
+  for (int hour : {10, 11, 12, 13})
+    ASSERT_EQ(pay("late-" + std::to_string(hour), "c1", "bp-bakery", 10'000,
+                  "2020-03-05T" + std::to_string(hour) + ":00:00+09:00")
+                  .body["cashback"],
+              json::parse(R"({"city":950,"district":190,"merchant":0})"));
+  auto killed = batch("2020-03-05", "bupyeong",
+                      {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}, {"EVOUCHER_FAULT_KILL_AFTER_CHUNKS", "1"}});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NOT NULL"), 3);  // 10:00 to 12:00
+  // Approved now, stamped 09:00: behind the cursor the first chunk left at 12:00.
+  ASSERT_EQ(pay("late-09", "c1", "bp-bakery", 10'000, "2020-03-05T09:00:00+09:00").body["decision"], "approved");
+  auto resumed = batch("2020-03-05", "bupyeong", {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const json first_run = json::parse(R"({"city":{"count":5,"posted":4750,"unfunded":0},
+    "district":{"count":5,"posted":950,"unfunded":0},"merchant":{"count":0,"posted":0,"unfunded":0}})");
+  EXPECT_EQ(json::parse(resumed.output),
+            one_run("bupyeong", "2020-03-05", first_run, json::parse(R"([{"source":"national","remaining":39999996835},
+              {"source":"city","remaining":19999998415},{"source":"district:bupyeong","remaining":999999050}])")));
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NULL"), 0);
+  expect_verified();
+
+  // After the date's run completed: verify names the payment until a further run posts it.
+  const auto after = pay("late-after", "c1", "bp-bakery", 10'000, "2020-03-05T20:00:00+09:00");
+  ASSERT_EQ(after.body["decision"], "approved");
+  const auto id = after.body["payment_id"].get<std::string>().substr(std::string("pay-bupyeong-").size());
+  auto failing = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(failing.exit_code, 1);
+  EXPECT_NE(failing.output.find("FAIL  bupyeong: no cashback stays pending for a date whose batch completed (1 "
+                                "completed batch dates)\n        payment bupyeong/" +
+                                id + " of 2020-03-05 is still pending, but the batch of that date completed (run it "
+                                     "again)"),
+            std::string::npos)
+      << failing.output;
+  auto further = admin("POST", "/v1/batches/cashback", {{"district", "bupyeong"}, {"business_date", "2020-03-05"}},
+                       kAdminToken, "further");
+  ASSERT_EQ(further.status, 200) << further.body;
+  EXPECT_EQ(further.body, json::parse(R"({"district":"bupyeong","business_date":"2020-03-05","status":"completed",
+    "run":2,
+    "components":{"city":{"count":6,"posted":5700,"unfunded":0},"district":{"count":6,"posted":1140,"unfunded":0},
+                  "merchant":{"count":0,"posted":0,"unfunded":0}},
+    "runs":[{"run":1,"components":{"city":{"count":5,"posted":4750,"unfunded":0},
+                                   "district":{"count":5,"posted":950,"unfunded":0},
+                                   "merchant":{"count":0,"posted":0,"unfunded":0}}},
+            {"run":2,"components":{"city":{"count":1,"posted":950,"unfunded":0},
+                                   "district":{"count":1,"posted":190,"unfunded":0},
+                                   "merchant":{"count":0,"posted":0,"unfunded":0}}}],
+    "pools":[{"source":"national","remaining":39999996202},{"source":"city","remaining":19999998098},
+             {"source":"district:bupyeong","remaining":999998860}]})"));
+  // The late payment spent the 5,700 points of the first run; the further run posted 1,140.
+  EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 1'140);
+  expect_verified();
+  // Nothing new: a rerun answers the same report and writes nothing.
+  const auto journals = scalar("SELECT count(*) FROM journals");
+  auto again = batch("2020-03-05", "bupyeong");
+  ASSERT_EQ(again.exit_code, 0);
+  EXPECT_EQ(json::parse(again.output), further.body);
+  EXPECT_EQ(admin("GET", "/v1/batches/cashback/bupyeong/2020-03-05").body, further.body);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), journals);
+}
+
+// Two districts' batches draw one small national pool at the same time, a chunk of one payment
+// at a time. The pool is drawn to its budget and no further; what it could not fund is unfunded.
+TEST_F(Batch, ParallelBatchesNeverOverdrawASharedPool) {
+  ASSERT_EQ(admin("POST", "/v1/pools", json::parse(R"({"source":"national","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":5000})"), kAdminToken, "small").status, 201);
+  ASSERT_EQ(load("m1", 500'000, "race-1", "2021-01-04T08:00:00+09:00").status, 201);
+  ASSERT_EQ(load("m3", 500'000, "race-3", "2021-01-04T08:00:00+09:00").status, 201);
+  // Each: city 1,000 at the cafe (no benefit): national 666, city 334 (no city pool in 2021).
+  for (int i = 0; i < 20; ++i) {
+    const auto at = "2021-01-04T10:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ":00+09:00";
+    for (const char* card : {"c1", "c3"})
+      ASSERT_EQ(pay(std::string("race-") + card + "-" + std::to_string(i), card, "bp-cafe", 10'000, at)
+                    .body["cashback"]["city"],
+                1'000);
+  }
+  const std::map<std::string, std::string> one_by_one{{"EVOUCHER_BATCH_CHUNK_SIZE", "1"}};
+  CommandResult bupyeong, yeonsu;
+  std::thread a([&] { bupyeong = batch("2021-01-04", "bupyeong", one_by_one); });
+  std::thread b([&] { yeonsu = batch("2021-01-04", "yeonsu", one_by_one); });
+  a.join();
+  b.join();
+  ASSERT_EQ(bupyeong.exit_code, 0) << bupyeong.output;
+  ASSERT_EQ(yeonsu.exit_code, 0) << yeonsu.output;
+  EXPECT_EQ(scalar("SELECT drawn FROM pools WHERE source = 'national' AND period_start = '2021-01-01'"), 5'000);
+  EXPECT_EQ(scalar("SELECT sum(balance) FROM accounts WHERE key = 'pool:4:drawn'"), 5'000);
+  EXPECT_EQ(scalar("SELECT sum(posted_national) FROM payments WHERE business_date = '2021-01-04'"), 5'000);
+  EXPECT_EQ(scalar("SELECT sum(unfunded_national) FROM payments WHERE business_date = '2021-01-04'"), 40 * 666 - 5'000);
+  const auto reported = json::parse(bupyeong.output)["components"]["city"]["unfunded"].get<long long>() +
+                        json::parse(yeonsu.output)["components"]["city"]["unfunded"].get<long long>();
+  EXPECT_EQ(reported, 40 * 1'000 - 5'000);  // the city shares are all unfunded: no city pool covers 2021
+  EXPECT_EQ(json::parse(yeonsu.output)["pools"], json::parse(R"([{"source":"national","remaining":0}])"));
+  expect_verified();
+}
+
+TEST_F(Batch, PoolsAreKeyedNeverOverlapAndGrowByTopUps) {
+  const json pool{{"source", "national"}, {"period_start", "2021-01-01"}, {"period_end", "2021-12-31"},
+                  {"budget", 1'000}};
+  auto keyless = admin("POST", "/v1/pools", pool);
+  EXPECT_EQ(keyless.status, 400);
+  EXPECT_EQ(keyless.body["detail"], "the Idempotency-Key header is required for this call");
+  auto created = admin("POST", "/v1/pools", pool, kAdminToken, "p-2021");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body, json::parse(R"({"id":4,"source":"national","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":1000,"drawn":0,"remaining":1000})"));
+  EXPECT_EQ(admin("POST", "/v1/pools", pool, kAdminToken, "p-2021").body, created.body);
+  json overlapping = pool;
+  overlapping["period_start"] = "2021-12-31";
+  overlapping["period_end"] = "2022-06-30";
+  auto clash = admin("POST", "/v1/pools", overlapping, kAdminToken, "p-2022");
+  EXPECT_EQ(clash.status, 409);
+  EXPECT_EQ(clash.body["code"], "already_exists");
+  EXPECT_EQ(clash.body["detail"], "pool 4 of national already covers 2021-01-01 to 2021-12-31, which overlaps "
+                                  "2021-12-31 to 2022-06-30");
+  EXPECT_EQ(admin("POST", "/v1/pools", overlapping, kAdminToken, "p-2022").body, clash.body);
+  overlapping["period_start"] = "2022-01-01";
+  EXPECT_EQ(admin("POST", "/v1/pools", overlapping, kAdminToken, "p-2022b").status, 201);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pools"), 3 + 2);
+
+  auto top_up = admin("POST", "/v1/pools/4/top-ups", {{"amount", 500}}, kAdminToken, "t-1");
+  ASSERT_EQ(top_up.status, 201) << top_up.body;
+  EXPECT_EQ(top_up.body, json::parse(R"({"id":4,"source":"national","period_start":"2021-01-01",
+    "period_end":"2021-12-31","budget":1500,"drawn":0,"remaining":1500})"));
+  EXPECT_EQ(admin("POST", "/v1/pools/4/top-ups", {{"amount", 500}}, kAdminToken, "t-1").body, top_up.body);
+  EXPECT_EQ(admin("POST", "/v1/pools/4/top-ups", {{"amount", 600}}, kAdminToken, "t-1").status, 409);
+  EXPECT_EQ(scalar("SELECT budget FROM pools WHERE id = 4"), 1'500);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pool_top_ups"), 1);
+  const auto bupyeong = token("district_admin", "bupyeong");
+  EXPECT_EQ(admin("POST", "/v1/pools/4/top-ups", {{"amount", 1}}, bupyeong, "t-2").status, 403);
+  EXPECT_EQ(admin("POST", "/v1/pools/3/top-ups", {{"amount", 1}}, bupyeong, "t-3").status, 201);
+  EXPECT_EQ(admin("POST", "/v1/pools/3/top-ups", {{"amount", 1}}, token("district_admin", "yeonsu"), "t-4").status,
+            404);
+  EXPECT_EQ(admin("POST", "/v1/pools/99/top-ups", {{"amount", 1}}, kAdminToken, "t-5").status, 404);
+  EXPECT_EQ(scalar("SELECT budget FROM pools WHERE id = 3"), 1'000'000'001);
 }
 
 }  // namespace
