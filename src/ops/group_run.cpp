@@ -1,6 +1,7 @@
 // One group of money movements: lock, read, decide in memory, write in a few set-based
-// statements. Declines and refusals never reach SQL; a member's second command in the group
-// sees the first one's cash, points, monthly cap and load limits through the running state.
+// statements. Declines and refusals move no money and fail no neighbour: they are only stored
+// under their keys with the group. A member's second command in the group sees the first one's
+// cash, points, monthly cap and load limits through the running state.
 #include "group_run.hpp"
 
 #include <map>
@@ -118,6 +119,14 @@ void Group::read() {
   // Cancellations judge the payment as it stands now: the batch may have posted it meanwhile.
   for (auto& row : store::lock_payments(tx_, lock.payments))
     payments_[{row.record.district, row.record.id}] = std::move(row);
+  // A cancellation of a posted payment may return cashback to its pools.
+  std::set<std::int64_t> pools;
+  for (const auto& [key, row] : payments_) {
+    if (!row.posted.posted) continue;
+    for (const auto& id : {row.posted.pools.national, row.posted.pools.city, row.posted.pools.district})
+      if (id) pools.insert(*id);
+  }
+  store::lock_pools(tx_, {pools.begin(), pools.end()});
 
   store::FactsRequest wanted;
   wanted.ids = static_cast<int>(commands_.size());

@@ -153,6 +153,9 @@ const Statement kLockPayments{
         "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
         "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
 
+const Statement kLockPools{
+    "mp_lock_pools", "SELECT id FROM pools WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
+
 PaymentRecord payment_from_row(const pqxx::row& r) {
   PaymentRecord p;
   p.district = r[0].as<std::string>();
@@ -373,6 +376,11 @@ std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& pay
     out.push_back(std::move(row));
   }
   return out;
+}
+
+void lock_pools(Tx& tx, const std::vector<std::int64_t>& pool_ids) {
+  if (pool_ids.empty()) return;
+  run_mapped(tx, kLockPools, bigint_array({pool_ids.begin(), pool_ids.end()}));
 }
 
 void open_accounts(Tx& tx, const std::vector<std::pair<std::string, AccountSpec>>& accounts) {

@@ -84,6 +84,9 @@ struct PaymentRow {
   PostedState posted;
 };
 std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& payments);
+// Locks pool rows in id order before a clawback returns money to them: payments, then pools, then
+// accounts, the order the batch takes them in, so that the two never deadlock.
+void lock_pools(Tx& tx, const std::vector<std::int64_t>& pool_ids);
 
 // Opens the accounts that do not exist yet.
 void open_accounts(Tx& tx, const std::vector<std::pair<std::string, AccountSpec>>& accounts);
