@@ -44,9 +44,7 @@ CREATE INDEX refunds_by_member_time ON refunds (district, member_id, occurred_at
 DROP INDEX refunds_by_member;
 
 -- Late payments: a date's batch may run again, as a further run, for what arrived after it.
--- Each payment records the run that posted it; batch_runs keeps the latest completed report
--- while a further run is under way.
-ALTER TABLE payments ADD COLUMN cashback_run integer;
+-- batch_runs keeps the latest completed report while a further run is under way.
 ALTER TABLE batch_runs ADD COLUMN run integer NOT NULL DEFAULT 1 CHECK (run >= 1);
 DO $$
 DECLARE

@@ -93,6 +93,7 @@ class Group {
   struct Clawed {
     std::string district;
     std::int64_t payment_id, cancellation_id;
+    std::string business_date;
     store::PostedAmounts posted, unfunded;
     Won taken;
   };
@@ -375,7 +376,7 @@ Result Group::decide(const CancellationCommand& c) {
   if (claw) {
     const auto& after = claw->posted;
     const auto& unfunded = claw->unfunded;
-    clawbacks_.push_back({p.district, p.id, id,
+    clawbacks_.push_back({p.district, p.id, id, p.business_date,
                           {after.national, after.city, after.district, after.merchant},
                           {unfunded.national, unfunded.city, unfunded.district, Won(0)},
                           claw->taken.total()});
@@ -473,7 +474,8 @@ void Group::write(const std::function<bool(const std::string&, const std::string
   store::write_group(tx_, writes_);
   for (const auto& c : cancellation_rows_) store::insert_cancellation(tx_, c);
   for (const auto& c : clawbacks_)
-    store::record_clawback(tx_, c.district, c.payment_id, c.posted, c.unfunded, c.taken, c.cancellation_id);
+    store::record_clawback(tx_, c.district, c.payment_id, c.business_date, c.posted, c.unfunded, c.taken,
+                           c.cancellation_id);
 }
 
 GroupOutcome Group::run(const std::function<bool(const std::string&, const std::string&)>& payable_known) {

@@ -55,10 +55,24 @@ const Statement kStartRun{
     "batch_start",
     "INSERT INTO batch_runs (district, business_date, status) VALUES ($1, $2::date, 'running') "
     "ON CONFLICT (district, business_date) DO NOTHING"};
+// A payment p is pending while it has no posting. The LIMIT keeps the lookup a probe of the
+// postings' primary key per payment: as a plain anti-join, a plan made while the table looked
+// empty read all of the date's postings for every payment.
+const std::string kPostingOf =
+    "LEFT JOIN LATERAL (SELECT true AS found FROM cashback_postings k WHERE k.district = p.district "
+    "                   AND k.business_date = p.business_date AND k.payment_id = p.id LIMIT 1) posting ON true";
+
+// Postings grow by a chunk at a time, faster than statistics follow: a table last analyzed while
+// empty would be read whole for every payment probed. Each chunk probes by key only.
+const Statement kProbesOnly{
+    "batch_probes_only",
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), "
+    "       set_config('enable_mergejoin', 'off', true)"};
+
 const Statement kAnyPending{
     "batch_any_pending",
-    "SELECT EXISTS (SELECT 1 FROM payments WHERE district = $1 AND business_date = $2::date "
-    "               AND cashback_posted_at IS NULL)"};
+    "SELECT EXISTS (SELECT 1 FROM payments p " + kPostingOf +
+        " WHERE p.district = $1 AND p.business_date = $2::date AND posting.found IS NULL)"};
 // A further run keeps the last report until it completes.
 const Statement kFurtherRun{
     "batch_further_run",
@@ -79,14 +93,15 @@ const Statement kFinishRun{
     "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
     "WHERE district = $1 AND business_date = $2::date"};
 
-// The next chunk's payments, after the cursor in payment-time order, locked before the pools as
-// a cancellation locks them (payments, then pools, then accounts).
+// The next chunk's pending payments, after the cursor in payment-time order. They are locked
+// (against a cancellation, which changes what they earn) before the pools, in the order a
+// cancellation takes them: payments, then pools, then accounts.
 const Statement kPick{
     "batch_pick",
-    "WITH c AS (SELECT id, occurred_at FROM payments "
-    "            WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NULL "
-    "              AND (occurred_at, id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::bigint, 0)) "
-    "            ORDER BY occurred_at, id LIMIT $3 FOR UPDATE) "
+    "WITH c AS (SELECT p.id, p.occurred_at FROM payments p " + kPostingOf +
+        "            WHERE p.district = $1 AND p.business_date = $2::date "
+        "              AND (p.occurred_at, p.id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::bigint, 0)) "
+        "              AND posting.found IS NULL ORDER BY p.occurred_at, p.id LIMIT $3 FOR SHARE OF p) "
     "SELECT count(*), coalesce(array_agg(id)::text, '{}'), "
     "       (SELECT occurred_at::text FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1), "
     "       (SELECT id FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1) FROM c"};
@@ -107,12 +122,12 @@ const Statement kChunk{
     "    least(s.city - s.nat, greatest(0, $5::bigint - coalesce(sum(s.city - s.nat) OVER w, 0)))::bigint AS f_cty, "
     "    least(s.dist, greatest(0, $6::bigint - coalesce(sum(s.dist) OVER w, 0)))::bigint AS f_dist "
     "  FROM shares s WINDOW w AS (ORDER BY s.occurred_at, s.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)), "
-    "upd AS ( "
-    "  UPDATE payments p SET posted_national = a.f_nat, posted_city = a.f_cty, posted_district = a.f_dist, "
-    "    posted_merchant = a.merch, unfunded_national = a.nat - a.f_nat, unfunded_city = a.cty - a.f_cty, "
-    "    unfunded_district = a.dist - a.f_dist, national_pool_id = $7::bigint, city_pool_id = $8::bigint, "
-    "    district_pool_id = $9::bigint, cashback_posted_at = now(), cashback_run = $10 "
-    "  FROM alloc a WHERE p.district = $1 AND p.id = a.id RETURNING p.id), "
+    "ins AS ( "
+    "  INSERT INTO cashback_postings (district, business_date, payment_id, run, national_pool_id, city_pool_id, "
+    "    district_pool_id, posted_national, posted_city, posted_district, posted_merchant, unfunded_national, "
+    "    unfunded_city, unfunded_district) "
+    "  SELECT $1, $2::date, a.id, $10, $7::bigint, $8::bigint, $9::bigint, a.f_nat, a.f_cty, a.f_dist, a.merch, "
+    "         a.nat - a.f_nat, a.cty - a.f_cty, a.dist - a.f_dist FROM alloc a RETURNING 1), "
     "lines AS ( "
     "  SELECT 'member:' || member_id || ':points' AS key, -sum(f_nat + f_cty + f_dist + merch) AS amount "
     "    FROM alloc GROUP BY member_id "
@@ -127,26 +142,25 @@ const Statement kChunk{
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
     "      SELECT $1, j.id, n.seq, a.id, n.amount FROM j CROSS JOIN nonzero n "
     "        LEFT JOIN accounts a ON a.district = $1 AND a.key = n.key RETURNING 1) "
-    "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM e)"};
+    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM e)"};
 
 // Per run: payments with a city, district or merchant component, and what was posted and unfunded.
 const Statement kReport{
     "batch_report_totals",
-    "SELECT coalesce(cashback_run, 1), "
+    "SELECT run, "
     "       count(*) FILTER (WHERE posted_national + posted_city + unfunded_national + unfunded_city > 0), "
     "       coalesce(sum(posted_national + posted_city), 0)::bigint, "
     "       coalesce(sum(unfunded_national + unfunded_city), 0)::bigint, "
     "       count(*) FILTER (WHERE posted_district + unfunded_district > 0), "
     "       coalesce(sum(posted_district), 0)::bigint, coalesce(sum(unfunded_district), 0)::bigint, "
     "       count(*) FILTER (WHERE posted_merchant > 0), coalesce(sum(posted_merchant), 0)::bigint "
-    "  FROM payments WHERE district = $1 AND business_date = $2::date AND cashback_posted_at IS NOT NULL "
-    " GROUP BY 1 ORDER BY 1"};
+    "  FROM cashback_postings WHERE district = $1 AND business_date = $2::date GROUP BY 1 ORDER BY 1"};
 
 const Statement kRecordClawback{
     "payment_record_clawback",
-    "WITH p AS (UPDATE payments SET posted_national = $3, posted_city = $4, posted_district = $5, "
+    "WITH k AS (UPDATE cashback_postings SET posted_national = $3, posted_city = $4, posted_district = $5, "
     "  posted_merchant = $6, unfunded_national = $7, unfunded_city = $8, unfunded_district = $9, "
-    "  clawed_back = clawed_back + $10 WHERE district = $1 AND id = $2) "
+    "  clawed_back = clawed_back + $10 WHERE district = $1 AND business_date = $12::date AND payment_id = $2) "
     "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11"};
 
 // Per issuing district: what the date's payments owe the merchant now, less what settlements of
@@ -226,6 +240,7 @@ void add(BatchComponent& total, const BatchComponent& part) {
 bool post_chunk(Connection& connection, const std::string& district, const std::string& business_date,
                 int chunk_size) {
   Tx tx(connection);
+  run(tx, kProbesOnly);
   const auto cursor = run(tx, kCursor, district, business_date).at(0);
   const auto picked = run(tx, kPick, district, business_date, chunk_size, opt<std::string>(cursor[0]),
                           opt<std::int64_t>(cursor[1]))
@@ -285,6 +300,7 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
     if (rows.empty()) {
       run(tx, kStartRun, district, business_date);
     } else if (rows[0][0].as<std::string>() == "completed") {
+      run(tx, kProbesOnly);
       if (!run(tx, kAnyPending, district, business_date)[0][0].as<bool>()) return true;
       run(tx, kFurtherRun, district, business_date);
     }
@@ -346,12 +362,13 @@ std::optional<std::string> batch_report(Tx& tx, const std::string& district, con
   });
 }
 
-void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const PostedAmounts& posted_after,
-                     const PostedAmounts& unfunded_after, Won taken, std::int64_t cancellation_id) {
+void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const std::string& business_date,
+                     const PostedAmounts& posted_after, const PostedAmounts& unfunded_after, Won taken,
+                     std::int64_t cancellation_id) {
   with_unavailable_mapped([&] {
     run(tx, kRecordClawback, district, payment_id, posted_after.national.value(), posted_after.city.value(),
         posted_after.district.value(), posted_after.merchant.value(), unfunded_after.national.value(),
-        unfunded_after.city.value(), unfunded_after.district.value(), taken.value(), cancellation_id);
+        unfunded_after.city.value(), unfunded_after.district.value(), taken.value(), cancellation_id, business_date);
     return 0;
   });
 }
@@ -399,10 +416,10 @@ const Statement kSummary{
     " (SELECT coalesce(sum(amount), 0) FROM cancellations WHERE district = $1 "
     "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
     " coalesce(sum(p.city_cashback + p.district_cashback + p.merchant_cashback) "
-    "          FILTER (WHERE p.cashback_posted_at IS NULL), 0)::bigint, "
-    " coalesce(sum(p.posted_national + p.posted_city), 0)::bigint, coalesce(sum(p.posted_district), 0)::bigint, "
-    " coalesce(sum(p.posted_merchant), 0)::bigint, "
-    " coalesce(sum(p.unfunded_national + p.unfunded_city + p.unfunded_district), 0)::bigint, "
+    "          FILTER (WHERE k.payment_id IS NULL), 0)::bigint, "
+    " coalesce(sum(k.posted_national + k.posted_city), 0)::bigint, coalesce(sum(k.posted_district), 0)::bigint, "
+    " coalesce(sum(k.posted_merchant), 0)::bigint, "
+    " coalesce(sum(k.unfunded_national + k.unfunded_city + k.unfunded_district), 0)::bigint, "
     " (SELECT coalesce(sum(clawed_back), 0) FROM cancellations WHERE district = $1 "
     "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
     " coalesce(sum(p.fee_support), 0)::bigint, "
@@ -411,7 +428,9 @@ const Statement kSummary{
     " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:cash')::bigint, "
     " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:points')::bigint, "
     " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable')::bigint "
-    "FROM payments p WHERE p.district = $1 AND p.business_date BETWEEN $2::date AND $3::date"};
+    "FROM payments p LEFT JOIN cashback_postings k ON k.district = p.district AND k.business_date = p.business_date "
+    "  AND k.payment_id = p.id "
+    "WHERE p.district = $1 AND p.business_date BETWEEN $2::date AND $3::date"};
 
 }  // namespace
 

@@ -19,11 +19,12 @@ using json = nlohmann::json;
 
 // The columns of a payment row, in the order payment_from_row reads them.
 const std::string kPaymentColumns =
-    "district, id, event_id, card_token, member_id, merchant_id, merchant_district, merchant_category, "
-    "merchant_revenue, benefit_kind, benefit_rate_bp, channel, price, discount, charged, paid_points, paid_cash, "
-    "eligible_before, eligible, city_cashback, district_cashback, merchant_cashback, fee_support, cancelled, "
-    "refunded_cash, city_policy_id, district_policy_id, "
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), business_date::text, journal_id";
+    "p.district, p.id, p.event_id, p.card_token, p.member_id, p.merchant_id, p.merchant_district, "
+    "p.merchant_category, p.merchant_revenue, p.benefit_kind, p.benefit_rate_bp, p.channel, p.price, p.discount, "
+    "p.charged, p.paid_points, p.paid_cash, p.eligible_before, p.eligible, p.city_cashback, p.district_cashback, "
+    "p.merchant_cashback, p.fee_support, p.cancelled, p.refunded_cash, p.city_policy_id, p.district_policy_id, "
+    "to_char(p.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.business_date::text, "
+    "p.journal_id";
 
 
 const Statement kLockMembers{
@@ -148,10 +149,13 @@ const Statement kWriteGroup{
 const Statement kLockPayments{
     "mp_lock_payments",
     "SELECT " + kPaymentColumns +
-        ", cashback_posted_at IS NOT NULL, national_pool_id, city_pool_id, district_pool_id, "
-        "posted_national, posted_city, posted_district, posted_merchant "
+        ", k.payment_id IS NOT NULL, k.national_pool_id, k.city_pool_id, k.district_pool_id, "
+        "coalesce(k.posted_national, 0), coalesce(k.posted_city, 0), coalesce(k.posted_district, 0), "
+        "coalesce(k.posted_merchant, 0) "
         "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
-        "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
+        "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p "
+        "LEFT JOIN LATERAL (SELECT * FROM cashback_postings WHERE district = p.district "
+        "                   AND business_date = p.business_date AND payment_id = p.id LIMIT 1) k ON true"};
 
 const Statement kLockPools{
     "mp_lock_pools", "SELECT id FROM pools WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};

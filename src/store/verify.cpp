@@ -65,22 +65,26 @@ const Invariant kInvariants[] = {
      " WHERE p.district = $1 AND (p.cancelled <> coalesce(c.total, 0) OR p.cancelled > p.charged) "
      " ORDER BY p.id LIMIT 20"},
     {"posted cashback plus unfunded equals what each payment earns",
-     "SELECT count(*) FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL", "posted payments",
+     "SELECT count(*) FROM cashback_postings WHERE district = $1", "posted payments",
      "SELECT format('payment %s/%s: earns city %s district %s merchant %s; posted %s/%s/%s, unfunded %s/%s', "
-     "              district, id, city_cashback, district_cashback, merchant_cashback, "
-     "              posted_national + posted_city, posted_district, posted_merchant, "
-     "              unfunded_national + unfunded_city, unfunded_district) "
-     "  FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL "
-     "   AND (posted_national + posted_city + unfunded_national + unfunded_city <> city_cashback "
-     "        OR posted_district + unfunded_district <> district_cashback OR posted_merchant <> merchant_cashback) "
-     " ORDER BY id LIMIT 20"},
+     "              k.district, k.payment_id, p.city_cashback, p.district_cashback, p.merchant_cashback, "
+     "              k.posted_national + k.posted_city, k.posted_district, k.posted_merchant, "
+     "              k.unfunded_national + k.unfunded_city, k.unfunded_district) "
+     "  FROM cashback_postings k LEFT JOIN payments p ON p.district = k.district AND p.id = k.payment_id "
+     "   AND p.business_date = k.business_date "
+     " WHERE k.district = $1 "
+     "   AND (p.id IS NULL OR k.posted_national + k.posted_city + k.unfunded_national + k.unfunded_city <> p.city_cashback "
+     "        OR k.posted_district + k.unfunded_district <> p.district_cashback "
+     "        OR k.posted_merchant <> p.merchant_cashback) "
+     " ORDER BY k.payment_id LIMIT 20"},
     {"every posted payment names existing pools",
-     "SELECT count(*) FROM payments WHERE district = $1 AND cashback_posted_at IS NOT NULL", "posted payments",
-     "SELECT format('payment %s/%s names a pool that does not exist', p.district, p.id) FROM payments p "
-     " WHERE p.district = $1 AND ((p.national_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.national_pool_id)) "
-     "   OR (p.city_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.city_pool_id)) "
-     "   OR (p.district_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = p.district_pool_id))) "
-     " ORDER BY p.id LIMIT 20"},
+     "SELECT count(*) FROM cashback_postings WHERE district = $1", "posted payments",
+     "SELECT format('payment %s/%s names a pool that does not exist', k.district, k.payment_id) "
+     "  FROM cashback_postings k "
+     " WHERE k.district = $1 AND ((k.national_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = k.national_pool_id)) "
+     "   OR (k.city_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = k.city_pool_id)) "
+     "   OR (k.district_pool_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pools WHERE id = k.district_pool_id))) "
+     " ORDER BY k.payment_id LIMIT 20"},
     // The foreign keys that migration 0005 dropped from the high-volume tables, checked here.
     {"every load, refund, payment and cancellation names a journal of its district",
      "SELECT (SELECT count(*) FROM loads WHERE district = $1) + (SELECT count(*) FROM refunds WHERE district = $1) + "
@@ -105,7 +109,10 @@ const Invariant kInvariants[] = {
      "SELECT format('payment %s/%s of %s is still pending, but the batch of that date completed (run it again)', "
      "              p.district, p.id, p.business_date) "
      "  FROM payments p JOIN batch_runs b ON b.district = p.district AND b.business_date = p.business_date "
-     " WHERE p.district = $1 AND b.status = 'completed' AND p.cashback_posted_at IS NULL ORDER BY p.id LIMIT 20"},
+     " WHERE p.district = $1 AND b.status = 'completed' "
+     "   AND NOT EXISTS (SELECT 1 FROM cashback_postings k WHERE k.district = p.district "
+     "                   AND k.business_date = p.business_date AND k.payment_id = p.id) "
+     " ORDER BY p.id LIMIT 20"},
     // Pools span districts; each district's run checks them all.
     {"every pool's drawn equals its accounts in every district, and stays within its budget",
      "SELECT count(*) FROM pools WHERE $1::text IS NOT NULL", "pools",

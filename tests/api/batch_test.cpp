@@ -119,8 +119,10 @@ TEST_F(Batch, PoolRunsOutMidBatch) {
   // Exactly the payments in time order: the third is paid in part, the fourth not at all.
   pqxx::connection c(url);
   pqxx::nontransaction n(c);
-  const auto rows = n.exec("SELECT posted_city, unfunded_city, posted_national, posted_district FROM payments "
-                           "WHERE business_date = '2021-01-04' ORDER BY occurred_at");
+  const auto rows = n.exec("SELECT k.posted_city, k.unfunded_city, k.posted_national, k.posted_district "
+                           "FROM payments p JOIN cashback_postings k ON k.district = p.district AND "
+                           "k.business_date = p.business_date AND k.payment_id = p.id "
+                           "WHERE p.business_date = '2021-01-04' ORDER BY p.occurred_at");
   ASSERT_EQ(rows.size(), 4u);
   const long long expected[4][4] = {{317, 0, 633, 190}, {317, 0, 633, 190}, {66, 251, 633, 190}, {0, 317, 633, 190}};
   for (int i = 0; i < 4; ++i)
@@ -157,7 +159,7 @@ TEST_F(Batch, KilledAfterItsFirstChunkCompletesLikeAnUninterruptedRun) {
   auto killed = batch("2020-03-05", "bupyeong",
                       {{"EVOUCHER_BATCH_CHUNK_SIZE", "4"}, {"EVOUCHER_FAULT_KILL_AFTER_CHUNKS", "1"}});
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
-  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NOT NULL"), 4);
+  EXPECT_EQ(scalar("SELECT count(*) FROM cashback_postings"), 4);
   EXPECT_EQ(scalar("SELECT count(*) FROM batch_runs WHERE status = 'running'"), 1);
   auto resumed = batch("2020-03-05", "bupyeong", small);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
@@ -165,8 +167,9 @@ TEST_F(Batch, KilledAfterItsFirstChunkCompletesLikeAnUninterruptedRun) {
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
   EXPECT_EQ(resumed.output, straight.output);
   const std::string per_payment =
-      "SELECT string_agg(format('%s:%s/%s/%s/%s/%s/%s/%s', id, posted_national, posted_city, posted_district, "
-      "posted_merchant, unfunded_national, unfunded_city, unfunded_district), ',' ORDER BY id) FROM payments";
+      "SELECT string_agg(format('%s:%s/%s/%s/%s/%s/%s/%s', payment_id, posted_national, posted_city, posted_district, "
+      "posted_merchant, unfunded_national, unfunded_city, unfunded_district), ',' ORDER BY payment_id) "
+      "FROM cashback_postings";
   const std::string balances = "SELECT string_agg(format('%s=%s', key, balance), ',' ORDER BY key) FROM accounts";
   auto text = [](const std::string& db, const std::string& sql) {
     pqxx::connection c(db);
@@ -301,7 +304,7 @@ TEST_F(Batch, LateAndOutOfOrderPaymentsAreNeverLost) {
   auto killed = batch("2020-03-05", "bupyeong",
                       {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}, {"EVOUCHER_FAULT_KILL_AFTER_CHUNKS", "1"}});
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
-  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NOT NULL"), 3);  // 10:00 to 12:00
+  EXPECT_EQ(scalar("SELECT count(*) FROM cashback_postings"), 3);  // 10:00 to 12:00
   // Approved now, stamped 09:00: behind the cursor the first chunk left at 12:00.
   ASSERT_EQ(pay("late-09", "c1", "bp-bakery", 10'000, "2020-03-05T09:00:00+09:00").body["decision"], "approved");
   auto resumed = batch("2020-03-05", "bupyeong", {{"EVOUCHER_BATCH_CHUNK_SIZE", "3"}});
@@ -311,7 +314,8 @@ TEST_F(Batch, LateAndOutOfOrderPaymentsAreNeverLost) {
   EXPECT_EQ(json::parse(resumed.output),
             one_run("bupyeong", "2020-03-05", first_run, json::parse(R"([{"source":"national","remaining":39999996835},
               {"source":"city","remaining":19999998415},{"source":"district:bupyeong","remaining":999999050}])")));
-  EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE cashback_posted_at IS NULL"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments") - scalar("SELECT count(*) FROM cashback_postings"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM cashback_postings WHERE run = 1"), 5);
   expect_verified();
 
   // After the date's run completed: verify names the payment until a further run posts it.
@@ -377,8 +381,9 @@ TEST_F(Batch, ParallelBatchesNeverOverdrawASharedPool) {
   ASSERT_EQ(bupyeong.exit_code, 0) << bupyeong.output;
   ASSERT_EQ(yeonsu.exit_code, 0) << yeonsu.output;
   EXPECT_EQ(scalar("SELECT sum(balance) FROM accounts WHERE key = 'pool:4:drawn'"), 5'000);
-  EXPECT_EQ(scalar("SELECT sum(posted_national) FROM payments WHERE business_date = '2021-01-04'"), 5'000);
-  EXPECT_EQ(scalar("SELECT sum(unfunded_national) FROM payments WHERE business_date = '2021-01-04'"), 40 * 666 - 5'000);
+  EXPECT_EQ(scalar("SELECT sum(posted_national) FROM cashback_postings WHERE business_date = '2021-01-04'"), 5'000);
+  EXPECT_EQ(scalar("SELECT sum(unfunded_national) FROM cashback_postings WHERE business_date = '2021-01-04'"),
+            40 * 666 - 5'000);
   const auto reported = json::parse(bupyeong.output)["components"]["city"]["unfunded"].get<long long>() +
                         json::parse(yeonsu.output)["components"]["city"]["unfunded"].get<long long>();
   EXPECT_EQ(reported, 40 * 1'000 - 5'000);  // the city shares are all unfunded: no city pool covers 2021

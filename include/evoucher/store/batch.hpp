@@ -79,8 +79,9 @@ struct PostedState {
   PaymentPools pools;
   PostedAmounts amounts;
 };
-void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const PostedAmounts& posted_after,
-                     const PostedAmounts& unfunded_after, Won taken, std::int64_t cancellation_id);
+void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const std::string& business_date,
+                     const PostedAmounts& posted_after, const PostedAmounts& unfunded_after, Won taken,
+                     std::int64_t cancellation_id);
 
 struct Owed {
   std::string district;  // the issuing district's sub-account
