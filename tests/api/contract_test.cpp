@@ -157,6 +157,7 @@ TEST_F(Contract, RoleMatrix) {
   const std::map<std::string, std::string> tokens{{"city_admin", kAdminToken},
                                                   {"district_admin:bupyeong", token("district_admin", "bupyeong")},
                                                   {"district_admin:yeonsu", token("district_admin", "yeonsu")},
+                                                  {"district_admin:city", token("district_admin", "city")},
                                                   {"auditor", token("auditor")}};
   struct Case {
     std::string method, path;
@@ -166,11 +167,12 @@ TEST_F(Contract, RoleMatrix) {
   };
   int n = 0;
   auto unique = [&](const std::string& s) { return s + "-" + std::to_string(n++); };
-  const std::vector<std::string> roles{"city_admin", "district_admin:bupyeong", "district_admin:yeonsu", "auditor"};
+  const std::vector<std::string> roles{"city_admin", "district_admin:bupyeong", "district_admin:yeonsu",
+                                       "district_admin:city", "auditor"};
   for (const auto& role : roles) {
     const auto& tok = tokens.at(role);
-    const bool city = role == "city_admin", bp = role == "district_admin:bupyeong", ys = role == "district_admin:yeonsu",
-               aud = role == "auditor";
+    const bool city = role == "city_admin", bp = role == "district_admin:bupyeong",
+               cty = role == "district_admin:city", ys = role == "district_admin:yeonsu" || cty, aud = role == "auditor";
     auto st = [&](const std::string& method, const std::string& path, const json& body, const std::string& key = "") {
       return admin(method, path, body, tok, key);
     };
@@ -186,13 +188,13 @@ TEST_F(Contract, RoleMatrix) {
            "create district");
     auto list = st("GET", "/v1/districts", nullptr);
     expect(list, 200, "list districts");
-    if (ys) {
+    if (ys && !cty) {
       EXPECT_EQ(list.body["districts"], json::parse(R"([{"code":"yeonsu","name":"연수구","brand":"연수e음"}])"));
     }
     expect(st("POST", "/v1/policies",
               {{"scope", "city"}, {"effective_from", "2021-01-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
                {"rules", {{"brackets", {{{"up_to", 1}, {"rate_bp", 1}}}}, {"funding_split", {{"national", 1}, {"city", 1}}}}}}),
-           city ? 201 : 403, "city policy");
+           city ? 201 : 403, "city policy (not even the city district's admin)");
     expect(st("POST", "/v1/policies",
               {{"scope", "bupyeong"}, {"effective_from", "2021-02-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
                {"rules", {{"topup_bp", 1}, {"fee_support_bp", 1}}}}),
@@ -216,8 +218,18 @@ TEST_F(Contract, RoleMatrix) {
     expect(st("GET", "/v1/merchants/bp-cafe", nullptr), ys ? 403 : 200, "read merchant");
     expect(st("POST", "/v1/loads", {{"member", "m2"}, {"amount", 1}, {"bank_ref", "b"}}, unique("k")),
            city || bp ? 201 : 403, "load");
-    expect(st("POST", "/v1/refunds", {{"member", "m4"}, {"bank_ref", "b"}}, unique("k")), city ? 422 : 403,
+    expect(st("POST", "/v1/refunds", {{"member", "m4"}, {"bank_ref", "b"}}, unique("k")), city || cty ? 422 : 403,
            "refund of a city member");
+    const auto year = std::to_string(2040 + n++);  // pools of one source may not overlap
+    expect(st("POST", "/v1/pools",
+              {{"source", "national"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"}, {"budget", 1}},
+              unique("pool")),
+           city ? 201 : 403, "national pool (not even the city district's admin)");
+    expect(st("POST", "/v1/pools",
+              {{"source", "district:city"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"},
+               {"budget", 1}},
+              unique("pool")),
+           city || cty ? 201 : 403, "the city district's own pool");
     if (aud) {
       EXPECT_EQ(st("GET", "/v1/members/m3", nullptr).status, 200);
     }
