@@ -54,3 +54,8 @@ BEGIN
     EXECUTE format('ALTER TABLE payments DROP CONSTRAINT %I', c.conname);
   END LOOP;
 END $$;
+
+-- accounts_by_key served summing a pool's accounts across districts; pools.drawn now holds that
+-- sum. The planner preferred it for the money path's lookups by (district, key), which then
+-- probed every district's partition instead of one.
+DROP INDEX accounts_by_key;
