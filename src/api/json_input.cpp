@@ -1,6 +1,9 @@
 // Field-by-field validation with messages that name the field and the reason.
 #include "evoucher/api/json_input.hpp"
 
+#include <cstdint>
+#include <vector>
+
 
 namespace evoucher::api {
 namespace {
@@ -61,11 +64,60 @@ Fields::Fields(const json& object, std::string where) : object_(&object), where_
   }
 }
 
+bool is_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    std::uint32_t code = 0, least = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, code = c & 0x1F, least = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, code = c & 0x0F, least = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, code = c & 0x07, least = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto n = static_cast<unsigned char>(s[i + k]);
+      if ((n & 0xC0) != 0x80) return false;
+      code = (code << 6) | (n & 0x3F);
+    }
+    if (code < least || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 Fields Fields::parse(const std::string& body, json& storage) {
-  storage = json::parse(body, nullptr, false);
+  std::optional<std::string> repeated;
+  std::vector<std::set<std::string>> keys;  // of each object being read, innermost last
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second &&
+               !repeated) {
+      repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  storage = json::parse(body, note_keys, false);
   if (storage.is_discarded()) {
     Fields f(kEmptyObject);
     f.problem_ = "the body is not valid JSON";
+    return f;
+  }
+  if (repeated) {
+    Fields f(kEmptyObject);
+    f.problem_ = "the body repeats the key '" + *repeated + "' in one object; each key may appear once";
     return f;
   }
   return Fields(storage);

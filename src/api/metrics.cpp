@@ -1,6 +1,8 @@
 // Prometheus exposition of the request histogram and gauges.
 #include "evoucher/api/metrics.hpp"
 
+#include <set>
+
 #include <sstream>
 
 namespace evoucher::api {
@@ -9,7 +11,9 @@ void Metrics::observe(const std::string& method, const std::string& route, int s
                       std::chrono::microseconds took) {
   const double seconds = static_cast<double>(took.count()) / 1e6;
   std::lock_guard lock(mutex_);
-  auto& s = series_[{method, route, status}];
+  // A client may send any method; the label takes a fixed set, so the series stay bounded.
+  static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  auto& s = series_[{kMethods.count(method) ? method : "other", route, status}];
   ++s.count;
   s.sum_seconds += seconds;
   for (std::size_t i = 0; i < kBuckets.size(); ++i)

@@ -191,6 +191,24 @@ Handler Service::on_db_replying(DbCommandHandler fn) {
   };
 }
 
+namespace {
+
+// The first query parameter, path segment or header that is not UTF-8, described; none when all are.
+std::optional<std::string> unreadable_text(const Request& request, const PathParams& params) {
+  if (const auto query = parse_query(request.query))
+    for (const auto& [key, value] : *query) {
+      if (!is_utf8(key)) return std::string("a query parameter's name is not valid UTF-8");
+      if (!is_utf8(value)) return "query parameter '" + key + "' is not valid UTF-8";
+    }
+  for (const auto& [name, value] : params)
+    if (!is_utf8(value)) return "path segment '" + name + "' is not valid UTF-8";
+  for (const auto& [name, value] : request.headers)
+    if (!is_utf8(value)) return "header '" + name + "' is not valid UTF-8";
+  return std::nullopt;
+}
+
+}  // namespace
+
 void Service::handle(Request request, Reply reply) {
   const auto started = std::chrono::steady_clock::now();
   const auto match = router_.match(request.method, request.path);
@@ -213,6 +231,11 @@ void Service::handle(Request request, Reply reply) {
                                                         "; allowed: " + allow);
     r.headers.emplace_back("Allow", allow);
     counted(std::move(r));
+    return;
+  }
+  // Text that is not UTF-8 never reaches a handler: PostgreSQL would refuse it as a parameter.
+  if (auto bad = unreadable_text(request, match.params)) {
+    counted(problem(ErrorCode::invalid_request, *bad));
     return;
   }
   if ((request.method == "POST" || request.method == "PATCH") && !is_json(request.header("content-type"))) {

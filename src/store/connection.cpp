@@ -12,6 +12,15 @@ bool is_unavailable_state(const std::string& sqlstate) {
 
 }  // namespace
 
+std::string with_connection_parameters(const std::string& url, int connect_timeout_s) {
+  const std::string timeout = std::to_string(connect_timeout_s);
+  // libpq takes a keyword string or a URI; a URI takes its parameters after '?'.
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + timeout +
+           "&application_name=evoucher";
+  return url + " connect_timeout=" + timeout + " application_name=evoucher";
+}
+
 void rethrow_mapped(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
@@ -26,8 +35,7 @@ void rethrow_mapped(std::exception_ptr error) {
 }
 
 Connection::Connection(const std::string& url, ConnectionOptions options) {
-  const std::string full = url + " connect_timeout=" + std::to_string(options.connect_timeout_s) +
-                           " application_name=evoucher";
+  const std::string full = with_connection_parameters(url, options.connect_timeout_s);
   with_unavailable_mapped([&] {
     impl_ = std::make_unique<Impl>(full);
     impl_->conn.set_variable("statement_timeout", std::to_string(options.statement_timeout_ms));

@@ -397,5 +397,53 @@ TEST_F(Contract, SigtermLetsAnInFlightRequestFinish) {
   EXPECT_EQ(answered->body["districts"].size(), 3u);
 }
 
+// The processor signs bytes: a body two parsers could read differently is refused, unwritten.
+TEST_F(Contract, ABodyWithARepeatedKeyIsRefused) {
+  ASSERT_EQ(load("m1", 100'000, "dup-load").status, 201);
+  const std::string raw = R"({"event_id":"dup-1","card":"c1","merchant":"bp-cafe","price":1000,"price":90000,)"
+                          R"("occurred_at":"2020-03-02T10:00:00+09:00","channel":"card"})";
+  const std::string t = std::to_string(std::time(nullptr));
+  const auto r = answer(http_request(server->port(), "POST", "/v1/processor/payments", raw,
+                                     {{"X-Evoucher-Signature", "t=" + t + ",v1=" + hmac_sha256_hex(kSecret, t + "." + raw)}}));
+  expect_problem(r, 400, "invalid_request", "the body repeats the key 'price' in one object; each key may appear once");
+  // Nested objects too, and in admin calls.
+  const std::string nested = R"({"benefit":{"kind":"pre_discount","rate_bp":100,"rate_bp":700}})";
+  const auto n = answer(http_request(server->port(), "PATCH", "/v1/merchants/bp-cafe", nested,
+                                     {{"Authorization", std::string("Bearer ") + kAdminToken},
+                                      {"Content-Type", "application/json"}}));
+  expect_problem(n, 400, "invalid_request", "the body repeats the key 'rate_bp' in one object; each key may appear once");
+  // The same key in two different objects is fine.
+  EXPECT_EQ(admin("PATCH", "/v1/merchants/bp-cafe", json::parse(R"({"benefit":{"kind":"pre_discount","rate_bp":100}})"))
+                .status,
+            200);
+  EXPECT_EQ(scalar("SELECT count(*) FROM payments"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events"), 0);
+}
+
+// Bytes that are not UTF-8 in a query parameter, a path segment or a header are bad input, not a
+// database error: 400 naming the place, and nothing written.
+TEST_F(Contract, TextThatIsNotUtf8IsRefusedByName) {
+  const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kAdminToken}};
+  expect_problem(answer(http_request(server->port(), "GET", "/v1/ledger/trial-balance?district=%FF", "", auth)), 400,
+                 "invalid_request", "query parameter 'district' is not valid UTF-8");
+  // Paths are not percent-decoded: an encoded byte is an unknown id; a raw one is refused.
+  expect_problem(answer(http_request(server->port(), "GET", "/v1/members/%C0%AF", "", auth)), 404, "not_found",
+                 "no member %C0%AF");
+  expect_problem(answer(http_request(server->port(), "GET", "/v1/members/\xc0\xaf", "", auth)), 400, "invalid_request",
+                 "path segment 'id' is not valid UTF-8");
+  auto keyed = auth;
+  keyed["Idempotency-Key"] = "key-\xff\xfe";
+  keyed["Content-Type"] = "application/json";
+  expect_problem(answer(http_request(server->port(), "POST", "/v1/loads",
+                                     R"({"member":"m1","amount":1000,"bank_ref":"b"})", keyed)),
+                 400, "invalid_request", "header 'idempotency-key' is not valid UTF-8");
+  EXPECT_EQ(scalar("SELECT count(*) FROM loads") + scalar("SELECT count(*) FROM idempotency_keys"), 0);
+  // Korean in a key is UTF-8, and welcome.
+  keyed["Idempotency-Key"] = "충전-1";
+  EXPECT_EQ(http_request(server->port(), "POST", "/v1/loads", R"({"member":"m1","amount":1000,"bank_ref":"b"})", keyed)
+                .status,
+            201);
+}
+
 }  // namespace
 }  // namespace evoucher::testing

@@ -86,6 +86,16 @@ TEST_F(OperationsTest, MetricsCountRequests) {
   EXPECT_NE(m.body.find("evoucher_db_queue_depth 0\n"), std::string::npos);
 }
 
+// A client may invent methods; each one would otherwise be a new series.
+TEST_F(OperationsTest, MetricsLabelInventedMethodsAsOther) {
+  for (const char* method : {"BREW", "FROB", "PROPFIND"}) EXPECT_EQ(http_request(server->port(), method, "/readyz", "", {}).status, 405);
+  auto m = http_get(server->port(), "/metrics");
+  EXPECT_NE(m.body.find("evoucher_http_requests_total{method=\"other\",route=\"unmatched\",status=\"405\"} 3\n"),
+            std::string::npos)
+      << m.body;
+  for (const char* method : {"BREW", "FROB", "PROPFIND"}) EXPECT_EQ(m.body.find(method), std::string::npos);
+}
+
 TEST_F(OperationsTest, SigtermExitsZero) {
   EXPECT_EQ(http_get(server->port(), "/readyz").status, 200);
   EXPECT_EQ(server->stop(), 0);

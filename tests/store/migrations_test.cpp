@@ -66,6 +66,35 @@ TEST(Migrations, CommandLineReportsWhatItApplied) {
       << second.output;
 }
 
+TEST(ConnectionUrl, BothLibpqFormsTakeTheServiceParameters) {
+  EXPECT_EQ(store::with_connection_parameters("host=/run/pg dbname=ev", 5),
+            "host=/run/pg dbname=ev connect_timeout=5 application_name=evoucher");
+  EXPECT_EQ(store::with_connection_parameters("postgresql://ev@db.example/ev", 5),
+            "postgresql://ev@db.example/ev?connect_timeout=5&application_name=evoucher");
+  EXPECT_EQ(store::with_connection_parameters("postgres://ev@db/ev?sslmode=require", 3),
+            "postgres://ev@db/ev?sslmode=require&connect_timeout=3&application_name=evoucher");
+}
+
+// A URI-form EVOUCHER_DATABASE_URL works for every command, like the keyword form.
+TEST(ConnectionUrl, UriFormWorksEndToEnd) {
+  empty_database("uri_form");
+  const auto keyword = PgHarness::instance().cluster().url("uri_form");  // host=<dir> user=<u> dbname=<db>
+  auto value = [&](const std::string& name) {
+    const auto at = keyword.find(name + "=") + name.size() + 1;
+    return keyword.substr(at, keyword.find(' ', at) - at);
+  };
+  const auto uri = "postgresql://" + value("user") + "@/" + value("dbname") + "?host=" + value("host");
+  const std::map<std::string, std::string> env{{"EVOUCHER_DATABASE_URL", uri},
+                                               {"EVOUCHER_MIGRATIONS_DIR", std::string(EVOUCHER_SOURCE_DIR) + "/migrations"}};
+  auto migrated = run_evoucher({"migrate"}, env);
+  EXPECT_EQ(migrated.exit_code, 0) << uri << "\n" << migrated.output;
+  auto seeded = run_evoucher({"seed", "demo"}, env);
+  EXPECT_EQ(seeded.exit_code, 0) << seeded.output;
+  auto verified = run_evoucher({"verify"}, env);
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("\n42 checks passed, 0 failed"), std::string::npos) << verified.output;
+}
+
 TEST(Migrations, ChangedAppliedMigrationIsRefused) {
   const auto url = empty_database("mig_changed");
   const fs::path dir = fs::path(PgHarness::instance().root()) / "changed-migrations";

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "evoucher/engine/money.hpp"
 #include "evoucher/time.hpp"
@@ -16,13 +17,17 @@
 namespace evoucher::api {
 
 bool is_client_id(const std::string& s);      // [A-Za-z0-9_.:-]{1,64}
+// Well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or code points past
+// U+10FFFF.
+bool is_utf8(std::string_view s);
 bool is_district_code(const std::string& s);  // [a-z][a-z0-9_]{1,31}
 
 class Fields {
  public:
   // A JSON object to read; `where` prefixes field names in messages ("rules.").
   Fields(const nlohmann::json& object, std::string where = "");
-  // Parses a request body; a body that is not a JSON object is the first problem.
+  // Parses a request body; a body that is not a JSON object, or whose object repeats a key, is
+  // the first problem (the processor signs bytes: two parsers must never read one body differently).
   static Fields parse(const std::string& body, nlohmann::json& storage);
 
   std::string client_id(const char* name);

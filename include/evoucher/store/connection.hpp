@@ -27,6 +27,9 @@ struct ConnectionOptions {
   bool key_probes_only = false;
 };
 
+// The URL with the service's connection parameters added, in keyword or URI form as given.
+std::string with_connection_parameters(const std::string& url, int connect_timeout_s);
+
 // One connection and the statements prepared on it. Not thread-safe: each worker owns one.
 class Connection {
  public:
