@@ -21,7 +21,7 @@ bool is_json(const std::string* content_type) {
 }
 
 Response internal_error(const char* where, const std::exception* e) {
-  spdlog::error("{}: {}", where, e ? e->what() : "unknown exception");
+  spdlog::error("{}: {}", where, e ? store::redacted(e->what()) : std::string("unknown exception"));
   return problem(ErrorCode::internal, "the service failed to answer this request");
 }
 

@@ -14,7 +14,7 @@ void answer(const Done& done, Result result) {
   try {
     done(std::move(result));
   } catch (const std::exception& e) {
-    spdlog::error("answering a command failed: {}", e.what());
+    spdlog::error("answering a command failed: {}", store::redacted(e.what()));
   }
 }
 
@@ -97,13 +97,13 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
     if (options_.kill_after_commit) raise(SIGKILL);
   } catch (const store::Unavailable& e) {
     // Lost during the commit, the outcome is unknown: a replay will tell.
-    spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, e.what());
+    spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, store::redacted(e.what()));
     connection.reset();
     for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, {Trouble::unavailable, false, {}, e.what()});
     return;
   } catch (const std::exception& e) {
     if (to - from > 1) {
-      spdlog::warn("group of {} rolled back, splitting it: {}", to - from, e.what());
+      spdlog::warn("group of {} rolled back, splitting it: {}", to - from, store::redacted(e.what()));
       const std::size_t mid = from + (to - from) / 2;
       run(connection, jobs, from, mid, 0);
       run(connection, jobs, mid, to, 0);
@@ -113,7 +113,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
       run(connection, jobs, from, to, 1);
       return;
     }
-    spdlog::error("command failed: {}", e.what());
+    spdlog::error("command failed: {}", store::redacted(e.what()));
     answer(jobs[from].done, {Trouble::failed, false, {}, e.what()});
     return;
   }

@@ -12,6 +12,20 @@ bool is_unavailable_state(const std::string& sqlstate) {
 
 }  // namespace
 
+std::string redacted(std::string_view error_text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < error_text.size()) {
+    auto end = error_text.find('\n', start);
+    if (end == std::string_view::npos) end = error_text.size();
+    const auto line = error_text.substr(start, end - start);
+    out += line.rfind("DETAIL:", 0) == 0 ? std::string_view("DETAIL:  (redacted)") : line;
+    if (end < error_text.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string with_connection_parameters(const std::string& url, int connect_timeout_s) {
   const std::string timeout = std::to_string(connect_timeout_s);
   // libpq takes a keyword string or a URI; a URI takes its parameters after '?'.

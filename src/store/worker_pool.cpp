@@ -41,7 +41,7 @@ void WorkerPool::work() {
         return 0;
       });
     } catch (const Unavailable& e) {
-      spdlog::warn("database unavailable: {}", e.what());
+      spdlog::warn("database unavailable: {}", redacted(e.what()));
       connection.reset();  // reconnect for the next job
       job.fail(std::current_exception());
     } catch (...) {

@@ -285,5 +285,23 @@ TEST_F(LedgerTest, StatementPagesWithRunningBalances) {
   EXPECT_FALSE(store::statement(tx, "bupyeong", keys, 2, std::string("x.1")).has_value());
 }
 
+// PostgreSQL quotes the row in a DETAIL line; what the service logs of an error never carries it.
+TEST_F(LedgerTest, LoggedErrorsLeaveOutTheRowTheyQuote) {
+  pqxx::connection c(url);
+  pqxx::nontransaction n(c);
+  n.exec("INSERT INTO members (id, district) VALUES ('m-redact', 'bupyeong')");
+  n.exec("INSERT INTO cards (token, member_id) VALUES ('tok-4242-secret', 'm-redact')");
+  std::string raw;
+  try {
+    n.exec("INSERT INTO cards (token, member_id) VALUES ('tok-4242-secret', 'm-redact')");
+  } catch (const pqxx::sql_error& e) {
+    raw = e.what();
+  }
+  ASSERT_NE(raw.find("tok-4242-secret"), std::string::npos) << raw;  // PostgreSQL does quote it
+  const auto logged = store::redacted(raw);
+  EXPECT_EQ(logged.find("tok-4242-secret"), std::string::npos) << logged;
+  EXPECT_EQ(logged, "ERROR:  duplicate key value violates unique constraint \"cards_pkey\"\nDETAIL:  (redacted)\n");
+}
+
 }  // namespace
 }  // namespace evoucher::testing

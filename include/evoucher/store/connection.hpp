@@ -4,6 +4,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace evoucher::store {
 
@@ -26,6 +27,10 @@ struct ConnectionOptions {
   // hundreds of milliseconds.
   bool key_probes_only = false;
 };
+
+// An error's text fit for the log: PostgreSQL's DETAIL lines can quote a row (a card token, a
+// member id), so they are replaced by a marker.
+std::string redacted(std::string_view error_text);
 
 // The URL with the service's connection parameters added, in keyword or URI form as given.
 std::string with_connection_parameters(const std::string& url, int connect_timeout_s);
