@@ -2,6 +2,11 @@
 // layer, write its answer back on the connection's strand. Transport errors are error_codes.
 #include "evoucher/transport/server.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <limits>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
@@ -168,7 +173,24 @@ tcp::endpoint parse_endpoint(const std::string& listen) {
   return {address, static_cast<unsigned short>(port)};
 }
 
+// Raises the soft descriptor limit to the hard one, and answers the limit now in force.
+long long open_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<int>::max() : static_cast<long long>(limit.rlim_cur);
+}
+
 }  // namespace
+
+int connection_cap(int configured, long long descriptor_limit, int reserved) {
+  const long long room = descriptor_limit - reserved;
+  return static_cast<int>(std::max<long long>(1, std::min<long long>(configured, room)));
+}
 
 struct Server::Impl {
   const Config& config;
@@ -178,6 +200,12 @@ struct Server::Impl {
   net::signal_set signals;
   net::steady_timer grace;
   std::chrono::steady_clock::time_point deadline;
+  net::steady_timer accept_retry;
+  std::chrono::milliseconds accept_backoff{kFirstAcceptBackoff};
+  int max_connections;
+
+  static constexpr std::chrono::milliseconds kFirstAcceptBackoff{10};
+  static constexpr std::chrono::milliseconds kLastAcceptBackoff{1000};
 
   Impl(const Config& c, api::Service& service)
       : config(c),
@@ -185,7 +213,16 @@ struct Server::Impl {
         shared{c, service, ioc, {}, {}, false},
         acceptor(net::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
-        grace(ioc) {}
+        grace(ioc),
+        accept_retry(acceptor.get_executor()) {
+    // Database connections, the listener, the log and a margin for the embedded cluster's tools.
+    const int reserved = c.db_workers + c.group_writers + 64;
+    const auto limit = open_descriptor_limit();
+    max_connections = connection_cap(c.max_connections, limit, reserved);
+    if (max_connections < c.max_connections)
+      spdlog::warn("max_connections {} is more than RLIMIT_NOFILE ({}) allows: serving at most {} connections",
+                   c.max_connections, limit, max_connections);
+  }
 
   void listen() {
     const auto endpoint = parse_endpoint(config.listen);
@@ -206,14 +243,23 @@ struct Server::Impl {
           std::lock_guard lock(shared.mutex);
           for (auto it = shared.sessions.begin(); it != shared.sessions.end();)
             it = it->expired() ? shared.sessions.erase(it) : std::next(it);
-          if (!shared.stopping && shared.sessions.size() < static_cast<std::size_t>(config.max_connections)) {
+          if (!shared.stopping && shared.sessions.size() < static_cast<std::size_t>(max_connections)) {
             session = std::make_shared<Session>(std::move(socket), shared);
             shared.sessions.insert(session);
           }
         }
         if (session) session->start();
-      } else {
-        spdlog::warn("accept: {}", ec.message());
+        accept_backoff = kFirstAcceptBackoff;
+      } else if (acceptor.is_open()) {
+        // Out of descriptors (EMFILE) and the like: re-arming at once would spin. Wait, longer
+        // each time the error repeats.
+        spdlog::warn("accept: {}; trying again in {} ms", ec.message(), accept_backoff.count());
+        accept_retry.expires_after(accept_backoff);
+        accept_backoff = std::min(accept_backoff * 2, kLastAcceptBackoff);
+        accept_retry.async_wait([this](beast::error_code wait) {
+          if (!wait && acceptor.is_open()) accept();
+        });
+        return;
       }
       if (acceptor.is_open()) accept();
     });
@@ -223,6 +269,7 @@ struct Server::Impl {
     spdlog::info("signal {}: stopping; in-flight requests may take up to {} ms", signal, config.shutdown_grace_ms);
     beast::error_code ignored;
     acceptor.close(ignored);
+    accept_retry.cancel();
     std::vector<std::shared_ptr<Session>> live;
     {
       std::lock_guard lock(shared.mutex);

@@ -2,9 +2,20 @@
 // readiness across a database restart, and a graceful SIGTERM.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "evoucher/transport/server.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_harness.hpp"
 #include "support/process.hpp"
@@ -94,6 +105,67 @@ TEST_F(OperationsTest, MetricsLabelInventedMethodsAsOther) {
             std::string::npos)
       << m.body;
   for (const char* method : {"BREW", "FROB", "PROPFIND"}) EXPECT_EQ(m.body.find(method), std::string::npos);
+}
+
+// The default of 10,000 connections is more than the usual 1,024 descriptors: the cap follows
+// RLIMIT_NOFILE, after the database's connections.
+TEST(ConnectionCap, FollowsTheDescriptorLimit) {
+  EXPECT_EQ(transport::connection_cap(10'000, 1'024, 72), 952);
+  EXPECT_EQ(transport::connection_cap(100, 1'024, 72), 100);
+  EXPECT_EQ(transport::connection_cap(10'000, 1'048'576, 72), 10'000);
+  EXPECT_EQ(transport::connection_cap(10'000, 50, 72), 1);
+}
+
+namespace {
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string f;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoll(f);
+    if (i == 15) stime = std::stoll(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int open_descriptors(pid_t pid) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
+}  // namespace
+
+// Out of descriptors, the accept loop waits instead of spinning, and serves again once some are
+// free.
+TEST_F(OperationsTest, AcceptErrorsBackOffInsteadOfSpinning) {
+  const pid_t pid = server->pid();
+  rlimit before{};
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+  const rlimit tight{static_cast<rlim_t>(open_descriptors(pid) + 4), before.rlim_max};  // the soft limit only
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
+  std::vector<int> clients;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    clients.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double cpu0 = cpu_seconds(pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double busy = cpu_seconds(pid) - cpu0;
+  EXPECT_LT(busy, 0.3) << "the accept loop spun for " << busy << " s of CPU in 1 s";
+  for (int fd : clients) close(fd);
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the longest wait between tries
+  EXPECT_EQ(http_get(server->port(), "/healthz").status, 200);
 }
 
 TEST_F(OperationsTest, SigtermExitsZero) {

@@ -23,6 +23,7 @@ class ServeProcess {
   ServeProcess(const std::string& database_url, std::map<std::string, std::string> extra_env = {});
   ~ServeProcess();
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   // SIGTERM, then waits; returns the exit status (128 + signal when killed by one).
   int stop();
 

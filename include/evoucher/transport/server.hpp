@@ -9,6 +9,11 @@
 
 namespace evoucher::transport {
 
+// How many client connections to serve at once: the configured number, but never more than the
+// descriptors left under RLIMIT_NOFILE once `reserved` (database connections, the listener,
+// logs) are set aside, and at least 1.
+int connection_cap(int configured, long long descriptor_limit, int reserved);
+
 class Server {
  public:
   Server(const Config& config, api::Service& service);
