@@ -23,6 +23,35 @@ const char* to_string(Role role) {
   return "auditor";
 }
 
+void TokenDirectory::replace(std::map<std::string, Token> by_hash) {
+  std::lock_guard lock(mutex_);
+  by_hash_ = std::move(by_hash);
+}
+
+std::optional<TokenDirectory::Token> TokenDirectory::find(const std::string& hash) const {
+  std::lock_guard lock(mutex_);
+  const auto found = by_hash_.find(hash);
+  if (found == by_hash_.end()) return std::nullopt;
+  return found->second;
+}
+
+void TokenDirectory::add(const std::string& hash, Token token) {
+  std::lock_guard lock(mutex_);
+  by_hash_[hash] = std::move(token);
+}
+
+bool TokenDirectory::begin_lookup() {
+  std::lock_guard lock(mutex_);
+  if (looking_up_) return false;
+  looking_up_ = true;
+  return true;
+}
+
+void TokenDirectory::end_lookup() {
+  std::lock_guard lock(mutex_);
+  looking_up_ = false;
+}
+
 bool may_read(const Principal& p, const std::string& district) {
   return p.role != Role::district_admin || p.district == district;
 }

@@ -54,6 +54,9 @@ std::string render_group_sizes(const ops::GroupStats& s) {
 
 }  // namespace
 
+// How often the token directory is read again from the database.
+constexpr std::chrono::seconds kTokenRefresh{2};
+
 Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer)
     : config_(config), db_(db), writer_(writer) {
   add_operations_routes();
@@ -67,6 +70,15 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",
                      [this] { return static_cast<double>(writer_.queued()); });
   metrics_.add_section([this] { return render_group_sizes(writer_.stats()); });
+  refresher_ = std::thread([this] {
+    std::unique_lock lock(refresh_mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      refresh_tokens();
+      lock.lock();
+      refresh_wake_.wait_for(lock, kTokenRefresh, [this] { return stopping_; });
+    }
+  });
 }
 
 std::vector<std::pair<std::string, std::string>> Service::routes() const {
@@ -91,46 +103,117 @@ void Service::add_operations_routes() {
   });
 }
 
-std::optional<Response> Service::authenticate(store::Connection& c, const Request& request, bool writes,
-                                              Principal& principal) {
-  const auto token = bearer_token(request.header("authorization"));
-  if (!token) return problem(ErrorCode::unauthenticated, "an Authorization: Bearer token is required");
-  if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
-    principal.role = Role::city_admin;
-  } else {
-    std::optional<store::TokenRow> row;
-    {
-      store::Tx tx(c);
-      row = store::find_token(tx, sha256_hex(*token));
-    }
-    if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
-    principal.role = parse_role(row->role).value_or(Role::auditor);
-    principal.district = row->district;
+Service::~Service() {
+  {
+    std::lock_guard lock(refresh_mutex_);
+    stopping_ = true;
   }
+  refresh_wake_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+namespace {
+
+std::optional<Response> refused_to_auditor(bool writes, const Principal& principal) {
   if (writes && principal.role == Role::auditor) return problem(ErrorCode::forbidden, "an auditor reads and writes nothing");
   return std::nullopt;
 }
 
+Principal principal_of(const TokenDirectory::Token& token) { return {token.role, token.district}; }
+
+}  // namespace
+
+void Service::refresh_tokens() {
+  store::DbJob job;
+  job.run = [tokens = tokens_](store::Connection& c) {
+    std::map<std::string, TokenDirectory::Token> by_hash;
+    store::Tx tx(c);
+    for (auto& [hash, row] : store::all_tokens(tx))
+      by_hash[hash] = {parse_role(row.role).value_or(Role::auditor), row.district};
+    tokens->replace(std::move(by_hash));
+  };
+  job.fail = [](std::exception_ptr) {};  // the next refresh tries again
+  db_.submit(std::move(job));
+}
+
+Service::Verdict Service::authenticate_early(const Request& request, bool writes) {
+  Verdict v;
+  const auto token = bearer_token(request.header("authorization"));
+  if (!token) {
+    v.refusal = problem(ErrorCode::unauthenticated, "an Authorization: Bearer token is required");
+    return v;
+  }
+  if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
+    v.principal = Principal{Role::city_admin, std::nullopt};
+  } else if (const auto known = tokens_->find(sha256_hex(*token))) {
+    v.principal = principal_of(*known);
+  } else if (!tokens_->begin_lookup()) {
+    v.refusal = problem(ErrorCode::unauthenticated, "the bearer token is not valid");
+    return v;
+  } else {
+    // Looked up on a database worker; the claim goes back when that job is done or dropped.
+    v.lookup = std::shared_ptr<void>(nullptr, [tokens = tokens_](void*) { tokens->end_lookup(); });
+    return v;
+  }
+  v.refusal = refused_to_auditor(writes, *v.principal);
+  return v;
+}
+
+std::optional<Response> Service::authenticate(store::Connection& c, const Request& request, bool writes,
+                                              Principal& principal) {
+  const auto hash = sha256_hex(bearer_token(request.header("authorization")).value_or(""));
+  std::optional<store::TokenRow> row;
+  {
+    store::Tx tx(c);
+    row = store::find_token(tx, hash);
+  }
+  if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
+  const TokenDirectory::Token token{parse_role(row->role).value_or(Role::auditor), row->district};
+  tokens_->add(hash, token);
+  principal = principal_of(token);
+  return refused_to_auditor(writes, principal);
+}
+
+// The token is checked on the I/O thread; only a token the directory does not know yet takes a
+// database worker to be looked up.
 void Service::admin_route(std::string method, std::string pattern, AdminHandler handler) {
   const bool writes = method != "GET";
+  auto shared_handler = std::make_shared<AdminHandler>(std::move(handler));
   router_.add(std::move(method), std::move(pattern),
-              on_db([this, writes, handler = std::move(handler)](store::Connection& c, const Request& request,
-                                                                 const PathParams& params) {
-                Principal principal;
-                if (auto refused = authenticate(c, request, writes, principal)) return *refused;
-                return handler(c, request, params, principal);
-              }));
+              [this, writes, shared_handler](const Request& request, const PathParams& params, Reply reply) {
+                auto verdict = authenticate_early(request, writes);
+                if (verdict.refusal) return reply(std::move(*verdict.refusal));
+                on_db([this, writes, shared_handler, known = verdict.principal, claim = verdict.lookup](
+                          store::Connection& c, const Request& r, const PathParams& p) {
+                  Principal principal;
+                  if (known) {
+                    principal = *known;
+                  } else if (auto refused = authenticate(c, r, writes, principal)) {
+                    return *refused;
+                  }
+                  return (*shared_handler)(c, r, p, principal);
+                })(request, params, std::move(reply));
+              });
 }
 
 void Service::admin_command(std::string method, std::string pattern, AdminCommandHandler handler) {
   const bool writes = method != "GET";
+  auto shared_handler = std::make_shared<AdminCommandHandler>(std::move(handler));
   router_.add(std::move(method), std::move(pattern),
-              on_db_replying([this, writes, handler = std::move(handler)](
-                                 store::Connection& c, const Request& request, const PathParams& params, Reply reply) {
-                Principal principal;
-                if (auto refused = authenticate(c, request, writes, principal)) return reply(std::move(*refused));
-                handler(c, request, params, principal, std::move(reply));
-              }));
+              [this, writes, shared_handler](const Request& request, const PathParams& params, Reply reply) {
+                auto verdict = authenticate_early(request, writes);
+                if (verdict.refusal) return reply(std::move(*verdict.refusal));
+                on_db_replying([this, writes, shared_handler, known = verdict.principal, claim = verdict.lookup](
+                                   store::Connection& c, const Request& r, const PathParams& p, Reply answer) {
+                  Principal principal;
+                  if (known) {
+                    principal = *known;
+                  } else if (auto refused = authenticate(c, r, writes, principal)) {
+                    return answer(std::move(*refused));
+                  }
+                  (*shared_handler)(c, r, p, principal, std::move(answer));
+                })(request, params, std::move(reply));
+              });
 }
 
 namespace {
@@ -144,13 +227,14 @@ std::optional<Response> check_processor_signature(const Config& config, const Re
 }
 }  // namespace
 
+// The signature is checked on the I/O thread: a badly signed call never takes a database worker.
 void Service::processor_route(std::string pattern, DbHandler handler) {
   router_.add("POST", std::move(pattern),
-              on_db([this, handler = std::move(handler)](store::Connection& c, const Request& request,
-                                                         const PathParams& params) {
-                if (auto refused = check_processor_signature(config_, request)) return *refused;
-                return handler(c, request, params);
-              }));
+              [this, on_database = on_db(std::move(handler))](const Request& request, const PathParams& params,
+                                                              Reply reply) {
+                if (auto refused = check_processor_signature(config_, request)) return reply(std::move(*refused));
+                on_database(request, params, std::move(reply));
+              });
 }
 
 void Service::processor_command(std::string pattern, Handler handler) {

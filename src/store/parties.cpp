@@ -57,6 +57,7 @@ const Statement kPolicyById{"policy_by_id", kSelectPolicy + "WHERE id = $1"};
 
 const Statement kInsertToken{
     "token_insert", "INSERT INTO api_tokens (token_hash, role, district, name) VALUES ($1, $2, $3, $4)"};
+const Statement kAllTokens{"token_all", "SELECT token_hash, role, district, name FROM api_tokens"};
 const Statement kFindToken{
     "token_find", "SELECT role, district, name FROM api_tokens WHERE token_hash = $1"};
 
@@ -182,6 +183,15 @@ std::optional<TokenRow> find_token(Tx& tx, const std::string& token_hash) {
     const auto rows = run(tx, kFindToken, token_hash);
     if (rows.empty()) return std::nullopt;
     return TokenRow{rows[0][0].as<std::string>(), opt<std::string>(rows[0][1]), rows[0][2].as<std::string>()};
+  });
+}
+
+std::map<std::string, TokenRow> all_tokens(Tx& tx) {
+  return with_unavailable_mapped([&] {
+    std::map<std::string, TokenRow> out;
+    for (const auto& r : run(tx, kAllTokens))
+      out[r[0].as<std::string>()] = TokenRow{r[1].as<std::string>(), opt<std::string>(r[2]), r[3].as<std::string>()};
+    return out;
   });
 }
 

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "api/api_fixture.hpp"
@@ -443,6 +444,62 @@ TEST_F(Contract, TextThatIsNotUtf8IsRefusedByName) {
   EXPECT_EQ(http_request(server->port(), "POST", "/v1/loads", R"({"member":"m1","amount":1000,"bank_ref":"b"})", keyed)
                 .status,
             201);
+}
+
+// A flood of bad tokens or signatures is refused on the I/O thread: it never fills the database
+// workers' queue, so it never turns other calls into 503s.
+TEST_F(Contract, BadCredentialsNeverQueueForTheDatabase) {
+  ServeProcess one_worker(url, {{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                                {"EVOUCHER_DB_WORKERS", "1"},
+                                {"EVOUCHER_DB_QUEUE_LIMIT", "1"},
+                                {"EVOUCHER_STATEMENT_TIMEOUT_MS", "30000"}});
+  const std::string good = token("district_admin", "bupyeong");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the token directory has read it
+  // The one worker waits on a lock the test holds.
+  pqxx::connection holder(url);
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE districts IN ACCESS EXCLUSIVE MODE");
+  HttpResult blocked;
+  std::thread waiting([&] {
+    blocked = http_request(one_worker.port(), "GET", "/v1/districts", "", {{"Authorization", "Bearer " + good}});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int unauthenticated = 0, unavailable = 0;
+  std::vector<std::thread> flood;
+  std::mutex counts;
+  for (int i = 0; i < 10; ++i)
+    flood.emplace_back([&, i] {
+      const auto r = http_request(one_worker.port(), "GET", "/v1/districts", "",
+                                  {{"Authorization", "Bearer not-a-token-" + std::to_string(i)}});
+      std::lock_guard g(counts);
+      if (r.status == 401) ++unauthenticated;
+      if (r.status == 503) ++unavailable;
+    });
+  const std::string raw = R"({"event_id":"s-1","merchant":"bp-cafe","business_date":"2020-03-02","amount":1})";
+  const auto forged = http_request(one_worker.port(), "POST", "/v1/processor/settlements", raw,
+                                   {{"X-Evoucher-Signature", "t=1,v1=00"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(forged.status, 401);
+  // Nine are refused at once; one is being looked up, behind the blocked call.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard g(counts);
+      if (unauthenticated + unavailable >= 9) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  {
+    std::lock_guard g(counts);
+    EXPECT_EQ(unauthenticated, 9);
+    EXPECT_EQ(unavailable, 0);
+  }
+  lock.commit();
+  waiting.join();
+  for (auto& t : flood) t.join();
+  EXPECT_EQ(blocked.status, 200);
+  EXPECT_EQ(unauthenticated, 10);
+  EXPECT_EQ(unavailable, 0);
 }
 
 }  // namespace

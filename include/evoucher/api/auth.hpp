@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -23,6 +25,30 @@ bool may_write(const Principal& p, const std::string& district);
 
 // The bearer token of an Authorization header, or nullopt.
 std::optional<std::string> bearer_token(const std::string* authorization);
+
+// Every admin token the database holds, by hash, so that a request is authenticated on the I/O
+// thread before it queues for a database worker: a flood of bad tokens costs (almost) no
+// database time. The service refreshes it every few seconds (`evoucher token create` writes
+// beside it). A token it does not know yet is looked up in the database, one such lookup at a
+// time; while one is under way, another unknown token is refused at once.
+class TokenDirectory {
+ public:
+  struct Token {
+    Role role = Role::auditor;
+    std::optional<std::string> district;
+  };
+  void replace(std::map<std::string, Token> by_hash);
+  void add(const std::string& hash, Token token);
+  std::optional<Token> find(const std::string& hash) const;
+  // Claims the one lookup of an unknown token; false while another is under way.
+  bool begin_lookup();
+  void end_lookup();
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, Token> by_hash_;
+  bool looking_up_ = false;
+};
 
 enum class SignatureCheck { ok, missing, malformed, expired, mismatch };
 const char* describe(SignatureCheck check);

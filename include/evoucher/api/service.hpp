@@ -2,8 +2,11 @@
 // to the database workers.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "evoucher/api/auth.hpp"
 #include "evoucher/api/http.hpp"
@@ -23,6 +26,9 @@ class Service {
  public:
   // Blocking database work runs on db's workers; money movements go through writer's group commits.
   Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
   // Answers one request through reply, now or later from a database worker.
   void handle(Request request, Reply reply);
@@ -54,9 +60,18 @@ class Service {
   Handler on_db(DbHandler fn);
   using DbCommandHandler = std::function<void(store::Connection&, const Request&, const PathParams&, Reply)>;
   Handler on_db_replying(DbCommandHandler fn);
-  // The caller's principal, or the 401/403 answer.
+  // On the I/O thread: the caller's principal, or the 401/403 answer; neither when the token is
+  // not in the directory yet and may be looked up in the database.
+  struct Verdict {
+    std::optional<Principal> principal;
+    std::optional<Response> refusal;
+    std::shared_ptr<void> lookup;  // the claimed database lookup, given back when the last holder lets go
+  };
+  Verdict authenticate_early(const Request& request, bool writes);
+  // On a database worker, for a token the directory did not know: the principal, or the answer.
   std::optional<Response> authenticate(store::Connection& c, const Request& request, bool writes,
                                        Principal& principal);
+  void refresh_tokens();
   void add_operations_routes();
 
   const Config& config_;
@@ -64,6 +79,12 @@ class Service {
   ops::GroupWriter& writer_;
   Router router_;
   Metrics metrics_;
+  // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
+  std::shared_ptr<TokenDirectory> tokens_ = std::make_shared<TokenDirectory>();
+  std::mutex refresh_mutex_;
+  std::condition_variable refresh_wake_;
+  bool stopping_ = false;
+  std::thread refresher_;
 };
 
 // A JSON answer.

@@ -1,6 +1,7 @@
 // Members, cards, merchants, policy versions and admin tokens.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,5 +70,7 @@ struct TokenRow {
 };
 void create_token(Tx& tx, const std::string& token_hash, const TokenRow& token);
 std::optional<TokenRow> find_token(Tx& tx, const std::string& token_hash);
+// Every token, by its hash.
+std::map<std::string, TokenRow> all_tokens(Tx& tx);
 
 }  // namespace evoucher::store
