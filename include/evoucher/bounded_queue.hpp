@@ -60,6 +60,21 @@ class BoundedQueue {
     ready_.notify_all();
   }
 
+  // Refuses new items and hands back what was still queued, which no consumer will now take.
+  std::vector<T> close_and_take_rest() {
+    std::vector<T> rest;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      while (!items_.empty()) {
+        rest.push_back(std::move(items_.front()));
+        items_.pop_front();
+      }
+    }
+    ready_.notify_all();
+    return rest;
+  }
+
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return items_.size();

@@ -39,8 +39,11 @@ bool GroupWriter::submit_together(std::vector<std::pair<Command, Done>> commands
   return queue_.push_all(std::move(jobs));
 }
 
+// Commands still queued are answered 503 instead of run: nothing was stored under their keys, so
+// a retry is judged afresh. Groups under way commit and answer.
 void GroupWriter::stop() {
-  queue_.close();
+  for (auto& job : queue_.close_and_take_rest())
+    answer(job.done, {Trouble::unavailable, false, {}, "the service is stopping"});
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();

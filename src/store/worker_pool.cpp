@@ -16,8 +16,17 @@ WorkerPool::~WorkerPool() { stop(); }
 
 bool WorkerPool::submit(DbJob job) { return queue_.push(std::move(job)); }
 
+// Jobs still queued when the service stops are not run: their callers may already be gone, and
+// work done for nobody is work nobody learns about. Each is answered 503 (a retry under the same
+// key is judged afresh). Jobs under way finish.
 void WorkerPool::stop() {
-  queue_.close();
+  for (auto& job : queue_.close_and_take_rest()) {
+    try {
+      throw Unavailable("the service is stopping");
+    } catch (...) {
+      job.fail(std::current_exception());
+    }
+  }
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();

@@ -502,5 +502,43 @@ TEST_F(Contract, BadCredentialsNeverQueueForTheDatabase) {
   EXPECT_EQ(unavailable, 0);
 }
 
+// Past the shutdown grace period, a call still queued for a database worker is not run: nobody
+// would hear its answer.
+TEST_F(Contract, QueuedWorkIsDroppedAfterTheShutdownGrace) {
+  auto stopping = std::make_unique<ServeProcess>(url, std::map<std::string, std::string>{
+                                                          {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                          {"EVOUCHER_DB_WORKERS", "1"},
+                                                          {"EVOUCHER_SHUTDOWN_GRACE_MS", "300"},
+                                                          {"EVOUCHER_STATEMENT_TIMEOUT_MS", "30000"}});
+  const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kAdminToken},
+                                                {"Content-Type", "application/json"}};
+  pqxx::connection holder(url);
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE districts IN ACCESS EXCLUSIVE MODE");
+  const int port = stopping->port();
+  auto quietly = [&](const std::string& method, const std::string& path, const std::string& body) {
+    try {
+      return http_request(port, method, path, body, auth).status;
+    } catch (const std::exception&) {
+      return 0;  // the connection was closed unanswered
+    }
+  };
+  std::thread running([&] { quietly("GET", "/v1/districts", ""); });  // takes the one worker, and waits
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int queued_status = -1;
+  std::thread queued([&] { queued_status = quietly("POST", "/v1/members", R"({"id":"m-late","district":"bupyeong"})"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int exit_status = -1;
+  std::thread stopper([&] { exit_status = stopping->stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // well past the grace period
+  lock.commit();
+  stopper.join();
+  running.join();
+  queued.join();
+  EXPECT_EQ(exit_status, 0);
+  EXPECT_NE(queued_status, 201);
+  EXPECT_EQ(scalar("SELECT count(*) FROM members WHERE id = 'm-late'"), 0);
+}
+
 }  // namespace
 }  // namespace evoucher::testing
