@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     n.exec("INSERT INTO journals (district, id, kind, occurred_at) SELECT 'bench', 1000000000 + g, 'copy', now() "
            "FROM generate_series(0, " + std::to_string((rows - 1) / per_journal) + ") g");
     t = Clock::now();
-    n.exec("COPY entries_bench (district, journal_id, seq, account_id, amount) FROM '" + file + "' WITH (FORMAT csv)");
+    n.exec("COPY entries__bench__p (district, journal_id, seq, account_id, amount) FROM '" + file + "' WITH (FORMAT csv)");
     n.exec("COMMIT");
     const double copy_s = seconds_since(t);
     std::printf("copy: %.2f s for %lld entries\n", copy_s, rows);

@@ -104,7 +104,7 @@ TEST_F(Contract, CreationIsIdempotentByIdentifier) {
   EXPECT_EQ(admin("POST", "/v1/cards", {{"token", "c-new"}, {"member", "m1"}}).status, 409);
   EXPECT_EQ(admin("POST", "/v1/districts", {{"code", "namdong"}, {"name", "남동구"}, {"brand", "남동e음"}}).status, 201);
   EXPECT_EQ(admin("POST", "/v1/districts", {{"code", "namdong"}, {"name", "남동구"}, {"brand", "남동e음"}}).status, 200);
-  EXPECT_EQ(scalar("SELECT count(*) FROM pg_class WHERE relname = 'payments_namdong'"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_class WHERE relname = 'payments__namdong__p'"), 1);
 }
 
 TEST_F(Contract, IdempotentReplaysAnswerExactlyAsTheFirstTime) {
@@ -538,6 +538,24 @@ TEST_F(Contract, QueuedWorkIsDroppedAfterTheShutdownGrace) {
   EXPECT_EQ(exit_status, 0);
   EXPECT_NE(queued_status, 201);
   EXPECT_EQ(scalar("SELECT count(*) FROM members WHERE id = 'm-late'"), 0);
+}
+
+// District codes that were, or look like, the names of indexes still get every partition.
+TEST_F(Contract, EveryDistrictCodeGetsEveryPartition) {
+  for (const char* code : {"by_member", "pkey", "bupyeong_pkey", "by_date", "district_key_key"})
+    ASSERT_EQ(admin("POST", "/v1/districts", {{"code", code}, {"name", code}, {"brand", code}}).status, 201) << code;
+  const auto tables = scalar("SELECT count(*) FROM district_partitioned_tables");
+  const auto districts = scalar("SELECT count(*) FROM districts");
+  EXPECT_EQ(scalar("SELECT count(*) FROM district_partitioned_tables t JOIN pg_inherits i "
+                   "ON i.inhparent = t.table_name::regclass"),
+            tables * districts);
+  // And they work: a member of `by_member` loads and pays.
+  ASSERT_EQ(admin("POST", "/v1/members", {{"id", "bm-1"}, {"district", "by_member"}}).status, 201);
+  ASSERT_EQ(admin("POST", "/v1/cards", {{"token", "bm-card"}, {"member", "bm-1"}}).status, 201);
+  ASSERT_EQ(load("bm-1", 10'000, "bm-load").status, 201);
+  EXPECT_EQ(pay("bm-pay", "bm-card", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00").body["decision"], "approved");
+  auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(v.exit_code, 0) << v.output;
 }
 
 }  // namespace

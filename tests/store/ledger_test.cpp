@@ -56,7 +56,7 @@ TEST_F(LedgerTest, DatabaseRefusesUnbalancedEntriesFromRawSql) {
     // Straight into the partition, around the parent table.
     pqxx::work w(c);
     w.exec(insert_journal);
-    EXPECT_THROW(w.exec("INSERT INTO entries_bupyeong (district, journal_id, seq, account_id, amount) VALUES "
+    EXPECT_THROW(w.exec("INSERT INTO entries__bupyeong__p (district, journal_id, seq, account_id, amount) VALUES "
                         "('bupyeong', 9001, 1, " + std::to_string(float_id) + ", 100)"),
                  pqxx::check_violation);
   }
@@ -242,8 +242,8 @@ TEST_F(LedgerTest, CreatingADistrictCreatesItsPartitionsAndEntriesLandThere) {
     tx.commit();
   }
   EXPECT_EQ(scalar("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                   "WHERE c.relname IN ('accounts_yeonsu', 'journals_yeonsu', 'entries_yeonsu', "
-                   "'idempotency_keys_yeonsu')"),
+                   "WHERE c.relname IN ('accounts__yeonsu__p', 'journals__yeonsu__p', 'entries__yeonsu__p', "
+                   "'idempotency_keys__yeonsu__p')"),
             4);
   store::Tx tx(*db);
   auto r = store::post_journal(tx, {"yeonsu", "load", t0, "", {{accounts::float_account(), Won(5'000)},
@@ -255,8 +255,8 @@ TEST_F(LedgerTest, CreatingADistrictCreatesItsPartitionsAndEntriesLandThere) {
   const auto rows = n.exec("SELECT DISTINCT tableoid::regclass::text FROM entries WHERE journal_id = " +
                            std::to_string(*r.journal_id));
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0][0].as<std::string>(), "entries_yeonsu");
-  EXPECT_EQ(n.exec("SELECT count(*) FROM entries_bupyeong")[0][0].as<int>(), 0);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "entries__yeonsu__p");
+  EXPECT_EQ(n.exec("SELECT count(*) FROM entries__bupyeong__p")[0][0].as<int>(), 0);
 }
 
 TEST_F(LedgerTest, StatementPagesWithRunningBalances) {

@@ -35,7 +35,8 @@ std::vector<std::string> migration_files() {
 TEST(Migrations, TheTreeHoldsTheExpectedFiles) {
   EXPECT_EQ(migration_files(), (std::vector<std::string>{"0001_ledger.sql", "0002_parties.sql", "0003_vouchers.sql",
                                                       "0004_batches.sql", "0005_money_path.sql",
-                                                      "0006_money_rules.sql", "0007_cashback_postings.sql"}));
+                                                      "0006_money_rules.sql", "0007_cashback_postings.sql",
+                                                      "0008_partition_names.sql"}));
 }
 
 TEST(Migrations, SecondRunIsANoOp) {
