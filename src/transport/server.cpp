@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -142,10 +143,39 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *message,
                       [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
                         self->busy_ = false;
-                        if (ec || !self->keep_alive_) return self->close();
+                        if (ec) return self->close();
+                        if (!self->keep_alive_) return self->close_after_answer();
                         self->read();
                       });
   }
+
+  // The client may still be sending (a body past the limit): closing with its bytes unread would
+  // reset the connection, and the reset can destroy the answer before the client reads it. So the
+  // sending side is shut down, what still arrives is read and dropped for a bounded time and
+  // size, and only then is the socket closed.
+  void close_after_answer() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kDrainTime);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kDrainLimit) {
+        beast::error_code ignored;
+        self->stream_.close();
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  static constexpr std::chrono::seconds kDrainTime{2};
+  static constexpr std::size_t kDrainLimit = 16 * 1024 * 1024;
+  std::array<char, 16 * 1024> drain_buffer_{};
+  std::size_t drained_ = 0;
 
   void close() {
     beast::error_code ignored;

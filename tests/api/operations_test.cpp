@@ -82,6 +82,38 @@ TEST_F(OperationsTest, OversizedBodyIs413) {
                  "the body exceeds 1048576 bytes");
 }
 
+// A client still sending a body far past the limit reads its 413, never a reset.
+TEST_F(OperationsTest, OversizedBodyIs413EvenWhileTheClientIsStillSending) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::size_t body = 6 * 1024 * 1024;
+    std::string request = "POST /v1/loads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body) + "\r\n\r\n";
+    request += std::string(body, 'x');
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+      const auto n = send(fd, request.data() + sent, std::min<std::size_t>(64 * 1024, request.size() - sent), MSG_NOSIGNAL);
+      if (n <= 0) break;  // the server stopped reading: its answer must still be there
+      sent += static_cast<std::size_t>(n);
+    }
+    // The server drained the body rather than resetting the connection: a client that sends its
+    // whole request before reading (most do) gets to read the answer.
+    EXPECT_EQ(sent, request.size()) << "attempt " << attempt;
+    std::string answer;
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    close(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << "attempt " << attempt << ", sent " << sent << " bytes, got '"
+                                                   << answer.substr(0, 80) << "'";
+    EXPECT_NE(answer.find("the body exceeds 1048576 bytes"), std::string::npos);
+  }
+}
+
 TEST_F(OperationsTest, MetricsCountRequests) {
   http_get(server->port(), "/readyz");
   http_get(server->port(), "/readyz");
