@@ -20,6 +20,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSystemUser = "postgres";
 constexpr std::size_t kMaxSocketDir = 90;  // a Unix socket path holds 107 bytes with ".s.PGSQL.5432"
+constexpr const char* kSocketRecord = "evoucher.socket_dir";
+constexpr const char* kSettingsFile = "evoucher.conf";
 
 // Runs argv, returning its exit status; its output goes to *output when given, else to ours.
 int run_program(const std::vector<std::string>& argv, std::string* output) {
@@ -93,8 +95,51 @@ void EmbeddedCluster::resolve_paths() {
     }
   }
   socket_dir_ = data_dir_;
-  if (socket_dir_.size() > kMaxSocketDir)
-    socket_dir_ = (fs::temp_directory_path() / ("evoucher-" + sha256_hex(data_dir_).substr(0, 12))).string();
+  if (socket_dir_.size() > kMaxSocketDir) {
+    // Too long for a socket path: the socket lives in a private directory with an unguessable
+    // name, recorded beside the data (see place_socket).
+    socket_dir_.clear();
+    std::ifstream recorded(data_dir_ + "/" + kSocketRecord);
+    std::getline(recorded, socket_dir_);
+  }
+}
+
+// A socket directory of our own when the data path is too long: made by mkdtemp (0700, a random
+// name nobody could have taken first), and recorded for the next process.
+void EmbeddedCluster::place_socket() {
+  if (socket_dir_ == data_dir_) return;
+  struct stat st {};
+  const bool usable = !socket_dir_.empty() && lstat(socket_dir_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+                      (st.st_mode & 077) == 0 &&
+                      st.st_uid == (as_postgres_ ? getpwnam(kSystemUser)->pw_uid : geteuid());
+  if (usable) return;
+  std::string pattern = (fs::temp_directory_path() / "evoucher-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw ClusterError("cannot make a private socket directory under /tmp");
+  socket_dir_ = pattern;
+  if (as_postgres_) chown_to(socket_dir_, *getpwnam(kSystemUser));
+  const std::string record = data_dir_ + "/" + kSocketRecord;
+  std::ofstream(record) << socket_dir_ << "\n";
+  if (as_postgres_) chown_to(record, *getpwnam(kSystemUser));
+}
+
+// The cluster's own settings, so that a start by hand (pg_ctl start -D …) is as private as ours:
+// no TCP, the socket only in its directory, readable by its owner only.
+void EmbeddedCluster::write_settings() const {
+  const std::string conf = data_dir_ + "/" + kSettingsFile;
+  {
+    std::ofstream out(conf);
+    out << "# Written by evoucher on every start; edit the service, not this file.\n"
+        << "listen_addresses = ''\n"
+        << "unix_socket_directories = '" << socket_dir_ << "'\n"
+        << "unix_socket_permissions = 0700\n";
+    if (!options_.durable) out << "fsync = off\nfull_page_writes = off\n";
+  }
+  const std::string main_conf = data_dir_ + "/postgresql.conf";
+  std::ifstream in(main_conf);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string include = std::string("include = '") + kSettingsFile + "'";
+  if (text.find(include) == std::string::npos) std::ofstream(main_conf, std::ios::app) << "\n" << include << "\n";
+  if (as_postgres_) chown_to(conf, *getpwnam(kSystemUser));
 }
 
 int EmbeddedCluster::pg(const std::string& program, const std::vector<std::string>& args, std::string* output) const {
@@ -114,10 +159,9 @@ bool EmbeddedCluster::running() const {
 void EmbeddedCluster::start() {
   const std::string log = data_dir_ + "/server.log";
   std::string out;
-  std::string settings = "-c listen_addresses='' -c unix_socket_directories='" + socket_dir_ +
-                         "' -c unix_socket_permissions=0700";
-  if (!options_.durable) settings += " -c fsync=off -c full_page_writes=off";
-  if (pg("pg_ctl", {"start", "-w", "-t", "60", "-D", data_dir_, "-l", log, "-o", settings}, &out) != 0)
+  place_socket();
+  write_settings();
+  if (pg("pg_ctl", {"start", "-w", "-t", "60", "-D", data_dir_, "-l", log}, &out) != 0)
     throw ClusterError("pg_ctl start failed for " + data_dir_ + ": " + out + " (see " + log + ")");
 }
 
@@ -137,11 +181,8 @@ void EmbeddedCluster::ensure_running(const std::string& database) {
     if (pg("initdb", {"-D", data_dir_, "-U", "evoucher", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"}, &out) != 0)
       throw ClusterError("initdb failed for " + data_dir_ + ": " + out);
   }
-  if (socket_dir_ != data_dir_) {
-    fs::create_directories(socket_dir_);
-    fs::permissions(socket_dir_, fs::perms::owner_all);
-    if (as_postgres_) chown_to(socket_dir_, *getpwnam(kSystemUser));
-  }
+  // Started by an older version, with its socket where this one would not look: start it again.
+  if (socket_dir_.empty() && running()) stop();
   if (!running()) start();
   pqxx::connection admin(url("postgres"));
   pqxx::nontransaction n(admin);

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
+
+#include <unistd.h>
 
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/embedded_cluster.hpp"
@@ -94,6 +97,40 @@ TEST(ConnectionUrl, UriFormWorksEndToEnd) {
   auto verified = run_evoucher({"verify"}, env);
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_NE(verified.output.find("\n42 checks passed, 0 failed"), std::string::npos) << verified.output;
+}
+
+// A data path too long for a socket gets a private, unguessable socket directory, and the
+// cluster's own configuration keeps a start by hand off TCP.
+TEST(EmbeddedClusterTest, LongPathsGetAPrivateSocketAndHandStartsStayOffTcp) {
+  const auto root = fs::temp_directory_path() / ("evoucher-long-" + std::string(80, 'x'));
+  fs::create_directories(root);
+  fs::permissions(root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  store::EmbeddedCluster cluster({(root / "pg").string(), "", false});
+  cluster.ensure_running("probe");
+  const auto socket = cluster.socket_dir();
+  EXPECT_EQ(socket.rfind((fs::temp_directory_path() / "evoucher-").string(), 0), 0u) << socket;
+  EXPECT_EQ(socket.size(), (fs::temp_directory_path() / "evoucher-XXXXXX").string().size()) << socket;
+  EXPECT_EQ(fs::status(socket).permissions() & fs::perms::all, fs::perms::owner_all);
+  // Stopped, then started by hand with no options at all.
+  cluster.stop();
+  std::vector<std::string> argv;
+  if (geteuid() == 0) argv = {"runuser", "-u", "postgres", "--"};
+  argv.insert(argv.end(), {"/usr/lib/postgresql/15/bin/pg_ctl", "start", "-w", "-D", cluster.data_dir(), "-l",
+                           cluster.data_dir() + "/manual.log"});
+  std::string command;
+  for (const auto& a : argv) command += a + " ";
+  ASSERT_EQ(std::system((command + "> /dev/null").c_str()), 0);
+  {
+    pqxx::connection c(cluster.url("probe"));
+    pqxx::nontransaction n(c);
+    EXPECT_EQ(n.exec("SHOW listen_addresses")[0][0].as<std::string>(), "");
+    EXPECT_EQ(n.exec("SHOW unix_socket_permissions")[0][0].as<std::string>(), "0700");
+  }
+  // Another process finds the same socket.
+  store::EmbeddedCluster again({(root / "pg").string(), "", false});
+  EXPECT_EQ(again.url("probe"), cluster.url("probe"));
+  cluster.destroy();
+  fs::remove_all(root);
 }
 
 TEST(Migrations, ChangedAppliedMigrationIsRefused) {

@@ -34,10 +34,13 @@ class EmbeddedCluster {
   // A libpq connection string for a database of this cluster.
   std::string url(const std::string& database = "evoucher") const;
   const std::string& data_dir() const { return data_dir_; }
+  const std::string& socket_dir() const { return socket_dir_; }
 
  private:
   int pg(const std::string& program, const std::vector<std::string>& args, std::string* output = nullptr) const;
   void resolve_paths();
+  void place_socket();
+  void write_settings() const;
 
   ClusterOptions options_;
   std::string bindir_;
