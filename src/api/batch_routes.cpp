@@ -121,36 +121,57 @@ void add_batch_routes(Service& service) {
   service.admin_route("GET", "/v1/pools", get_pools);
 
   const int chunk = service.config().batch_chunk_size;
-  service.admin_route("POST", "/v1/batches/cashback", [chunk](store::Connection& c, const Request& request,
-                                                              const PathParams&, const Principal& who) {
+  // The request worker only checks the call; the run itself goes to the batch pool, on a
+  // connection with the command line's timeouts, and answers when it is done. A second call for
+  // the same date waits for the first (its advisory lock) and answers the report.
+  auto& batches = service.batches();
+  service.admin_command("POST", "/v1/batches/cashback", [chunk, &batches](store::Connection& c, const Request& request,
+                                                                        const PathParams&, const Principal& who,
+                                                                        Reply reply) {
     json doc;
     auto f = Fields::parse(request.body, doc);
     const auto district = f.district_code("district");
     const auto date = f.date("business_date");
     std::string detail;
     const auto key = idempotency_header(request, detail);
-    if (auto p = f.problem()) return invalid(*p);
-    if (!key) return invalid(detail);
-    if (!may_write(who, district)) return forbidden("run the batch of " + district);
+    if (auto p = f.problem()) return reply(invalid(*p));
+    if (!key) return reply(invalid(detail));
+    if (!may_write(who, district)) return reply(forbidden("run the batch of " + district));
+    const auto hash = request_hash(request);
     {
       store::Tx tx(c);
-      if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
-      // A replay answers as before; the batch itself is idempotent by district and date. The
-      // batch commits its own chunks on this connection, so the key is recorded after it.
-      if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, request_hash(request))))
-        return *earlier;
+      if (!store::find_district(tx, district)) return reply(problem(ErrorCode::not_found, "no district " + district));
+      // A replay answers as before; the batch itself is idempotent by district and date.
+      if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, hash)))
+        return reply(std::move(*earlier));
     }
-    const auto outcome = ops::run_batch(c, district, date, now_utc(), chunk);
-    // A refusal is an answer too, stored under the key like the report.
-    const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
-                            ? problem(ErrorCode::date_not_closed, outcome.detail)
-                            : json_response(200, outcome.run.report);
-    store::Tx tx(c);
-    if (store::claim_key(tx, district, "batch:" + *key, request_hash(request)).state == store::KeyState::fresh) {
-      store::record_answer(tx, district, "batch:" + *key, answer.status, answer.body);
-      tx.commit();
-    }
-    return answer;
+    auto shared_reply = std::make_shared<Reply>(std::move(reply));
+    store::DbJob job;
+    job.run = [shared_reply, chunk, district, date, key = *key, hash](store::Connection& bc) {
+      const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
+      // A refusal is an answer too, stored under the key like the report.
+      const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
+                              ? problem(ErrorCode::date_not_closed, outcome.detail)
+                              : json_response(200, outcome.run.report);
+      store::Tx tx(bc);
+      if (store::claim_key(tx, district, "batch:" + key, hash).state == store::KeyState::fresh) {
+        store::record_answer(tx, district, "batch:" + key, answer.status, answer.body);
+        tx.commit();
+      }
+      (*shared_reply)(answer);
+    };
+    job.fail = [shared_reply](std::exception_ptr error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const store::Unavailable&) {
+        (*shared_reply)(problem(ErrorCode::unavailable, "the database is unavailable; try again shortly"));
+      } catch (const std::exception& e) {
+        spdlog::error("batch: {}", store::redacted(e.what()));
+        (*shared_reply)(problem(ErrorCode::internal, "the batch failed; run it again: it resumes where it stopped"));
+      }
+    };
+    if (!batches.submit(std::move(job)))
+      (*shared_reply)(problem(ErrorCode::unavailable, "too many batches are waiting; try again shortly"));
   });
 
   service.admin_route("GET", "/v1/batches/cashback/{district}/{date}", [](store::Connection& c, const Request&,

@@ -57,8 +57,8 @@ std::string render_group_sizes(const ops::GroupStats& s) {
 // How often the token directory is read again from the database.
 constexpr std::chrono::seconds kTokenRefresh{2};
 
-Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer)
-    : config_(config), db_(db), writer_(writer) {
+Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches)
+    : config_(config), db_(db), writer_(writer), batches_(batches) {
   add_operations_routes();
   add_party_routes(*this);
   add_policy_routes(*this);

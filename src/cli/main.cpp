@@ -126,11 +126,14 @@ int serve(const Config& config) {
                            static_cast<std::size_t>(config.group_queue_limit),
                            kill_after_commit != nullptr && std::string(kill_after_commit) == "1"},
                           policies);
-  api::Service service(config, pool, writer);
+  // One batch at a time runs; a few more may wait their turn.
+  store::WorkerPool batches(url, cli_connection_options(config), 1, 16);
+  api::Service service(config, pool, writer, batches);
   transport::Server server(config, service);
   server.run();
   writer.stop();
   pool.stop();
+  batches.stop();
   return 0;
 }
 

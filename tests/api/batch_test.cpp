@@ -433,5 +433,44 @@ TEST_F(Batch, PoolsAreKeyedNeverOverlapAndGrowByTopUps) {
   EXPECT_EQ(scalar("SELECT budget FROM pools WHERE id = 3"), 1'000'000'001);
 }
 
+// A batch runs on a connection of its own, without the service's statement timeout, and never
+// holds a request worker: while one waits for a lock, the service answers other calls, and a
+// second call for the same date waits for the first and answers its report.
+TEST_F(Batch, ABatchNeverHoldsARequestWorker) {
+  worked_example_day();
+  ServeProcess one_worker(url, {{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                {"EVOUCHER_DB_WORKERS", "1"},
+                                {"EVOUCHER_STATEMENT_TIMEOUT_MS", "100"}});
+  const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kAdminToken},
+                                                {"Content-Type", "application/json"}};
+  const std::string body = R"({"district":"bupyeong","business_date":"2020-03-02"})";
+  pqxx::connection holder(url);
+  pqxx::work lock(holder);
+  lock.exec("SELECT 1 FROM pools FOR UPDATE");  // the batch's first chunk waits for these
+  HttpResult first, second;
+  auto with_key = [&](const std::string& key) {
+    auto headers = auth;
+    headers["Idempotency-Key"] = key;
+    return headers;
+  };
+  std::thread a([&] { first = http_request(one_worker.port(), "POST", "/v1/batches/cashback", body, with_key("b-1")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread b([&] { second = http_request(one_worker.port(), "POST", "/v1/batches/cashback", body, with_key("b-2")); });
+  const auto started = std::chrono::steady_clock::now();
+  const auto other = http_request(one_worker.port(), "GET", "/v1/districts", "", auth);
+  EXPECT_EQ(other.status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // well past the 100 ms statement timeout
+  lock.commit();
+  a.join();
+  b.join();
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(json::parse(first.body), json::parse(second.body));
+  EXPECT_EQ(json::parse(first.body)["components"]["city"], json::parse(R"({"count":2,"posted":42750,"unfunded":0})"));
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'cashback'"), 1);
+  expect_verified();
+}
+
 }  // namespace
 }  // namespace evoucher::testing

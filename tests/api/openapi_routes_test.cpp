@@ -42,7 +42,8 @@ TEST(OpenApi, DocumentsEveryRouteAndNothingElse) {
   store::WorkerPool pool("host=/nonexistent", {}, 1, 1);
   ops::PolicyCache policies(decode_stored_city_rules, decode_stored_district_rules);
   ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
-  Service service(config, pool, writer);
+  store::WorkerPool batches("host=/nonexistent", {}, 1, 1);
+  Service service(config, pool, writer, batches);
   std::set<std::pair<std::string, std::string>> served;
   for (const auto& r : service.routes()) served.insert(r);
   EXPECT_EQ(served.size(), 27u);

@@ -25,7 +25,9 @@ namespace evoucher::api {
 class Service {
  public:
   // Blocking database work runs on db's workers; money movements go through writer's group commits.
-  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer);
+  // `batches` runs nightly batches on connections of their own, with the command line's
+  // timeouts: a batch never holds a request worker.
+  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -35,6 +37,7 @@ class Service {
   Metrics& metrics() { return metrics_; }
   const Config& config() const { return config_; }
   ops::GroupWriter& writer() { return writer_; }
+  store::WorkerPool& batches() { return batches_; }
   // Every {method, pattern} served, for checking the contract document against the code.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
@@ -77,6 +80,7 @@ class Service {
   const Config& config_;
   store::WorkerPool& db_;
   ops::GroupWriter& writer_;
+  store::WorkerPool& batches_;
   Router router_;
   Metrics metrics_;
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
