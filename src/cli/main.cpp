@@ -104,14 +104,24 @@ std::string database_url(const Config& config) {
   return cluster.url();
 }
 
+// The service's connections run as its restricted role.
 store::ConnectionOptions connection_options(const Config& config) {
-  return {config.statement_timeout_ms, config.connect_timeout_s};
+  store::ConnectionOptions o{config.statement_timeout_ms, config.connect_timeout_s};
+  o.as_service = true;
+  return o;
 }
 
 // The command line's own commands (migrate, verify, batch) scan or write whole tables: they take
 // cli_statement_timeout_ms (default 0, none), never the service's per-request timeout.
 store::ConnectionOptions cli_connection_options(const Config& config) {
   return {config.cli_statement_timeout_ms, config.connect_timeout_s};
+}
+
+// batch and verify run as the service's restricted role too; migrate, seed and token run as the owner.
+store::ConnectionOptions cli_service_options(const Config& config) {
+  auto o = cli_connection_options(config);
+  o.as_service = true;
+  return o;
 }
 
 int serve(const Config& config) {
@@ -127,7 +137,7 @@ int serve(const Config& config) {
                            kill_after_commit != nullptr && std::string(kill_after_commit) == "1"},
                           policies);
   // One batch at a time runs; a few more may wait their turn.
-  store::WorkerPool batches(url, cli_connection_options(config), 1, 16);
+  store::WorkerPool batches(url, cli_service_options(config), 1, 16);
   api::Service service(config, pool, writer, batches);
   transport::Server server(config, service);
   server.run();
@@ -148,7 +158,7 @@ int migrate(const Config& config) {
 }
 
 int verify(const Config& config, const std::optional<std::string>& district) {
-  store::Connection connection(database_url(config), cli_connection_options(config));
+  store::Connection connection(database_url(config), cli_service_options(config));
   const auto results = store::verify_ledger(connection, district);
   int failed = 0;
   for (const auto& r : results) {
@@ -164,7 +174,7 @@ int verify(const Config& config, const std::optional<std::string>& district) {
 
 int seed(const Config& config, const Args& args) {
   if (args.words.size() != 2 || args.words[1] != "demo") throw UsageError("seed takes one argument: demo");
-  store::Connection connection(database_url(config), connection_options(config));
+  store::Connection connection(database_url(config), cli_connection_options(config));
   std::cout << (store::seed_demo(connection) ? "seeded the demo\n" : "the demo is already seeded\n");
   return 0;
 }
@@ -175,7 +185,7 @@ int token(const Config& config, const Args& args) {
   const bool needs_district = *args.role == "district_admin";
   if (needs_district != args.district.has_value())
     throw UsageError(needs_district ? "a district_admin token needs --district" : "--district goes with district_admin");
-  store::Connection connection(database_url(config), connection_options(config));
+  store::Connection connection(database_url(config), cli_connection_options(config));
   store::Tx tx(connection);
   if (args.district && !store::find_district(tx, *args.district)) {
     std::cerr << "evoucher: no district " << *args.district << "\n";
@@ -197,7 +207,7 @@ int batch(const Config& config, const Args& args) {
     throw UsageError(std::string("batch cashback needs --date YYYY-MM-DD, ") + kServiceEra);
   int kill_after = 0;
   if (const char* v = std::getenv("EVOUCHER_FAULT_KILL_AFTER_CHUNKS")) kill_after = std::atoi(v);
-  store::Connection connection(database_url(config), cli_connection_options(config));
+  store::Connection connection(database_url(config), cli_service_options(config));
   std::vector<std::string> districts;
   if (args.district) {
     districts.push_back(*args.district);

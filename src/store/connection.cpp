@@ -61,6 +61,13 @@ Connection::Connection(const std::string& url, ConnectionOptions options) {
       impl_->conn.set_variable("jit", "off");
     }
     impl_->conn.set_variable("timezone", "UTC");
+    if (options.as_service) {
+      pqxx::nontransaction n(impl_->conn);
+      if (n.exec("SELECT set_config('role', 'evoucher_service', false) FROM pg_roles "
+                 "WHERE rolname = 'evoucher_service'")
+              .empty())
+        throw std::runtime_error("the database has no evoucher_service role: run `evoucher migrate` first");
+    }
     return 0;
   });
 }

@@ -212,6 +212,12 @@ TEST_F(Batch, CancellationAfterPostingClawsBack) {
   auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-04&to=2020-03-04");
   EXPECT_EQ(summary.body["cashback"]["clawed_back"], 55'100);
   expect_verified();
+  // A posting is final: only a clawback lowers it, even for the owner.
+  pqxx::connection owner(url);
+  pqxx::nontransaction n(owner);
+  for (const char* sql : {"UPDATE cashback_postings SET run = 9", "UPDATE cashback_postings SET posted_city = posted_city + 1",
+                          "UPDATE cashback_postings SET city_pool_id = 99"})
+    EXPECT_THROW(n.exec(sql), pqxx::sql_error) << sql;
 }
 
 TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {

@@ -303,5 +303,34 @@ TEST_F(LedgerTest, LoggedErrorsLeaveOutTheRowTheyQuote) {
   EXPECT_EQ(logged, "ERROR:  duplicate key value violates unique constraint \"cards_pkey\"\nDETAIL:  (redacted)\n");
 }
 
+// The service's role reads, inserts and updates; it cannot truncate, delete, alter, disable a
+// trigger, switch replication mode off, mint tokens, or rewrite an account's rules or a posting.
+TEST_F(LedgerTest, TheServiceRoleCannotBypassTheLedger) {
+  load(10'000);
+  store::ConnectionOptions as_service;
+  as_service.as_service = true;
+  store::Connection service(url, as_service);
+  auto refused = [&](const std::string& sql, const std::string& expected) {
+    try {
+      service.execute(sql);
+      ADD_FAILURE() << "allowed: " << sql;
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << sql << ": " << e.what();
+    }
+  };
+  refused("TRUNCATE entries", "permission denied for table entries");
+  refused("DELETE FROM journals", "permission denied for table journals");
+  refused("ALTER TABLE entries DISABLE TRIGGER ALL", "must be owner of table entries");
+  refused("SET session_replication_role = replica", "permission denied to set parameter");
+  refused("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'city_admin')", "permission denied for table api_tokens");
+  refused("UPDATE accounts SET min_balance = NULL WHERE key = 'member:m1:cash'", "its key, normal side and floor never change");
+  refused("UPDATE accounts SET balance = balance + 1 WHERE key = 'member:m1:cash'", "moves only through entries");
+  refused("DROP TABLE payments", "must be owner of table payments");
+  // What it must do, it can.
+  service.execute("SELECT 1 FROM members WHERE id = 'm1' FOR NO KEY UPDATE");
+  EXPECT_EQ(scalar("SELECT balance FROM accounts WHERE key = 'member:m1:cash'"), 10'000);
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries"), 2);
+}
+
 }  // namespace
 }  // namespace evoucher::testing

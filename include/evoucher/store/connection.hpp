@@ -26,6 +26,9 @@ struct ConnectionOptions {
   // instead of reading all of it. JIT is off: compiling a statement of a millisecond took
   // hundreds of milliseconds.
   bool key_probes_only = false;
+  // Switch to the service's restricted role (migration 0009) once connected: it can read, insert
+  // and update, and can alter, truncate, delete or disable nothing. Off for `migrate`.
+  bool as_service = false;
 };
 
 // An error's text fit for the log: PostgreSQL's DETAIL lines can quote a row (a card token, a
