@@ -235,7 +235,7 @@ void Group::add_to_month(const std::string& district, const std::string& member,
 
 Result Group::decide(const PaymentCommand& c) {
   if (auto e = earlier(events_, {"payment", c.event_id}, c.request_hash)) return *e;
-  store::EventRow event{"payment", c.event_id, c.request_hash};
+  auto event = store::event_row("payment", c.event_id, c.request_hash);
   event.card = c.card;
   event.merchant = c.merchant;
   event.amount = c.price;
@@ -319,7 +319,7 @@ Result Group::decide(const PaymentCommand& c) {
 
 Result Group::decide(const CancellationCommand& c) {
   if (auto e = earlier(events_, {"cancellation", c.event_id}, c.request_hash)) return *e;
-  store::EventRow event{"cancellation", c.event_id, c.request_hash};
+  auto event = store::event_row("cancellation", c.event_id, c.request_hash);
   event.amount = c.amount;
   event.occurred_at = c.occurred_at;
   CancellationOutcome outcome;

@@ -30,7 +30,7 @@ Result settle(store::Connection& connection, const SettlementCommand& c) {
     }
     return answered({stored->status, stored->answer});
   }
-  store::EventRow event{"settlement", c.event_id, c.request_hash};
+  auto event = store::event_row("settlement", c.event_id, c.request_hash);
   event.merchant = c.merchant;
   event.amount = c.amount;
   // Stores the answer under the event, with whatever the settlement wrote, and commits.

@@ -137,7 +137,8 @@ void EmbeddedCluster::write_settings() const {
   const std::string main_conf = data_dir_ + "/postgresql.conf";
   std::ifstream in(main_conf);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string include = std::string("include = '") + kSettingsFile + "'";
+  std::string include = "include = '";  // built piecewise: GCC 12 misreads a + chain here (-Warray-bounds)
+  include.append(kSettingsFile).append("'");
   if (text.find(include) == std::string::npos) std::ofstream(main_conf, std::ios::app) << "\n" << include << "\n";
   if (as_postgres_) chown_to(conf, *getpwnam(kSystemUser));
 }

@@ -115,6 +115,13 @@ struct EventRow {
   std::optional<Timestamp> occurred_at;
   std::optional<std::string> operation;
 };
+inline EventRow event_row(std::string endpoint, std::string event_id, std::string request_hash) {
+  EventRow e;
+  e.endpoint = std::move(endpoint);
+  e.event_id = std::move(event_id);
+  e.request_hash = std::move(request_hash);
+  return e;
+}
 // The stored answer under a processor event, when there is one.
 std::optional<StoredKey> find_event(Tx& tx, const EventKey& key);
 // Serialises two deliveries of one event until the transaction ends (for calls off the group path).
