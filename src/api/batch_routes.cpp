@@ -145,33 +145,24 @@ void add_batch_routes(Service& service) {
       if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, hash)))
         return reply(std::move(*earlier));
     }
-    auto shared_reply = std::make_shared<Reply>(std::move(reply));
-    store::DbJob job;
-    job.run = [shared_reply, chunk, district, date, key = *key, hash](store::Connection& bc) {
-      const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
-      // A refusal is an answer too, stored under the key like the report.
-      const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
-                              ? problem(ErrorCode::date_not_closed, outcome.detail)
-                              : json_response(200, outcome.run.report);
-      store::Tx tx(bc);
-      if (store::claim_key(tx, district, "batch:" + key, hash).state == store::KeyState::fresh) {
-        store::record_answer(tx, district, "batch:" + key, answer.status, answer.body);
-        tx.commit();
-      }
-      (*shared_reply)(answer);
-    };
-    job.fail = [shared_reply](std::exception_ptr error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const store::Unavailable&) {
-        (*shared_reply)(problem(ErrorCode::unavailable, "the database is unavailable; try again shortly"));
-      } catch (const std::exception& e) {
-        spdlog::error("batch: {}", store::redacted(e.what()));
-        (*shared_reply)(problem(ErrorCode::internal, "the batch failed; run it again: it resumes where it stopped"));
-      }
-    };
-    if (!batches.submit(std::move(job)))
-      (*shared_reply)(problem(ErrorCode::unavailable, "too many batches are waiting; try again shortly"));
+    run_on(
+        batches,
+        [chunk, district, date, key = *key, hash](store::Connection& bc, Reply answer_with) {
+          const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
+          // A refusal is an answer too, stored under the key like the report.
+          const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
+                                  ? problem(ErrorCode::date_not_closed, outcome.detail)
+                                  : json_response(200, outcome.run.report);
+          store::Tx tx(bc);
+          if (store::claim_key(tx, district, "batch:" + key, hash).state == store::KeyState::fresh) {
+            store::record_answer(tx, district, "batch:" + key, answer.status, answer.body);
+            tx.commit();
+          }
+          answer_with(answer);
+        },
+        std::move(reply),
+        {"too many batches are waiting; try again shortly",
+         "the batch failed; run it again: it resumes where it stopped"});
   });
 
   service.admin_route("GET", "/v1/batches/cashback/{district}/{date}", [](store::Connection& c, const Request&,

@@ -51,6 +51,18 @@ Timestamp money_time(Fields& f, Timestamp now) {
   return at.value_or(now);
 }
 
+// Finds the command's member, checks the caller may move its money, and hands the command over.
+template <typename Command>
+void submit_money_command(ops::GroupWriter& writer, store::Connection& c, const Request& request,
+                          const Principal& who, Command command, Reply reply) {
+  auto call = begin_money_call(c, request, who, command.member);
+  if (call.refusal) return reply(std::move(*call.refusal));
+  command.district = call.member->district;
+  command.key = call.key;
+  command.request_hash = request_hash(request);
+  submit_command(writer, std::move(command), std::move(reply));
+}
+
 ops::Answer render_load(const ops::LoadOutcome& o) {
   if (o.backdated) return to_answer(invalid(*o.backdated));
   if (o.limit_exceeded) return to_answer(problem(ErrorCode::limit_exceeded, *o.limit_exceeded));
@@ -78,13 +90,8 @@ void post_load(ops::GroupWriter& writer, store::Connection& c, const Request& re
   command.bank_ref = f.text("bank_ref", 128);
   command.occurred_at = money_time(f, now_utc());
   if (auto p = f.problem()) return reply(invalid(*p));
-  auto call = begin_money_call(c, request, who, command.member);
-  if (call.refusal) return reply(std::move(*call.refusal));
-  command.district = call.member->district;
-  command.key = call.key;
-  command.request_hash = request_hash(request);
   command.render = render_load;
-  submit_command(writer, std::move(command), std::move(reply));
+  submit_money_command(writer, c, request, who, std::move(command), std::move(reply));
 }
 
 void post_refund(ops::GroupWriter& writer, store::Connection& c, const Request& request, const Principal& who,
@@ -96,13 +103,8 @@ void post_refund(ops::GroupWriter& writer, store::Connection& c, const Request& 
   command.bank_ref = f.text("bank_ref", 128);
   command.occurred_at = money_time(f, now_utc());
   if (auto p = f.problem()) return reply(invalid(*p));
-  auto call = begin_money_call(c, request, who, command.member);
-  if (call.refusal) return reply(std::move(*call.refusal));
-  command.district = call.member->district;
-  command.key = call.key;
-  command.request_hash = request_hash(request);
   command.render = render_refund;
-  submit_command(writer, std::move(command), std::move(reply));
+  submit_money_command(writer, c, request, who, std::move(command), std::move(reply));
 }
 
 }  // namespace

@@ -174,28 +174,17 @@ std::optional<Response> Service::authenticate(store::Connection& c, const Reques
   return refused_to_auditor(writes, principal);
 }
 
-// The token is checked on the I/O thread; only a token the directory does not know yet takes a
-// database worker to be looked up.
+// An admin route is an admin command that answers once, from its return value.
 void Service::admin_route(std::string method, std::string pattern, AdminHandler handler) {
-  const bool writes = method != "GET";
-  auto shared_handler = std::make_shared<AdminHandler>(std::move(handler));
-  router_.add(std::move(method), std::move(pattern),
-              [this, writes, shared_handler](const Request& request, const PathParams& params, Reply reply) {
-                auto verdict = authenticate_early(request, writes);
-                if (verdict.refusal) return reply(std::move(*verdict.refusal));
-                on_db([this, writes, shared_handler, known = verdict.principal, claim = verdict.lookup](
-                          store::Connection& c, const Request& r, const PathParams& p) {
-                  Principal principal;
-                  if (known) {
-                    principal = *known;
-                  } else if (auto refused = authenticate(c, r, writes, principal)) {
-                    return *refused;
-                  }
-                  return (*shared_handler)(c, r, p, principal);
-                })(request, params, std::move(reply));
-              });
+  admin_command(std::move(method), std::move(pattern),
+                [handler = std::move(handler)](store::Connection& c, const Request& request, const PathParams& params,
+                                               const Principal& who, Reply reply) {
+                  reply(handler(c, request, params, who));
+                });
 }
 
+// The token is checked on the I/O thread; only a token the directory does not know yet takes a
+// database worker to be looked up.
 void Service::admin_command(std::string method, std::string pattern, AdminCommandHandler handler) {
   const bool writes = method != "GET";
   auto shared_handler = std::make_shared<AdminCommandHandler>(std::move(handler));
@@ -251,27 +240,35 @@ Handler Service::on_db(DbHandler fn) {
 }
 
 // The handler must either answer through its Reply or throw before handing it on.
+void run_on(store::WorkerPool& pool, std::function<void(store::Connection&, Reply)> work, Reply reply,
+            JobAnswers answers) {
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  store::DbJob job;
+  job.run = [work = std::move(work), shared_reply](store::Connection& c) {
+    work(c, [shared_reply](Response r) { (*shared_reply)(std::move(r)); });
+  };
+  job.fail = [shared_reply, answers](std::exception_ptr error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const store::Unavailable& e) {
+      (*shared_reply)(problem(ErrorCode::unavailable, "the database is unavailable; try again shortly"));
+    } catch (const std::exception& e) {
+      spdlog::error("database handler: {}", store::redacted(e.what()));
+      (*shared_reply)(problem(ErrorCode::internal, answers.when_failed));
+    } catch (...) {
+      spdlog::error("database handler: unknown exception");
+      (*shared_reply)(problem(ErrorCode::internal, answers.when_failed));
+    }
+  };
+  if (!pool.submit(std::move(job))) (*shared_reply)(problem(ErrorCode::unavailable, answers.when_full));
+}
+
 Handler Service::on_db_replying(DbCommandHandler fn) {
   return [this, fn = std::move(fn)](const Request& request, const PathParams& params, Reply reply) {
-    auto shared_reply = std::make_shared<Reply>(std::move(reply));
     auto job_request = std::make_shared<Request>(request);
-    store::DbJob job;
-    job.run = [fn, job_request, params, shared_reply](store::Connection& c) {
-      fn(c, *job_request, params, [shared_reply](Response r) { (*shared_reply)(std::move(r)); });
-    };
-    job.fail = [shared_reply](std::exception_ptr error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const store::Unavailable& e) {
-        (*shared_reply)(problem(ErrorCode::unavailable, "the database is unavailable; try again shortly"));
-      } catch (const std::exception& e) {
-        (*shared_reply)(internal_error("database handler", &e));
-      } catch (...) {
-        (*shared_reply)(internal_error("database handler", nullptr));
-      }
-    };
-    if (!db_.submit(std::move(job)))
-      (*shared_reply)(problem(ErrorCode::unavailable, "the service is overloaded; try again shortly"));
+    run_on(
+        db_, [fn, job_request, params](store::Connection& c, Reply answer) { fn(c, *job_request, params, std::move(answer)); },
+        std::move(reply));
   };
 }
 

@@ -55,13 +55,6 @@ const Statement kStartRun{
     "batch_start",
     "INSERT INTO batch_runs (district, business_date, status) VALUES ($1, $2::date, 'running') "
     "ON CONFLICT (district, business_date) DO NOTHING"};
-// A payment p is pending while it has no posting. The LIMIT keeps the lookup a probe of the
-// postings' primary key per payment: as a plain anti-join, a plan made while the table looked
-// empty read all of the date's postings for every payment.
-const std::string kPostingOf =
-    "LEFT JOIN LATERAL (SELECT true AS found FROM cashback_postings k WHERE k.district = p.district "
-    "                   AND k.business_date = p.business_date AND k.payment_id = p.id LIMIT 1) posting ON true";
-
 // Postings grow by a chunk at a time, faster than statistics follow: a table last analyzed while
 // empty would be read whole for every payment probed. Each chunk probes by key only.
 const Statement kProbesOnly{
@@ -71,7 +64,7 @@ const Statement kProbesOnly{
 
 const Statement kAnyPending{
     "batch_any_pending",
-    "SELECT EXISTS (SELECT 1 FROM payments p " + kPostingOf +
+    "SELECT EXISTS (SELECT 1 FROM payments p " + kPostingOfPayment +
         " WHERE p.district = $1 AND p.business_date = $2::date AND posting.found IS NULL)"};
 // A further run keeps the last report until it completes.
 const Statement kFurtherRun{
@@ -98,7 +91,7 @@ const Statement kFinishRun{
 // cancellation takes them: payments, then pools, then accounts.
 const Statement kPick{
     "batch_pick",
-    "WITH c AS (SELECT p.id, p.occurred_at FROM payments p " + kPostingOf +
+    "WITH c AS (SELECT p.id, p.occurred_at FROM payments p " + kPostingOfPayment +
         "            WHERE p.district = $1 AND p.business_date = $2::date "
         "              AND (p.occurred_at, p.id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::bigint, 0)) "
         "              AND posting.found IS NULL ORDER BY p.occurred_at, p.id LIMIT $3 FOR SHARE OF p) "

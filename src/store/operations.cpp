@@ -15,10 +15,8 @@ const Statement kTotals{
     "op_member_totals",
     "SELECT (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 AND member_id = $2)::bigint, "
     "       (SELECT coalesce(sum(amount), 0) FROM refunds WHERE district = $1 AND member_id = $2)::bigint, "
-    "       (SELECT coalesce(sum(p.city_cashback + p.district_cashback + p.merchant_cashback), 0) FROM payments p "
-    "         LEFT JOIN LATERAL (SELECT true AS found FROM cashback_postings k WHERE k.district = p.district "
-    "                            AND k.business_date = p.business_date AND k.payment_id = p.id LIMIT 1) posting ON true "
-    "         WHERE p.district = $1 AND p.member_id = $2 AND posting.found IS NULL)::bigint"};
+    "       (SELECT coalesce(sum(p.city_cashback + p.district_cashback + p.merchant_cashback), 0) FROM payments p " +
+        kPostingOfPayment + " WHERE p.district = $1 AND p.member_id = $2 AND posting.found IS NULL)::bigint"};
 const Statement kInsertCancellation{
     "op_insert_cancellation",
     "WITH c AS (INSERT INTO cancellations (district, id, event_id, payment_id, amount, refund_cash, refund_points, "

@@ -49,6 +49,14 @@ std::optional<T> opt(const pqxx::field& f) {
   return f.as<T>();
 }
 
+// Joins a payment `p` to whether the batch has posted it (`posting.found` is NULL while it is
+// pending). The LIMIT keeps the lookup a probe of the postings' primary key per payment: as a
+// plain anti-join, a plan made while the table looked empty read all of a date's postings for
+// every payment.
+inline const std::string kPostingOfPayment =
+    "LEFT JOIN LATERAL (SELECT true AS found FROM cashback_postings k WHERE k.district = p.district "
+    "                   AND k.business_date = p.business_date AND k.payment_id = p.id LIMIT 1) posting ON true";
+
 // A PostgreSQL array literal for text[] or bigint[] parameters (libpqxx 6.4 has no array binding).
 std::string text_array(const std::vector<std::string>& values);
 std::string bigint_array(const std::vector<long long>& values);

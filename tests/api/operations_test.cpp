@@ -2,8 +2,6 @@
 // readiness across a database restart, and a graceful SIGTERM.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,12 +83,7 @@ TEST_F(OperationsTest, OversizedBodyIs413) {
 // A client still sending a body far past the limit reads its 413, never a reset.
 TEST_F(OperationsTest, OversizedBodyIs413EvenWhileTheClientIsStillSending) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int fd = connect_loopback(server->port());
     const std::size_t body = 6 * 1024 * 1024;
     std::string request = "POST /v1/loads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                           std::to_string(body) + "\r\n\r\n";
@@ -181,12 +174,7 @@ TEST_F(OperationsTest, AcceptErrorsBackOffInsteadOfSpinning) {
   ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
   std::vector<int> clients;
   for (int i = 0; i < 20; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int fd = connect_loopback(server->port());
     clients.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

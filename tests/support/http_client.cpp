@@ -10,8 +10,7 @@
 
 namespace evoucher::testing {
 
-HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body,
-                        const std::map<std::string, std::string>& headers) {
+int connect_loopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -21,6 +20,12 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     close(fd);
     throw std::runtime_error("connect failed");
   }
+  return fd;
+}
+
+HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body,
+                        const std::map<std::string, std::string>& headers) {
+  const int fd = connect_loopback(port);
   timeval tv{30, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";

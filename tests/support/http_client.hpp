@@ -12,6 +12,9 @@ struct HttpResult {
   std::string body;
 };
 
+// A TCP connection to 127.0.0.1:port; the descriptor is the caller's to close.
+int connect_loopback(int port);
+
 HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body = "",
                         const std::map<std::string, std::string>& headers = {});
 inline HttpResult http_get(int port, const std::string& target, const std::map<std::string, std::string>& headers = {}) {

@@ -91,6 +91,16 @@ class Service {
   std::thread refresher_;
 };
 
+// Runs `work` on one of `pool`'s workers; it answers through the Reply it is given. When the
+// queue is full the answer is 503 `when_full`; an unreachable database is 503, and a throw is a
+// logged 500 `when_failed`.
+struct JobAnswers {
+  const char* when_full = "the service is overloaded; try again shortly";
+  const char* when_failed = "the service failed to answer this request";
+};
+void run_on(store::WorkerPool& pool, std::function<void(store::Connection&, Reply)> work, Reply reply,
+            JobAnswers answers = {});
+
 // A JSON answer.
 Response json_response(int status, const std::string& body);
 
