@@ -2,6 +2,7 @@
 // and recorded by the group writer (ops) and take no database worker; settlements (ops::settle)
 // run on a database worker.
 #include "endpoints.hpp"
+#include "evoucher/api/processor_bodies.hpp"
 #include "evoucher/engine/payment.hpp"
 #include "evoucher/ops/settlement.hpp"
 
@@ -44,30 +45,30 @@ ops::Answer render_cancellation(const ops::CancellationOutcome& o) {
 }
 
 void post_payment(ops::GroupWriter& writer, const Request& request, Reply reply) {
-  json doc;
-  auto f = Fields::parse(request.body, doc);
+  std::string bad;
+  auto b = decode_payment(request.body, bad);
+  if (!b) return reply(invalid(bad));
   ops::PaymentCommand c;
-  c.event_id = f.text("event_id", 128);
-  c.card = f.client_id("card");
-  c.merchant = f.client_id("merchant");
-  c.price = f.amount("price");
-  c.occurred_at = f.time("occurred_at");
-  c.channel = f.one_of("channel", {"card", "qr"});
-  if (auto p = f.problem()) return reply(invalid(*p));
+  c.event_id = std::move(b->event_id);
+  c.card = std::move(b->card);
+  c.merchant = std::move(b->merchant);
+  c.price = b->price;
+  c.occurred_at = b->occurred_at;
+  c.channel = std::move(b->channel);
   c.request_hash = request_hash(request);
   c.render = render_payment;
   submit_command(writer, std::move(c), std::move(reply));
 }
 
 void post_cancellation(ops::GroupWriter& writer, const Request& request, Reply reply) {
-  json doc;
-  auto f = Fields::parse(request.body, doc);
+  std::string bad;
+  auto b = decode_cancellation(request.body, bad);
+  if (!b) return reply(invalid(bad));
   ops::CancellationCommand c;
-  c.event_id = f.text("event_id", 128);
-  c.payment_ref = f.text("payment_id", 128);
-  c.amount = f.amount("amount");
-  c.occurred_at = f.time("occurred_at");
-  if (auto p = f.problem()) return reply(invalid(*p));
+  c.event_id = std::move(b->event_id);
+  c.payment_ref = std::move(b->payment_id);
+  c.amount = b->amount;
+  c.occurred_at = b->occurred_at;
   // A reference we could never have issued is judged like any unknown payment: a stored 404.
   c.payment = parse_operation_ref("pay", c.payment_ref);
   c.request_hash = request_hash(request);
@@ -84,14 +85,14 @@ ops::Answer render_settlement(const ops::SettlementOutcome& o) {
 }
 
 Response post_settlement(store::Connection& c, const Request& request, const PathParams&) {
-  json doc;
-  auto f = Fields::parse(request.body, doc);
+  std::string bad;
+  auto b = decode_settlement(request.body, bad);
+  if (!b) return invalid(bad);
   ops::SettlementCommand command;
-  command.event_id = f.text("event_id", 128);
-  command.merchant = f.client_id("merchant");
-  command.business_date = f.date("business_date");
-  command.amount = f.amount("amount");
-  if (auto p = f.problem()) return invalid(*p);
+  command.event_id = std::move(b->event_id);
+  command.merchant = std::move(b->merchant);
+  command.business_date = std::move(b->business_date);
+  command.amount = b->amount;
   command.now = now_utc();
   command.request_hash = request_hash(request);
   command.render = render_settlement;
