@@ -70,8 +70,8 @@ Response post_pool(store::Connection& c, const Request& request, const PathParam
                                                    made.overlapping->period_end + ", which overlaps " + start +
                                                    " to " + end);
   store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
-  tx.commit();
-  return answer;
+  const auto resource = made.created ? "pool:" + std::to_string(made.created->id) : "pool:" + source;
+  return commit_audited(tx, audit_entry(request, who, key_district, resource), answer);
 }
 
 Response post_top_up(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
@@ -99,8 +99,7 @@ Response post_top_up(store::Connection& c, const Request& request, const PathPar
     return *earlier;
   const auto answer = json_answer(201, pool_json(store::top_up_pool(tx, id, amount)));
   store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
-  tx.commit();
-  return answer;
+  return commit_audited(tx, audit_entry(request, who, key_district, "pool:" + text), answer);
 }
 
 Response get_pools(store::Connection& c, const Request&, const PathParams&, const Principal& who) {
@@ -145,9 +144,11 @@ void add_batch_routes(Service& service) {
       if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, hash)))
         return reply(std::move(*earlier));
     }
+    // The run commits in chunks; its audit row is written with its stored answer, when it ends.
+    auto audit = audit_entry(request, who, district, "batch:" + district + "/" + date);
     run_on(
         batches,
-        [chunk, district, date, key = *key, hash](store::Connection& bc, Reply answer_with) {
+        [chunk, district, date, key = *key, hash, audit](store::Connection& bc, Reply answer_with) {
           const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
           // A refusal is an answer too, stored under the key like the report.
           const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
@@ -156,7 +157,7 @@ void add_batch_routes(Service& service) {
           store::Tx tx(bc);
           if (store::claim_key(tx, district, "batch:" + key, hash).state == store::KeyState::fresh) {
             store::record_answer(tx, district, "batch:" + key, answer.status, answer.body);
-            tx.commit();
+            commit_audited(tx, audit, answer);
           }
           answer_with(answer);
         },

@@ -115,6 +115,20 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
   return query;
 }
 
+store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district,
+                              std::string resource) {
+  // A token made before tokens had names is named by its role.
+  std::string name = who.name.empty() ? std::string("unnamed ") + to_string(who.role) : who.name;
+  return {std::move(name), to_string(who.role), std::move(district), request.method, request.path, std::move(resource), 0};
+}
+
+Response commit_audited(store::Tx& tx, store::AuditEntry entry, Response answer) {
+  entry.status = answer.status;
+  store::record_audit(tx, {std::move(entry)});
+  tx.commit();
+  return answer;
+}
+
 Timestamp now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

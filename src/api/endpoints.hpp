@@ -10,6 +10,7 @@
 #include "evoucher/api/problem.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/ops/commands.hpp"
+#include "evoucher/store/audit.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/ledger.hpp"
 
@@ -20,6 +21,7 @@ void add_policy_routes(Service& service);
 void add_money_routes(Service& service);
 void add_processor_routes(Service& service);
 void add_batch_routes(Service& service);
+void add_audit_routes(Service& service);
 
 Response json_answer(int status, const nlohmann::json& body);
 Response invalid(const std::string& detail);
@@ -61,5 +63,12 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
                                                              std::string& problem_detail);
 
 Timestamp now_utc();
+
+// An admin write's audit row: the token's name and role, the method and path, and whose resource
+// (a district code, or "city"). The resource and status are filled in once the write is judged.
+store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district,
+                              std::string resource = {});
+// Records the write's audit row with the answer's status, and commits the change with it.
+Response commit_audited(store::Tx& tx, store::AuditEntry entry, Response answer);
 
 }  // namespace evoucher::api

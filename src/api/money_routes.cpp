@@ -60,6 +60,7 @@ void submit_money_command(ops::GroupWriter& writer, store::Connection& c, const 
   command.district = call.member->district;
   command.key = call.key;
   command.request_hash = request_hash(request);
+  command.audit = audit_entry(request, who, command.district);
   submit_command(writer, std::move(command), std::move(reply));
 }
 

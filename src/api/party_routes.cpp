@@ -27,14 +27,13 @@ json merchant_json(const store::Merchant& m) {
 
 json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
 
-// 201 for a new resource, 200 for the same data again, 409 for other data under the same id.
-Response created_or_existing(store::CreateOutcome outcome, store::Tx& tx, const std::string& what,
-                             const std::function<json()>& body) {
+// 201 for a new resource, 200 for the same data again (both audited), 409 for other data under
+// the same id (nothing written).
+Response created_or_existing(store::CreateOutcome outcome, store::Tx& tx, store::AuditEntry audit,
+                             const std::string& what, const std::function<json()>& body) {
   if (outcome == store::CreateOutcome::conflict)
     return problem(ErrorCode::already_exists, what + " already exists with different data");
-  json out = body();
-  tx.commit();
-  return json_answer(outcome == store::CreateOutcome::created ? 201 : 200, out);
+  return commit_audited(tx, std::move(audit), json_answer(outcome == store::CreateOutcome::created ? 201 : 200, body()));
 }
 
 // Reads a merchant benefit: null, or {kind, rate_bp} with rate_bp from 100 to 700.
@@ -135,7 +134,8 @@ void add_party_routes(Service& service) {
     if (who.role != Role::city_admin) return forbidden("create districts");
     store::Tx tx(c);
     const auto outcome = store::create_district(tx, d);
-    return created_or_existing(outcome, tx, "district " + d.code, [&] { return district_json(d); });
+    return created_or_existing(outcome, tx, audit_entry(request, who, "city", "district:" + d.code),
+                               "district " + d.code, [&] { return district_json(d); });
   });
 
   service.admin_route("GET", "/v1/districts", [](store::Connection& c, const Request&, const PathParams&,
@@ -157,7 +157,7 @@ void add_party_routes(Service& service) {
     store::Tx tx(c);
     if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
     const auto outcome = store::create_member(tx, m);
-    return created_or_existing(outcome, tx, "member " + m.id, [&] {
+    return created_or_existing(outcome, tx, audit_entry(request, who, m.district, "member:" + m.id), "member " + m.id, [&] {
       return json{{"id", m.id}, {"district", m.district}};
     });
   });
@@ -177,7 +177,7 @@ void add_party_routes(Service& service) {
     if (!member) return invalid("field 'member': no member " + member_id);
     if (!may_write(who, member->district)) return forbidden("issue cards in " + member->district);
     const auto outcome = store::create_card(tx, token, member_id);
-    return created_or_existing(outcome, tx, "card", [&] {
+    return created_or_existing(outcome, tx, audit_entry(request, who, member->district, "card:" + token), "card", [&] {
       return card_json(store::Card{token, member_id, "active", member->district});
     });
   });
@@ -196,8 +196,8 @@ void add_party_routes(Service& service) {
       return invalid("field 'status': a closed card cannot be reopened");
     store::set_card_status(tx, card->token, status);
     card->status = status;
-    tx.commit();
-    return json_answer(200, card_json(*card));
+    return commit_audited(tx, audit_entry(request, who, card->district, "card:" + card->token),
+                          json_answer(200, card_json(*card)));
   });
 
   service.admin_route("POST", "/v1/merchants", [](store::Connection& c, const Request& request, const PathParams&,
@@ -217,7 +217,8 @@ void add_party_routes(Service& service) {
     store::Tx tx(c);
     if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
     const auto outcome = store::create_merchant(tx, m);
-    return created_or_existing(outcome, tx, "merchant " + m.id, [&] { return merchant_json(m); });
+    return created_or_existing(outcome, tx, audit_entry(request, who, m.district, "merchant:" + m.id),
+                               "merchant " + m.id, [&] { return merchant_json(m); });
   });
 
   service.admin_route("PATCH", "/v1/merchants/{id}", [](store::Connection& c, const Request& request,
@@ -236,8 +237,8 @@ void add_party_routes(Service& service) {
     if (auto p = f.problem()) return invalid(*p);
     if (!any) return invalid("the body must set at least one of status, annual_revenue, benefit, category");
     store::update_merchant(tx, *m);
-    tx.commit();
-    return json_answer(200, merchant_json(*m));
+    return commit_audited(tx, audit_entry(request, who, m->district, "merchant:" + m->id),
+                          json_answer(200, merchant_json(*m)));
   });
 
   service.admin_route("GET", "/v1/merchants/{id}", [](store::Connection& c, const Request&, const PathParams& params,

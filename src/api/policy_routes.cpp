@@ -44,8 +44,8 @@ void add_policy_routes(Service& service) {
     if (outcome == store::CreateOutcome::conflict)
       return problem(ErrorCode::already_exists, "a " + scope + " policy from " + format_rfc3339(effective_from) +
                                                     " already exists with other rules");
-    tx.commit();
-    return json_answer(outcome == store::CreateOutcome::created ? 201 : 200, policy_json(row));
+    return commit_audited(tx, audit_entry(request, who, scope, "policy:" + std::to_string(row.id)),
+                          json_answer(outcome == store::CreateOutcome::created ? 201 : 200, policy_json(row)));
   });
 
   service.admin_route("GET", "/v1/policies", [](store::Connection& c, const Request& request, const PathParams&,

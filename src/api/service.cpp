@@ -65,6 +65,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   add_money_routes(*this);
   add_processor_routes(*this);
   add_batch_routes(*this);
+  add_audit_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",
@@ -119,7 +120,7 @@ std::optional<Response> refused_to_auditor(bool writes, const Principal& princip
   return std::nullopt;
 }
 
-Principal principal_of(const TokenDirectory::Token& token) { return {token.role, token.district}; }
+Principal principal_of(const TokenDirectory::Token& token) { return {token.role, token.district, token.name}; }
 
 }  // namespace
 
@@ -129,7 +130,7 @@ void Service::refresh_tokens() {
     std::map<std::string, TokenDirectory::Token> by_hash;
     store::Tx tx(c);
     for (auto& [hash, row] : store::all_tokens(tx))
-      by_hash[hash] = {parse_role(row.role).value_or(Role::auditor), row.district};
+      by_hash[hash] = {parse_role(row.role).value_or(Role::auditor), row.district, row.name};
     tokens->replace(std::move(by_hash));
   };
   job.fail = [](std::exception_ptr) {};  // the next refresh tries again
@@ -144,7 +145,7 @@ Service::Verdict Service::authenticate_early(const Request& request, bool writes
     return v;
   }
   if (!config_.admin_token.empty() && constant_time_equal(*token, config_.admin_token)) {
-    v.principal = Principal{Role::city_admin, std::nullopt};
+    v.principal = Principal{Role::city_admin, std::nullopt, "EVOUCHER_ADMIN_TOKEN"};
   } else if (const auto known = tokens_->find(sha256_hex(*token))) {
     v.principal = principal_of(*known);
   } else if (!tokens_->begin_lookup()) {
@@ -168,7 +169,7 @@ std::optional<Response> Service::authenticate(store::Connection& c, const Reques
     row = store::find_token(tx, hash);
   }
   if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
-  const TokenDirectory::Token token{parse_role(row->role).value_or(Role::auditor), row->district};
+  const TokenDirectory::Token token{parse_role(row->role).value_or(Role::auditor), row->district, row->name};
   tokens_->add(hash, token);
   principal = principal_of(token);
   return refused_to_auditor(writes, principal);

@@ -192,7 +192,12 @@ int token(const Config& config, const Args& args) {
     return 1;
   }
   const std::string secret = "evt_" + random_hex(24);
-  store::create_token(tx, sha256_hex(secret), {*args.role, args.district, args.name.value_or("")});
+  const std::string hash = sha256_hex(secret);
+  // The name is what the audit trail shows; without --name it is the role, the district and the
+  // first 8 digits of the token's hash (never of the token).
+  const std::string name =
+      args.name.value_or(*args.role + (args.district ? "-" + *args.district : "") + "-" + hash.substr(0, 8));
+  store::create_token(tx, hash, {*args.role, args.district, name});
   tx.commit();
   std::cout << secret << "\n";
   return 0;

@@ -59,6 +59,17 @@ class Group {
                                        const std::string& request_hash);
   // Stores a judged answer under its admin key, with the group.
   Result keep(const DistrictKey& key, const std::string& request_hash, Answer answer);
+  // Stores a judged admin answer under its key, with its audit row when the command has one.
+  template <typename AdminCommand>
+  Result keep_audited(const AdminCommand& c, const DistrictKey& key, std::string resource, Answer answer) {
+    if (c.audit) {
+      auto entry = *c.audit;
+      entry.resource = std::move(resource);
+      entry.status = answer.status;
+      writes_.audits.push_back(std::move(entry));
+    }
+    return keep(key, c.request_hash, std::move(answer));
+  }
   // Stores a judged processor answer under its event, with the group.
   Result keep(store::EventRow event, Answer answer);
   // A load or refund stamped before the member's latest one; the problem's detail when it is.
@@ -418,7 +429,7 @@ Result Group::decide(const LoadCommand& c) {
   const auto check = engine::check_load(*policies.city, c.amount, totals.loaded, {cash, points});
   if (!check.allowed) {
     outcome.limit_exceeded = check.refusal;
-    return keep(key, c.request_hash, c.render(outcome));
+    return keep_audited(c, key, "member:" + c.member, c.render(outcome));
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("load", c.district, id);
@@ -429,7 +440,7 @@ Result Group::decide(const LoadCommand& c) {
   add_to_month(c.district, c.member, month_key, c.amount, Won(0));
   if (auto t = totals_.find({c.district, c.member}); t != totals_.end()) t->second.loaded += c.amount;
   outcome.done = LoadDone{ref, c.member, c.amount, cash, points};
-  return keep(key, c.request_hash, c.render(outcome));
+  return keep_audited(c, key, "load:" + ref, c.render(outcome));
 }
 
 Result Group::decide(const RefundCommand& c) {
@@ -447,7 +458,7 @@ Result Group::decide(const RefundCommand& c) {
   const auto check = engine::check_refund(*policies.city, {cash, points}, totals.loaded, totals.refunded);
   if (!check.amount) {
     outcome.not_allowed = check.refusal;
-    return keep(key, c.request_hash, c.render(outcome));
+    return keep_audited(c, key, "member:" + c.member, c.render(outcome));
   }
   const Won amount = *check.amount;
   const auto [id, journal_id] = next_ids();
@@ -458,7 +469,7 @@ Result Group::decide(const RefundCommand& c) {
   totals.refunded += amount;
   latest_money_[{c.district, c.member}] = c.occurred_at;
   outcome.done = RefundDone{ref, amount};
-  return keep(key, c.request_hash, c.render(outcome));
+  return keep_audited(c, key, "refund:" + ref, c.render(outcome));
 }
 
 void Group::write(const std::function<bool(const std::string&, const std::string&)>& payable_known,

@@ -433,6 +433,7 @@ void write_group(Tx& tx, const GroupWrites& w) {
   }
   run_mapped(tx, kWriteGroup, dump(heads), dump(lines), dump(payments), dump(money_rows(w.loads)),
              dump(money_rows(w.refunds)), dump(keys), dump(raised), dump(lowered), dump(events));
+  record_audit(tx, w.audits);
 }
 
 }  // namespace evoucher::store

@@ -82,9 +82,10 @@ class ApiTest : public ::testing::Test {
   }
 
   // A new admin token, from the command line.
-  std::string token(const std::string& role, const std::string& district = "") {
+  std::string token(const std::string& role, const std::string& district = "", const std::string& name = "") {
     std::vector<std::string> args{"token", "create", "--role", role};
     if (!district.empty()) args.insert(args.end(), {"--district", district});
+    if (!name.empty()) args.insert(args.end(), {"--name", name});
     auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return r.output.substr(0, r.output.find('\n'));

@@ -1,6 +1,7 @@
 // fork/exec of the evoucher binary for end-to-end tests.
 #include "support/process.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -76,12 +77,15 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-ServeProcess::ServeProcess(const std::string& database_url, std::map<std::string, std::string> env) {
+ServeProcess::ServeProcess(const std::string& database_url, std::map<std::string, std::string> env,
+                           const std::string& log_path) {
   port_ = free_port();
   env["EVOUCHER_DATABASE_URL"] = database_url;
   env["EVOUCHER_LISTEN"] = "127.0.0.1:" + std::to_string(port_);
   if (!env.count("EVOUCHER_LOG_LEVEL")) env["EVOUCHER_LOG_LEVEL"] = "warn";
-  pid_ = spawn({"serve"}, env, -1);
+  const int log_fd = log_path.empty() ? -1 : open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_ = spawn({"serve"}, env, log_fd);
+  if (log_fd >= 0) close(log_fd);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     try {

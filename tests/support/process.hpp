@@ -20,7 +20,9 @@ CommandResult run_evoucher(const std::vector<std::string>& args, const std::map<
 // A running `evoucher serve`, stopped with SIGTERM by stop() or the destructor.
 class ServeProcess {
  public:
-  ServeProcess(const std::string& database_url, std::map<std::string, std::string> extra_env = {});
+  // With a log_path, the service's output goes to that file (appended) instead of the test's.
+  ServeProcess(const std::string& database_url, std::map<std::string, std::string> extra_env = {},
+               const std::string& log_path = "");
   ~ServeProcess();
   int port() const { return port_; }
   pid_t pid() const { return pid_; }

@@ -16,6 +16,7 @@ const char* to_string(Role role);
 struct Principal {
   Role role = Role::auditor;
   std::optional<std::string> district;  // for district_admin
+  std::string name;                      // the token's name, for the audit trail
 };
 
 // city_admin and auditor read everything; a district admin reads its own district.
@@ -36,6 +37,7 @@ class TokenDirectory {
   struct Token {
     Role role = Role::auditor;
     std::optional<std::string> district;
+    std::string name;
   };
   void replace(std::map<std::string, Token> by_hash);
   void add(const std::string& hash, Token token);

@@ -10,6 +10,7 @@
 
 #include "evoucher/engine/member_money.hpp"
 #include "evoucher/engine/payment.hpp"
+#include "evoucher/store/audit.hpp"
 #include "evoucher/time.hpp"
 
 namespace evoucher::ops {
@@ -104,6 +105,9 @@ struct LoadCommand {
   std::string bank_ref;
   Timestamp occurred_at;
   std::string request_hash;
+  // Who asked, from the admin API; the group fills in the resource and status and writes the row
+  // with the change. None for a caller that is not the admin API (tests, tools).
+  std::optional<store::AuditEntry> audit;
   std::function<Answer(const LoadOutcome&)> render;
 };
 
@@ -114,6 +118,7 @@ struct RefundCommand {
   std::string bank_ref;
   Timestamp occurred_at;
   std::string request_hash;
+  std::optional<store::AuditEntry> audit;
   std::function<Answer(const RefundOutcome&)> render;
 };
 

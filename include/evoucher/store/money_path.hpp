@@ -12,6 +12,7 @@
 
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/engine/money.hpp"
+#include "evoucher/store/audit.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/ledger.hpp"
@@ -139,6 +140,7 @@ struct GroupWrites {
   std::vector<KeyRow> keys;
   std::vector<EventRow> events;
   std::vector<MonthDelta> months;  // one per member and month
+  std::vector<AuditEntry> audits;  // one per admin command judged
 };
 // Every journal, entry, record, key and month counter of a group in one statement: the ledger
 // trigger runs once for the whole group, and a hot merchant's payable moves once.

@@ -1,0 +1,86 @@
+// The audit trail, read back: GET /v1/audit?from=D1&to=D2[&district=C][&after=CURSOR][&limit=N].
+// Dates are Seoul business dates, both included. A district admin reads only its own district.
+#include <charconv>
+
+#include "endpoints.hpp"
+
+namespace evoucher::api {
+namespace {
+
+using json = nlohmann::json;
+
+// The first instant of a Seoul date.
+Timestamp seoul_midnight(std::chrono::year_month_day d) {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::sys_days(d) - kSeoulOffset);
+}
+
+// A positive integer query value within [1, max]; nullopt otherwise.
+std::optional<std::int64_t> positive(const std::string& text, std::int64_t max) {
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > max) return std::nullopt;
+  return n;
+}
+
+Response get_audit(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
+  std::string bad;
+  const auto query = read_query(request, {"from", "to", "district", "after", "limit"}, bad);
+  if (!query) return invalid(bad);
+  std::chrono::year_month_day days[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* k = i == 0 ? "from" : "to";
+    const auto d = query->count(k) ? parse_date(query->at(k)) : std::nullopt;
+    if (!d || !in_service_era(*d))
+      return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD, " + kServiceEra);
+    days[i] = *d;
+  }
+  if (std::chrono::sys_days(days[1]) < std::chrono::sys_days(days[0]))
+    return invalid("query parameter 'to' must not be before 'from'");
+  store::AuditQuery q;
+  q.from = seoul_midnight(days[0]);
+  q.to = seoul_midnight(std::chrono::year_month_day(std::chrono::sys_days(days[1]) + std::chrono::days(1)));
+  if (query->count("district")) {
+    const auto& district = query->at("district");
+    if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
+    if (!may_read(who, district)) return forbidden("read the audit trail of " + district);
+    q.district = district;
+  } else if (who.role == Role::district_admin) {
+    q.district = who.district;  // a district admin's trail is its own district's
+  }
+  if (query->count("after")) {
+    const auto after = positive(query->at("after"), std::numeric_limits<std::int64_t>::max());
+    if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
+    q.after = *after;
+  }
+  if (query->count("limit")) {
+    const auto limit = positive(query->at("limit"), 500);
+    if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
+    q.limit = static_cast<int>(*limit);
+  }
+  store::Tx tx(c);
+  auto rows = store::audit_entries(tx, q);
+  const bool more = static_cast<int>(rows.size()) > q.limit;
+  if (more) rows.resize(static_cast<std::size_t>(q.limit));
+  json entries = json::array();
+  for (const auto& r : rows)
+    entries.push_back({{"id", r.id},
+                       {"at", format_rfc3339(r.at)},
+                       {"token_name", r.entry.token_name},
+                       {"role", r.entry.role},
+                       {"district", r.entry.district},
+                       {"method", r.entry.method},
+                       {"path", r.entry.path},
+                       {"resource", r.entry.resource},
+                       {"status", r.entry.status}});
+  return json_answer(200, {{"entries", entries},
+                           {"next", more && !rows.empty() ? json(std::to_string(rows.back().id)) : json(nullptr)}});
+}
+
+}  // namespace
+
+void add_audit_routes(Service& service) {
+  // An auditor and the city admin read every district; a district admin its own.
+  service.admin_route("GET", "/v1/audit", get_audit);
+}
+
+}  // namespace evoucher::api
