@@ -20,6 +20,13 @@ done
 if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]] && ! { command -v node && command -v npm; } >/dev/null; then
   missing+=(nodejs npm)
 fi
+# The fuzz targets need clang and its libFuzzer runtime.
+if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]]; then
+  for p in clang libclang-rt-14-dev; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == installed ]] || missing+=("$p")
+  done
+fi
 
 if ((${#missing[@]} == 0)); then
   exit 0
