@@ -42,7 +42,7 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   if (query->count("district")) {
     const auto& district = query->at("district");
     if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
-    if (!may_read(who, district)) return forbidden("read the audit trail of " + district);
+    if (!may_read(who, district)) return problem(ErrorCode::not_found, "no district " + district);
     q.district = district;
   } else if (who.role == Role::district_admin) {
     q.district = who.district;  // a district admin's trail is its own district's

@@ -61,8 +61,8 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
   if (!query) return invalid(bad);
   store::Tx tx(c);
   const auto member = store::find_member(tx, params.at("id"));
-  if (!member) return problem(ErrorCode::not_found, "no member " + params.at("id"));
-  if (!may_read(who, member->district)) return forbidden("read members of " + member->district);
+  // Another district's member is as absent as one that never was: a district admin cannot tell.
+  if (!member || !may_read(who, member->district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
   std::string month;
   if (query->count("month")) {
     const auto d = parse_date(query->at("month") + "-01");
@@ -105,8 +105,8 @@ Response get_statement(store::Connection& c, const Request& request, const PathP
   }
   store::Tx tx(c);
   const auto member = store::find_member(tx, params.at("id"));
-  if (!member) return problem(ErrorCode::not_found, "no member " + params.at("id"));
-  if (!may_read(who, member->district)) return forbidden("read members of " + member->district);
+  // Another district's member is as absent as one that never was: a district admin cannot tell.
+  if (!member || !may_read(who, member->district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
   const auto cash_key = accounts::member_cash(member->id);
   const auto page = store::statement(tx, member->district, {cash_key, accounts::member_points(member->id)}, limit, after);
   if (!page) return invalid("query parameter 'after' is not a cursor from an earlier page");
@@ -174,8 +174,7 @@ void add_party_routes(Service& service) {
     if (auto p = f.problem()) return invalid(*p);
     store::Tx tx(c);
     const auto member = store::find_member(tx, member_id);
-    if (!member) return invalid("field 'member': no member " + member_id);
-    if (!may_write(who, member->district)) return forbidden("issue cards in " + member->district);
+    if (!member || !may_write(who, member->district)) return invalid("field 'member': no member " + member_id);
     const auto outcome = store::create_card(tx, token, member_id);
     return created_or_existing(outcome, tx, audit_entry(request, who, member->district, "card:" + token), "card", [&] {
       return card_json(store::Card{token, member_id, "active", member->district});
@@ -190,8 +189,7 @@ void add_party_routes(Service& service) {
     if (auto p = f.problem()) return invalid(*p);
     store::Tx tx(c);
     auto card = store::find_card(tx, params.at("token"));
-    if (!card) return problem(ErrorCode::not_found, "no such card");
-    if (!may_write(who, card->district)) return forbidden("change cards of " + card->district);
+    if (!card || !may_write(who, card->district)) return problem(ErrorCode::not_found, "no such card");
     if (card->status == "closed" && status != "closed")
       return invalid("field 'status': a closed card cannot be reopened");
     store::set_card_status(tx, card->token, status);
@@ -227,8 +225,7 @@ void add_party_routes(Service& service) {
     auto f = Fields::parse(request.body, doc);
     store::Tx tx(c);
     auto m = store::find_merchant(tx, params.at("id"), /*lock=*/true);
-    if (!m) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
-    if (!may_write(who, m->district)) return forbidden("change merchants of " + m->district);
+    if (!m || !may_write(who, m->district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
     bool any = false;
     if (f.has("status")) m->status = f.one_of("status", {"active", "suspended"}), any = true;
     if (f.has("annual_revenue")) m->annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount)), any = true;
@@ -245,8 +242,7 @@ void add_party_routes(Service& service) {
                                                       const Principal& who) {
     store::Tx tx(c);
     const auto m = store::find_merchant(tx, params.at("id"));
-    if (!m) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
-    if (!may_read(who, m->district)) return forbidden("read merchants of " + m->district);
+    if (!m || !may_read(who, m->district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
     auto body = merchant_json(*m);
     body["payable"] = store::merchant_payable(tx, m->id).value();
     return json_answer(200, body);

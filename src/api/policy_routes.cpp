@@ -63,9 +63,8 @@ void add_policy_routes(Service& service) {
         return invalid(std::string("query parameter 'at' must be an RFC 3339 time ") + kServiceEra);
       at = *t;
     }
-    if (!may_read_policy(who, scope)) return forbidden("read the policy of " + scope);
     store::Tx tx(c);
-    const auto row = store::policy_at(tx, scope, at);
+    const auto row = may_read_policy(who, scope) ? store::policy_at(tx, scope, at) : std::nullopt;
     if (!row) return problem(ErrorCode::not_found, "no " + scope + " policy is in force at " + format_rfc3339(at));
     return json_answer(200, policy_json(*row));
   });

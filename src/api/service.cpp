@@ -193,13 +193,18 @@ void Service::admin_command(std::string method, std::string pattern, AdminComman
               [this, writes, shared_handler](const Request& request, const PathParams& params, Reply reply) {
                 auto verdict = authenticate_early(request, writes);
                 if (verdict.refusal) return reply(std::move(*verdict.refusal));
-                on_db_replying([this, writes, shared_handler, known = verdict.principal, claim = verdict.lookup](
+                // The lookup's claim is given back as soon as the token is known, before any answer
+                // leaves: the caller's next call, with another new token, must find it free.
+                auto claim = std::make_shared<std::shared_ptr<void>>(std::move(verdict.lookup));
+                on_db_replying([this, writes, shared_handler, known = verdict.principal, claim](
                                    store::Connection& c, const Request& r, const PathParams& p, Reply answer) {
                   Principal principal;
                   if (known) {
                     principal = *known;
-                  } else if (auto refused = authenticate(c, r, writes, principal)) {
-                    return answer(std::move(*refused));
+                  } else {
+                    auto refused = authenticate(c, r, writes, principal);
+                    claim->reset();
+                    if (refused) return answer(std::move(*refused));
                   }
                   (*shared_handler)(c, r, p, principal, std::move(answer));
                 })(request, params, std::move(reply));

@@ -3,9 +3,12 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "api/api_fixture.hpp"
+#include "evoucher/api/policy_json.hpp"
+#include "evoucher/api/service.hpp"
 
 namespace evoucher::testing {
 namespace {
@@ -38,8 +41,10 @@ TEST_F(Contract, EachErrorCode) {
   expect_problem(answer(http_get(server->port(), "/v1/districts")), 401, "unauthenticated",
                  "an Authorization: Bearer token is required");
   const auto yeonsu = token("district_admin", "yeonsu");
-  expect_problem(admin("GET", "/v1/members/m1", nullptr, yeonsu), 403, "forbidden",
-                 "this token may not read members of bupyeong");
+  // Another district's member answers exactly like a member that does not exist.
+  expect_problem(admin("GET", "/v1/members/m1", nullptr, yeonsu), 404, "not_found", "no member m1");
+  expect_problem(admin("POST", "/v1/members", {{"id", "y9"}, {"district", "bupyeong"}}, yeonsu), 403, "forbidden",
+                 "this token may not create members in bupyeong");
   expect_problem(admin("GET", "/v1/members/nobody"), 404, "not_found", "no member nobody");
   expect_problem(admin("DELETE", "/v1/members/m1"), 405, "method_not_allowed",
                  "DELETE is not allowed on /v1/members/m1; allowed: GET");
@@ -150,95 +155,209 @@ TEST_F(Contract, ProcessorSignatures) {
   EXPECT_EQ(processor("/v1/processor/payments", body, -295).body["decision"], "declined");  // within the window
 }
 
-// Each role on each endpoint: the status it gets. A district admin of yeonsu reaches into
-// bupyeong and gets 403, with nothing of bupyeong's in the body.
-TEST_F(Contract, RoleMatrix) {
-  load("m1", 100'000, "rbac-load");
-  const auto pay1 = pay("rbac-p", "c1", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00");
-  const std::map<std::string, std::string> tokens{{"city_admin", kAdminToken},
-                                                  {"district_admin:bupyeong", token("district_admin", "bupyeong")},
-                                                  {"district_admin:yeonsu", token("district_admin", "yeonsu")},
-                                                  {"district_admin:city", token("district_admin", "city")},
-                                                  {"auditor", token("auditor")}};
-  struct Case {
-    std::string method, path;
-    json body;
-    bool keyed;
-    std::map<std::string, int> expected;  // by role
+// The role matrix, from the route table: every admin route has at least one case below (a new
+// route without one fails RoleMatrixCoversEveryAdminRoute), and each case says what every role
+// gets on a resource of its own district and of another. The district admin is bupyeong's: its
+// own district's resources are bupyeong's, the other's yeonsu's. Another district's resources are
+// as absent as ones that never were (404, or 400 for a reference in a body); naming another
+// district for a new resource is 403, whether it exists or not.
+struct Expect {
+  int city_admin, district_admin, auditor;
+};
+struct MatrixCase {
+  std::string method, pattern;
+  // The request against district D's resource: {path with query, body, needs an Idempotency-Key}.
+  std::function<std::tuple<std::string, json, bool>(const std::string& d, int n)> make;
+  Expect own, other;
+};
+
+// Per district: a member, its card, a merchant (from the demo), and a member who never has cash.
+struct Of {
+  const char *member, *card, *merchant, *idle;
+};
+Of of(const std::string& d) {
+  return d == "bupyeong" ? Of{"m2", "c2", "bp-cafe", "m1"} : Of{"m3", "c3", "ys-books", "ys-idle"};
+}
+
+const std::vector<MatrixCase>& matrix() {
+  using R = std::tuple<std::string, json, bool>;
+  const Expect write_own{201, 201, 403}, write_other{201, 403, 403};
+  const Expect read_own{200, 200, 200}, read_other{200, 404, 200};
+  static const std::vector<MatrixCase> cases{
+      {"POST", "/v1/districts",
+       [](const std::string&, int n) { return R{"/v1/districts", {{"code", "dist" + std::to_string(n)}, {"name", "n"}, {"brand", "b"}}, false}; },
+       {201, 403, 403}, {201, 403, 403}},
+      {"GET", "/v1/districts", [](const std::string&, int) { return R{"/v1/districts", nullptr, false}; }, read_own, read_own},
+      {"POST", "/v1/policies",
+       [](const std::string& d, int n) {
+         return R{"/v1/policies",
+                  {{"scope", d}, {"effective_from", "2031-01-01T00:00:" + std::to_string(10 + n % 50) + "Z"},
+                   {"rules", {{"topup_bp", 1}, {"fee_support_bp", 1}}}},
+                  false};
+       },
+       write_own, write_other},
+      // City-wide rules are the city_admin's alone, for every district admin.
+      {"POST", "/v1/policies",
+       [](const std::string&, int n) {
+         return R{"/v1/policies",
+                  {{"scope", "city"}, {"effective_from", "2032-01-01T00:00:" + std::to_string(10 + n % 50) + "Z"},
+                   {"rules", {{"brackets", {{{"up_to", 1}, {"rate_bp", 1}}}}, {"funding_split", {{"national", 1}, {"city", 1}}}}}},
+                  false};
+       },
+       {201, 403, 403}, {201, 403, 403}},
+      {"GET", "/v1/policies",
+       [](const std::string& d, int) { return R{"/v1/policies?scope=" + d + "&at=2019-07-01T00:00:00Z", nullptr, false}; },
+       read_own, read_other},
+      {"POST", "/v1/pools",
+       [](const std::string& d, int n) {
+         const auto year = std::to_string(2040 + n);
+         return R{"/v1/pools",
+                  {{"source", "district:" + d}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"}, {"budget", 1}},
+                  true};
+       },
+       write_own, write_other},
+      {"POST", "/v1/pools",
+       [](const std::string&, int n) {
+         const auto year = std::to_string(2040 + n);
+         return R{"/v1/pools",
+                  {{"source", "national"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"}, {"budget", 1}},
+                  true};
+       },
+       {201, 403, 403}, {201, 403, 403}},
+      {"POST", "/v1/pools/{id}/top-ups",
+       [](const std::string& d, int) {
+         return R{"/v1/pools/" + std::string(d == "bupyeong" ? "4" : "5") + "/top-ups", {{"amount", 1}}, true};
+       },
+       write_own, {201, 404, 403}},
+      {"GET", "/v1/pools", [](const std::string&, int) { return R{"/v1/pools", nullptr, false}; }, read_own, read_own},
+      {"POST", "/v1/members",
+       [](const std::string& d, int n) { return R{"/v1/members", {{"id", "mem" + std::to_string(n)}, {"district", d}}, false}; },
+       write_own, write_other},
+      {"GET", "/v1/members/{id}", [](const std::string& d, int) { return R{"/v1/members/" + std::string(of(d).member), nullptr, false}; },
+       read_own, read_other},
+      {"GET", "/v1/members/{id}/statement",
+       [](const std::string& d, int) { return R{"/v1/members/" + std::string(of(d).member) + "/statement", nullptr, false}; },
+       read_own, read_other},
+      {"POST", "/v1/cards",
+       [](const std::string& d, int n) { return R{"/v1/cards", {{"token", "card" + std::to_string(n)}, {"member", of(d).member}}, false}; },
+       write_own, {201, 400, 403}},
+      {"PATCH", "/v1/cards/{token}",
+       [](const std::string& d, int) { return R{"/v1/cards/" + std::string(of(d).card), {{"status", "active"}}, false}; },
+       {200, 200, 403}, {200, 404, 403}},
+      {"POST", "/v1/merchants",
+       [](const std::string& d, int n) {
+         return R{"/v1/merchants",
+                  {{"id", "mer" + std::to_string(n)}, {"business_no", "1"}, {"name", "n"}, {"district", d},
+                   {"category", "cafe"}, {"annual_revenue", 1}, {"benefit", nullptr}},
+                  false};
+       },
+       write_own, write_other},
+      {"PATCH", "/v1/merchants/{id}",
+       [](const std::string& d, int) {
+         return R{"/v1/merchants/" + std::string(of(d).merchant), {{"status", "active"}}, false};
+       },
+       {200, 200, 403}, {200, 404, 403}},
+      {"GET", "/v1/merchants/{id}", [](const std::string& d, int) { return R{"/v1/merchants/" + std::string(of(d).merchant), nullptr, false}; },
+       read_own, read_other},
+      {"POST", "/v1/loads",
+       [](const std::string& d, int) { return R{"/v1/loads", {{"member", of(d).member}, {"amount", 1}, {"bank_ref", "b"}}, true}; },
+       write_own, {201, 400, 403}},
+      // A member without cash: a judged 422 (nothing to refund) for whoever may ask.
+      {"POST", "/v1/refunds",
+       [](const std::string& d, int) { return R{"/v1/refunds", {{"member", of(d).idle}, {"bank_ref", "b"}}, true}; },
+       {422, 422, 403}, {422, 400, 403}},
+      {"GET", "/v1/districts/{code}/summary",
+       [](const std::string& d, int) { return R{"/v1/districts/" + d + "/summary?from=2020-03-01&to=2020-03-31", nullptr, false}; },
+       read_own, read_other},
+      {"GET", "/v1/ledger/trial-balance",
+       [](const std::string& d, int) { return R{"/v1/ledger/trial-balance?district=" + d, nullptr, false}; }, read_own,
+       read_other},
+      {"POST", "/v1/batches/cashback",
+       [](const std::string& d, int) { return R{"/v1/batches/cashback", {{"district", d}, {"business_date", "2020-02-01"}}, true}; },
+       {200, 200, 403}, {200, 403, 403}},
+      {"GET", "/v1/batches/cashback/{district}/{date}",
+       [](const std::string& d, int) { return R{"/v1/batches/cashback/" + d + "/2020-01-31", nullptr, false}; }, read_own,
+       read_other},
+      {"GET", "/v1/audit",
+       [](const std::string& d, int) { return R{"/v1/audit?from=2020-01-01&to=2099-12-31&district=" + d, nullptr, false}; },
+       read_own, read_other},
   };
-  int n = 0;
-  auto unique = [&](const std::string& s) { return s + "-" + std::to_string(n++); };
-  const std::vector<std::string> roles{"city_admin", "district_admin:bupyeong", "district_admin:yeonsu",
-                                       "district_admin:city", "auditor"};
-  for (const auto& role : roles) {
-    const auto& tok = tokens.at(role);
-    const bool city = role == "city_admin", bp = role == "district_admin:bupyeong",
-               cty = role == "district_admin:city", ys = role == "district_admin:yeonsu" || cty, aud = role == "auditor";
-    auto st = [&](const std::string& method, const std::string& path, const json& body, const std::string& key = "") {
-      return admin(method, path, body, tok, key);
-    };
-    auto expect = [&](const Answer& a, int status, const std::string& what) {
-      EXPECT_EQ(a.status, status) << role << " " << what << " " << a.body;
-      if (status == 403) {
-        EXPECT_EQ(a.body["code"], "forbidden");
-        EXPECT_EQ(a.body.dump().find("572500"), std::string::npos);
-        EXPECT_FALSE(a.body.contains("cash"));
-      }
-    };
-    expect(st("POST", "/v1/districts", {{"code", "dist" + std::to_string(n++)}, {"name", "n"}, {"brand", "b"}}), city ? 201 : 403,
-           "create district");
-    auto list = st("GET", "/v1/districts", nullptr);
-    expect(list, 200, "list districts");
-    if (ys && !cty) {
-      EXPECT_EQ(list.body["districts"], json::parse(R"([{"code":"yeonsu","name":"연수구","brand":"연수e음"}])"));
-    }
-    expect(st("POST", "/v1/policies",
-              {{"scope", "city"}, {"effective_from", "2021-01-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
-               {"rules", {{"brackets", {{{"up_to", 1}, {"rate_bp", 1}}}}, {"funding_split", {{"national", 1}, {"city", 1}}}}}}),
-           city ? 201 : 403, "city policy (not even the city district's admin)");
-    expect(st("POST", "/v1/policies",
-              {{"scope", "bupyeong"}, {"effective_from", "2021-02-0" + std::to_string(1 + n++ % 9) + "T00:00:00Z"},
-               {"rules", {{"topup_bp", 1}, {"fee_support_bp", 1}}}}),
-           city || bp ? 201 : 403, "bupyeong policy");
-    expect(st("GET", "/v1/policies?scope=city&at=2020-03-05T00:00:00Z", nullptr), 200, "read city policy");
-    expect(st("GET", "/v1/policies?scope=bupyeong&at=2020-03-05T00:00:00Z", nullptr), ys ? 403 : 200,
-           "read bupyeong policy");
-    expect(st("POST", "/v1/members", {{"id", unique("mem")}, {"district", "bupyeong"}}), city || bp ? 201 : 403,
-           "create bupyeong member");
-    expect(st("GET", "/v1/members/m1", nullptr), ys ? 403 : 200, "read m1");
-    expect(st("GET", "/v1/members/m1/statement", nullptr), ys ? 403 : 200, "read m1 statement");
-    expect(st("POST", "/v1/cards", {{"token", unique("card")}, {"member", "m2"}}), city || bp ? 201 : 403,
-           "issue card");
-    expect(st("PATCH", "/v1/cards/c2", {{"status", "active"}}), city || bp ? 200 : 403, "patch card");
-    expect(st("POST", "/v1/merchants",
-              {{"id", unique("mer")}, {"business_no", "1"}, {"name", "n"}, {"district", "bupyeong"},
-               {"category", "cafe"}, {"annual_revenue", 1}, {"benefit", nullptr}}),
-           city || bp ? 201 : 403, "create merchant");
-    expect(st("PATCH", "/v1/merchants/bp-cafe", {{"annual_revenue", 80'000'000}}), city || bp ? 200 : 403,
-           "patch merchant");
-    expect(st("GET", "/v1/merchants/bp-cafe", nullptr), ys ? 403 : 200, "read merchant");
-    expect(st("POST", "/v1/loads", {{"member", "m2"}, {"amount", 1}, {"bank_ref", "b"}}, unique("k")),
-           city || bp ? 201 : 403, "load");
-    expect(st("POST", "/v1/refunds", {{"member", "m4"}, {"bank_ref", "b"}}, unique("k")), city || cty ? 422 : 403,
-           "refund of a city member");
-    const auto year = std::to_string(2040 + n++);  // pools of one source may not overlap
-    expect(st("POST", "/v1/pools",
-              {{"source", "national"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"}, {"budget", 1}},
-              unique("pool")),
-           city ? 201 : 403, "national pool (not even the city district's admin)");
-    expect(st("POST", "/v1/pools",
-              {{"source", "district:city"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"},
-               {"budget", 1}},
-              unique("pool")),
-           city || cty ? 201 : 403, "the city district's own pool");
-    if (aud) {
-      EXPECT_EQ(st("GET", "/v1/members/m3", nullptr).status, 200);
-    }
+  return cases;
+}
+
+TEST(RoleMatrix, CoversEveryAdminRoute) {
+  Config config;
+  store::WorkerPool pool("host=/nonexistent", {}, 1, 1);
+  ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+  ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
+  store::WorkerPool batches("host=/nonexistent", {}, 1, 1);
+  api::Service service(config, pool, writer, batches);
+  std::set<std::pair<std::string, std::string>> admin_routes, covered;
+  for (const auto& [method, pattern] : service.routes())
+    if (pattern.rfind("/v1/", 0) == 0 && pattern.rfind("/v1/processor/", 0) != 0) admin_routes.emplace(method, pattern);
+  for (const auto& c : matrix()) covered.emplace(c.method, c.pattern);
+  EXPECT_EQ(covered, admin_routes);
+  writer.stop();
+  pool.stop();
+}
+
+TEST_F(Contract, RoleMatrix) {
+  // Fixtures the cases point at: a policy of each district in force in 2019, pools 4 (bupyeong)
+  // and 5 (yeonsu), a completed batch of each district on 2020-01-31, and a yeonsu member
+  // without cash.
+  ASSERT_EQ(admin("POST", "/v1/members", {{"id", "ys-idle"}, {"district", "yeonsu"}}).status, 201);
+  for (const char* d : {"bupyeong", "yeonsu"}) {
+    ASSERT_EQ(admin("POST", "/v1/policies",
+                    {{"scope", d}, {"effective_from", "2019-06-01T00:00:00Z"}, {"rules", {{"topup_bp", 1}, {"fee_support_bp", 1}}}})
+                  .status,
+              201);
+    const auto pool = admin("POST", "/v1/pools",
+                            {{"source", std::string("district:") + d}, {"period_start", "2030-01-01"},
+                             {"period_end", "2030-12-31"}, {"budget", 1}},
+                            kAdminToken, std::string("fixture-pool-") + d);
+    ASSERT_EQ(pool.status, 201);
+    ASSERT_EQ(pool.body["id"], std::string(d) == "bupyeong" ? 4 : 5);
+    ASSERT_EQ(admin("POST", "/v1/batches/cashback", {{"district", d}, {"business_date", "2020-01-31"}}, kAdminToken,
+                    std::string("fixture-batch-") + d)
+                  .status,
+              200);
   }
-  // The auditor and the yeonsu admin wrote nothing.
-  EXPECT_EQ(scalar("SELECT count(*) FROM loads"), 1 + 2);
-  EXPECT_EQ(scalar("SELECT count(*) FROM districts"), 3 + 1);
-  (void)pay1;
+  const std::string bp = token("district_admin", "bupyeong"), auditor = token("auditor");
+  int n = 0;
+  for (const auto& c : matrix())
+    for (const std::string district : {"bupyeong", "yeonsu"}) {
+      const auto& expect = district == "bupyeong" ? c.own : c.other;
+      for (const auto& [role, tok, status] : std::vector<std::tuple<std::string, std::string, int>>{
+               {"city_admin", kAdminToken, expect.city_admin},
+               {"district_admin of bupyeong", bp, expect.district_admin},
+               {"auditor", auditor, expect.auditor}}) {
+        const auto [path, body, keyed] = c.make(district, n++);
+        const auto a = admin(c.method, path, body, tok, keyed ? "matrix-" + std::to_string(n) : "");
+        EXPECT_EQ(a.status, status) << role << ": " << c.method << " " << path << " (" << district << "'s) " << a.body;
+        if (a.status >= 400) {
+          // A refusal tells nothing of the resource: no balance, no district of a member.
+          EXPECT_FALSE(a.body.contains("cash")) << a.body;
+          EXPECT_EQ(a.body.dump().find("forbidden") != std::string::npos, a.status == 403) << a.body;
+        }
+      }
+    }
+  // The city district's own admin may write its own district's pool, and no city-wide rule.
+  const std::string cty = token("district_admin", "city");
+  EXPECT_EQ(admin("POST", "/v1/pools",
+                  {{"source", "district:city"}, {"period_start", "2035-01-01"}, {"period_end", "2035-12-31"}, {"budget", 1}},
+                  cty, "city-own-pool")
+                .status,
+            201);
+  EXPECT_EQ(admin("POST", "/v1/pools",
+                  {{"source", "city"}, {"period_start", "2035-01-01"}, {"period_end", "2035-12-31"}, {"budget", 1}}, cty,
+                  "city-pool")
+                .status,
+            403);
+  // The auditor and the district admin's refused calls wrote nothing: loads are the city
+  // admin's two and the district admin's own one.
+  EXPECT_EQ(scalar("SELECT count(*) FROM loads"), 3);
+  EXPECT_EQ(scalar("SELECT count(*) FROM members WHERE id LIKE 'mem%'"), 3);
+  EXPECT_EQ(scalar("SELECT count(*) FROM refunds"), 0);
 }
 
 TEST_F(Contract, SixtyFourPaymentsAgainstThreeHundredThousand) {
