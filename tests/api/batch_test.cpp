@@ -29,9 +29,13 @@ class Batch : public ApiTest {
             {"pools", pools}};
   }
 
+  // verify passes every check of every district, and says so.
   void expect_verified() {
     auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
     EXPECT_EQ(v.exit_code, 0) << v.output;
+    EXPECT_EQ(v.output.find("FAIL"), std::string::npos) << v.output;
+    EXPECT_NE(v.output.find(" checks passed, 0 failed"), std::string::npos) << v.output;
+    EXPECT_NE(v.output.find("ok    bupyeong: every journal balances"), std::string::npos) << v.output;
   }
 };
 
@@ -78,6 +82,7 @@ TEST_F(Batch, RerunChangesNothingAndAnswersTheSameReport) {
   EXPECT_EQ(scalar("SELECT count(*) FROM journals"), journals);
   EXPECT_EQ(scalar("SELECT count(*) FROM entries"), entries);
   EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 55'100);
+  expect_verified();
 }
 
 TEST_F(Batch, RefusesADateNotYetClosedInSeoul) {
@@ -129,7 +134,12 @@ TEST_F(Batch, PoolRunsOutMidBatch) {
     for (int j = 0; j < 4; ++j) EXPECT_EQ(rows[i][j].as<long long>(), expected[i][j]) << "payment " << i << " col " << j;
   EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 4 * 633 + 700 + 4 * 190);
   auto pools = admin("GET", "/v1/pools").body["pools"];
-  for (const auto& p : pools) EXPECT_EQ(p["remaining"], p["budget"].get<long long>() - p["drawn"].get<long long>());
+  // The 2021 pools: national drew 4 x 633 of 3,000, the district 4 x 190 of 10,000.
+  EXPECT_EQ(pools[3]["drawn"], 2'532);
+  EXPECT_EQ(pools[3]["remaining"], 468);
+  EXPECT_EQ(pools[5]["drawn"], 760);
+  EXPECT_EQ(pools[5]["remaining"], 9'240);
+  EXPECT_EQ(scalar("SELECT drawn FROM pools WHERE id = 4"), 2'532);
   EXPECT_EQ(pools[4], json::parse(R"({"id":5,"source":"city","period_start":"2021-01-01","period_end":"2021-12-31",
     "budget":700,"drawn":700,"remaining":0})"));
   auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2021-01-04&to=2021-01-04");

@@ -46,12 +46,16 @@ class EdgeLimits : public ::testing::Test {
 
 TEST_F(EdgeLimits, ConnectionsPastTheCapAreClosedAtOnceAndTheCapFrees) {
   start({{"EVOUCHER_MAX_CONNECTIONS", "3"}});
+  // The start-up probe's connection is gone once the server has closed it.
+  std::this_thread::sleep_for(milliseconds(300));
   std::vector<int> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(connect_loopback(server->port()));
     send_text(held.back(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");  // served, then kept alive
+    std::string first;
+    EXPECT_FALSE(closed_within(held.back(), milliseconds(500), &first)) << "connection " << i << " was dropped";
+    EXPECT_EQ(first.rfind("HTTP/1.1 200 OK", 0), 0u) << "connection " << i << ": " << first;
   }
-  std::this_thread::sleep_for(milliseconds(200));
   const int extra = connect_loopback(server->port());
   std::string got;
   EXPECT_TRUE(closed_within(extra, milliseconds(1000), &got));

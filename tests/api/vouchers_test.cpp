@@ -125,9 +125,14 @@ TEST_F(WorkedExample, Declines) {
   EXPECT_EQ(d("d5", "c1", "bp-cafe", 1), json::parse(R"({"decision":"declined","reason":"merchant_ineligible"})"));
   EXPECT_EQ(admin("PATCH", "/v1/cards/c1", {{"status", "suspended"}}).status, 200);
   EXPECT_EQ(d("d6", "c1", "bp-bakery", 1), json::parse(R"({"decision":"declined","reason":"card_inactive"})"));
-  // Nothing was written by any of them.
+  // They moved no money: each left only its final answer, under its event.
   EXPECT_EQ(scalar("SELECT count(*) FROM payments"), 0);
-  EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'payment'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journals"), 1);  // the load
+  EXPECT_EQ(scalar("SELECT count(*) FROM entries"), 2);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys"), 1);  // the load's key
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events WHERE decision = 'declined'"), 6);
+  EXPECT_EQ(scalar("SELECT count(*) FROM processor_events"), 6);
+  EXPECT_EQ(scalar("SELECT count(*) FROM member_months"), 1);
   EXPECT_EQ(admin("GET", "/v1/members/m1").body["cash"], 100'000);
 }
 

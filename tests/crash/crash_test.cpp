@@ -13,6 +13,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <mutex>
@@ -118,7 +119,7 @@ std::optional<HttpResult> judged(Service& service, const Call& call, Clock::time
 }
 
 struct Tally {
-  std::atomic<int> loads{0}, approved{0}, declined{0}, cancellations{0}, unexpected{0}, retried_out{0};
+  std::atomic<int> judged{0}, loads{0}, approved{0}, declined{0}, cancellations{0}, unexpected{0}, retried_out{0};
   std::mutex mutex;
   std::vector<std::string> problems;
   std::set<std::string> payment_ids, load_ids, cancellation_ids;
@@ -184,6 +185,7 @@ void stream(Service& service, std::vector<Member*> members, int operations, unsi
     }
     call.status = r->status;
     call.answer = r->body;
+    ++tally.judged;
     const auto body = json::parse(r->body, nullptr, false);
     bool as_predicted = r->status == predicted_status && body.is_object();
     for (const auto& [k, v] : predicted.items()) as_predicted = as_predicted && body.contains(k) && body[k] == v;
@@ -271,14 +273,23 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
       --running;
     });
   }
-  // The faults, at random moments while the clients stream. Database stops fall among the kills.
+  // The faults, spread over the stream: the k-th of F comes once about k/(F+1) of the calls are
+  // judged, a random moment later, so that every fault lands while the clients are streaming.
+  // Database stops fall among the kills at random.
   std::mt19937 rng(seed);
+  std::vector<bool> stops(static_cast<std::size_t>(kills + pg_stops), false);
+  std::fill(stops.begin(), stops.begin() + pg_stops, true);
+  std::shuffle(stops.begin(), stops.end(), rng);
   int killed = 0, stopped = 0;
   auto& cluster = PgHarness::instance().cluster();
-  for (int fault = 0; fault < kills + pg_stops && running.load() > 0; ++fault) {
-    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(150, 600)(rng)));
-    const bool stop_database = stopped < pg_stops && (killed == kills || std::uniform_int_distribution<int>(0, kills + pg_stops - 1)(rng) < pg_stops);
-    if (stop_database) {
+  const int total_calls = (operations / threads) * threads;
+  for (std::size_t fault = 0; fault < stops.size(); ++fault) {
+    const int due = static_cast<int>(static_cast<long long>(total_calls) * static_cast<long long>(fault + 1) /
+                                     static_cast<long long>(stops.size() + 1));
+    while (tally.judged.load() < due && running.load() > 0) std::this_thread::sleep_for(milliseconds(5));
+    if (running.load() == 0) break;  // reported below: a fault that found no traffic does not count
+    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(0, 100)(rng)));
+    if (stops[fault]) {
       cluster.stop(/*immediate=*/true);
       std::this_thread::sleep_for(milliseconds(300));
       cluster.start();

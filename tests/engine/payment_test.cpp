@@ -129,11 +129,13 @@ TEST_F(PaymentRules, TopUpNeedsTheDistrictPolicyABenefitPlusMerchantAndTheSameDi
   auto other = approve(Won(10'000), elsewhere, {Won(100'000), Won(0)}, Won(0));
   EXPECT_EQ(other.earned.cashback.district, Won(0));
   EXPECT_EQ(other.earned.fee_support, Won(0));
-  // A card of another district at a Bupyeong 혜택+ merchant.
+  // A card of another district, whose own district has the same top-up policy, at a Bupyeong
+  // 혜택+ merchant: the merchant must be in the card's district.
   auto yeonsu_card =
-      decide_payment({Won(10'000), "yeonsu", CardStatus::active, bp_bakery(), {Won(100'000), Won(0)}, Won(0)},
-                     PolicyInForce{city, nullptr});
+      decide_payment({Won(10'000), "yeonsu", CardStatus::active, bp_bakery(), {Won(100'000), Won(0)}, Won(0)}, policy);
   EXPECT_EQ(yeonsu_card.approved->earned.cashback.district, Won(0));
+  EXPECT_EQ(yeonsu_card.approved->earned.fee_support, Won(0));
+  EXPECT_EQ(yeonsu_card.approved->earned.cashback.city, Won(950));
 }
 
 TEST_F(PaymentRules, Declines) {
@@ -188,31 +190,38 @@ TEST_F(PaymentRules, WorkedExampleC1PartialCancellation) {
   EXPECT_EQ(c.earned_after.cashback, (Cashback{Won(38'000), Won(0), Won(11'400)}));
 }
 
+// At a pre-discount merchant (city, top-up and fee support) and at a merchant-cashback one (city
+// and merchant components), four partial cancellations add up to the whole payment.
 TEST_F(PaymentRules, CancellationsSummingToTheFullAmountReverseEverything) {
-  auto q = approve(Won(333'333), bp_bakery(), {Won(200'000), Won(150'000)}, Won(350'000));
-  auto p = state_of(q, bp_bakery());
-  ASSERT_EQ(q.charged, Won(316'667));
-  ASSERT_EQ(q.paid_points, Won(150'000));
-  Cashback reversed;
-  Won fee_reversed, cash_back, points_back, eligible_back;
-  for (Won part : {Won(1), Won(100'000), Won(66'666), Won(150'000)}) {
-    auto c = quote_cancellation(p, part, policy).value();
-    reversed = {reversed.city + c.reversed.city, reversed.district + c.reversed.district,
-                reversed.merchant + c.reversed.merchant};
-    fee_reversed += c.fee_support_reversed;
-    cash_back += c.refund_cash;
-    points_back += c.refund_points;
-    eligible_back += c.eligible_reduction;
-    apply(p, c);
+  for (const auto& merchant : {bp_bakery(), ys_books()}) {
+    auto q = approve(Won(333'333), merchant, {Won(200'000), Won(150'000)}, Won(350'000));
+    auto p = state_of(q, merchant);
+    const bool bakery = merchant.district == "bupyeong";
+    ASSERT_EQ(q.charged, bakery ? Won(316'667) : Won(333'333));
+    ASSERT_EQ(q.paid_points, Won(150'000));
+    EXPECT_EQ(q.earned.cashback.merchant, bakery ? Won(0) : Won(9'999));  // floor(333,333 x 3 %)
+    EXPECT_EQ(q.earned.cashback.district, bakery ? Won(6'333) : Won(0));  // floor(316,667 x 2 %)
+    Cashback reversed;
+    Won fee_reversed, cash_back, points_back, eligible_back;
+    for (Won part : {Won(1), Won(100'000), Won(66'666), q.charged - Won(166'667)}) {
+      auto c = quote_cancellation(p, part, policy).value();
+      reversed = {reversed.city + c.reversed.city, reversed.district + c.reversed.district,
+                  reversed.merchant + c.reversed.merchant};
+      fee_reversed += c.fee_support_reversed;
+      cash_back += c.refund_cash;
+      points_back += c.refund_points;
+      eligible_back += c.eligible_reduction;
+      apply(p, c);
+    }
+    EXPECT_EQ(p.cancelled, q.charged);
+    EXPECT_EQ(reversed, q.earned.cashback);
+    EXPECT_EQ(fee_reversed, q.earned.fee_support);
+    EXPECT_EQ(eligible_back, q.earned.eligible);
+    EXPECT_EQ(cash_back, q.paid_cash);      // cash first, up to what cash paid
+    EXPECT_EQ(points_back, q.paid_points);  // then points
+    EXPECT_EQ(p.earned, (Earnings{}));
+    EXPECT_FALSE(quote_cancellation(p, Won(1), policy).has_value());
   }
-  EXPECT_EQ(p.cancelled, q.charged);
-  EXPECT_EQ(reversed, q.earned.cashback);
-  EXPECT_EQ(fee_reversed, q.earned.fee_support);
-  EXPECT_EQ(eligible_back, q.earned.eligible);
-  EXPECT_EQ(cash_back, q.paid_cash);      // cash first, up to what cash paid
-  EXPECT_EQ(points_back, q.paid_points);  // then points
-  EXPECT_EQ(p.earned, (Earnings{}));
-  EXPECT_FALSE(quote_cancellation(p, Won(1), policy).has_value());
 }
 
 TEST_F(PaymentRules, CancellationCannotExceedCharged) {

@@ -62,8 +62,15 @@ TEST_F(VerifyTest, FailsNamingTheAccountAfterACachedBalanceIsTampered) {
   const auto float_id = scalar("SELECT id FROM accounts WHERE key = 'float'");
   EXPECT_EQ(results[1].failures[0],
             "account bupyeong/float (#" + std::to_string(float_id) + "): cached balance 50007, entries sum to 50000");
+  // The command line prints the same failure, naming the account.
   auto r = verify();
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("FAIL  bupyeong: every account's balance equals the sum of its entries"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("account bupyeong/float (#" + std::to_string(float_id) + "): cached balance 50007, entries sum to 50000"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("13 checks passed, 1 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, NegativeCashIsReported) {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Mutation testing: applies each mutant of scripts/mutants.txt, one at a time, to a copy of the
+# tree in build-mutants/, rebuilds, and runs the fast part of the suite (engine, store and API
+# tests). A mutant is killed when a test fails. Prints each verdict and the score; exits 1 when
+# a mutant survives or no longer applies.
+#   scripts/mutants.sh [PATTERN]   (only the mutants whose line matches PATTERN)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$root/build-mutants
+pattern=${1:-}
+EVOUCHER_SETUP_TESTS=1 scripts/setup.sh
+mkdir -p "$work/tree"
+# The copy: sources only, refreshed from the tree each run.
+tar --exclude=./build --exclude=./build-asan --exclude=./build-fuzz --exclude=./build-mutants --exclude=./var \
+    --exclude=./.git -cf - . | (cd "$work/tree" && tar -xf -)
+cmake -S "$work/tree" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVOUCHER_TESTS=ON >/dev/null
+build() { cmake --build "$work/build" --parallel "$(nproc)" --target evoucher engine_tests store_tests api_tests >/dev/null; }
+fast_suite() { (cd "$work/build" && ctest -j2 --output-on-failure --timeout 600 -R '^(engine_tests|store_tests|api_tests)$' >"$work/last.log" 2>&1); }
+build
+fast_suite || { echo "mutants: the unmutated suite fails; see $work/last.log" >&2; exit 1; }
+
+killed=0 survived=0 broken=0 total=0
+while IFS= read -r line; do
+  [[ -z "$line" || "$line" == \#* ]] && continue
+  [[ -n "$pattern" && "$line" != *"$pattern"* ]] && continue
+  IFS='|' read -r file from to what <<<"$line"
+  file=$(echo "$file" | xargs); from=${from# }; from=${from% }; to=${to# }; to=${to% }; what=$(echo "$what" | xargs)
+  total=$((total + 1))
+  target="$work/tree/$file"
+  cp "$root/$file" "$target"
+  count=$(FROM="$from" perl -0ne 'my $n = () = /\Q$ENV{FROM}\E/g; print $n' "$target")
+  if [[ "$count" != 1 ]]; then
+    echo "BROKEN    $file: the text occurs $count times: $what"
+    broken=$((broken + 1))
+    continue
+  fi
+  FROM="$from" TO="$to" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$target"
+  if ! build; then
+    echo "BROKEN    $file: the mutant does not build: $what"
+    broken=$((broken + 1))
+  elif fast_suite; then
+    echo "SURVIVED  $file: $what"
+    survived=$((survived + 1))
+  else
+    failing=$(grep -hoE '^\[  FAILED  \] [A-Za-z0-9_]+\.[A-Za-z0-9_/]+' "$work/last.log" 2>/dev/null | head -n 1 |
+              sed 's/\[  FAILED  \] //' || true)
+    [[ -z "$failing" ]] && failing=$(grep -oE '[0-9]+ - [a-z_]+ \(Failed\)' "$work/last.log" | head -n 1 || true)
+    echo "killed    $file: $what (by ${failing:-a failing test})"
+    killed=$((killed + 1))
+  fi
+  cp "$root/$file" "$target"
+done <scripts/mutants.txt
+build
+echo "mutants: $killed of $total killed, $survived survived, $broken broken"
+((survived == 0 && broken == 0))
