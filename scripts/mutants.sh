@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing: applies each mutant of scripts/mutants.txt, one at a time, to a copy of the
 # tree in build-mutants/, rebuilds, and runs the fast part of the suite (engine, store and API
-# tests). A mutant is killed when a test fails. Prints each verdict and the score; exits 1 when
+# tests, and the model test with 3,000 operations). A mutant is killed when a test fails. Prints each verdict and the score; exits 1 when
 # a mutant survives or no longer applies.
 #   scripts/mutants.sh [PATTERN]   (only the mutants whose line matches PATTERN)
 set -euo pipefail
@@ -15,8 +15,11 @@ mkdir -p "$work/tree"
 tar --exclude=./build --exclude=./build-asan --exclude=./build-fuzz --exclude=./build-mutants --exclude=./var \
     --exclude=./.git -cf - . | (cd "$work/tree" && tar -xf -)
 cmake -S "$work/tree" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVOUCHER_TESTS=ON >/dev/null
-build() { cmake --build "$work/build" --parallel "$(nproc)" --target evoucher engine_tests store_tests api_tests >/dev/null; }
-fast_suite() { (cd "$work/build" && ctest -j2 --output-on-failure --timeout 600 -R '^(engine_tests|store_tests|api_tests)$' >"$work/last.log" 2>&1); }
+build() { cmake --build "$work/build" --parallel "$(nproc)" --target evoucher engine_tests store_tests api_tests model_tests >/dev/null; }
+fast_suite() {
+  (cd "$work/build" && EVOUCHER_MODEL_OPERATIONS=3000 EVOUCHER_MODEL_SEED=7 EVOUCHER_MODEL_NO_SHRINK=1 ctest -j2 --output-on-failure --timeout 600 \
+     -R '^(engine_tests|store_tests|api_tests|model_tests)$' >"$work/last.log" 2>&1)
+}
 build
 fast_suite || { echo "mutants: the unmutated suite fails; see $work/last.log" >&2; exit 1; }
 
