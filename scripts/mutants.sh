@@ -23,12 +23,13 @@ fast_suite() {
 build
 fast_suite || { echo "mutants: the unmutated suite fails; see $work/last.log" >&2; exit 1; }
 
+trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }
 killed=0 survived=0 broken=0 total=0
 while IFS= read -r line; do
   [[ -z "$line" || "$line" == \#* ]] && continue
   [[ -n "$pattern" && "$line" != *"$pattern"* ]] && continue
   IFS='|' read -r file from to what <<<"$line"
-  file=$(echo "$file" | xargs); from=${from# }; from=${from% }; to=${to# }; to=${to% }; what=$(echo "$what" | xargs)
+  file=$(trim "$file"); from=$(trim "$from"); to=$(trim "$to"); what=$(trim "$what")
   total=$((total + 1))
   target="$work/tree/$file"
   cp "$root/$file" "$target"

@@ -16,8 +16,11 @@ TEST(Loads, MonthlyLimitAndBalanceCap) {
   auto over_cap = check_load(city, Won(500'000), Won(0), {Won(1'400'000), Won(200'000)});
   EXPECT_FALSE(over_cap.allowed);
   EXPECT_EQ(over_cap.refusal, "balance_cap: balance 1600000 + 500000 exceeds 2000000");
-  // Negative points count as zero.
+  // Negative points count as zero: they make no room under the cap.
   EXPECT_TRUE(check_load(city, Won(600'000), Won(0), {Won(1'400'000), Won(-50'000)}).allowed);
+  auto negative = check_load(city, Won(600'001), Won(0), {Won(1'400'000), Won(-50'000)});
+  EXPECT_FALSE(negative.allowed);
+  EXPECT_EQ(negative.refusal, "balance_cap: balance 1400000 + 600001 exceeds 2000000");
 }
 
 TEST(Refunds, SixtyPercentRule) {

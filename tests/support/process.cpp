@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // The child dies with the test: a test program that crashes leaves no service behind holding
+    // ctest's output pipe open.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (out_fd >= 0) {
       dup2(out_fd, STDOUT_FILENO);
       dup2(out_fd, STDERR_FILENO);
