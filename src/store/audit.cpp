@@ -17,8 +17,8 @@ const Statement kRecordAudit{
 
 const Statement kAuditEntries{
     "audit_entries",
-    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), token_name, role, district, method, "
-    "       path, resource, status "
+    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, token_name, role, district, "
+    "       method, path, resource, status "
     "  FROM audit_log "
     " WHERE at >= $1::timestamptz AND at < $2::timestamptz AND ($3::text IS NULL OR district = $3) AND id > $4 "
     " ORDER BY id LIMIT $5"};
@@ -49,10 +49,11 @@ std::vector<AuditRow> audit_entries(Tx& tx, const AuditQuery& q) {
     std::vector<AuditRow> out;
     for (const auto& row : rows) {
       AuditRow a;
-      a.id = row[0].as<std::int64_t>();
-      a.at = parse_rfc3339(row[1].as<std::string>()).value();
-      a.entry = {row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>(),
-                 row[5].as<std::string>(), row[6].as<std::string>(), row[7].as<std::string>(), row[8].as<int>()};
+      a.id = row["id"].as<std::int64_t>();
+      a.at = parse_rfc3339(row["at"].as<std::string>()).value();
+      auto text = [&](const char* column) { return row[column].as<std::string>(); };
+      a.entry = {text("token_name"), text("role"),     text("district"),         text("method"),
+                 text("path"),       text("resource"), row["status"].as<int>()};
       out.push_back(std::move(a));
     }
     return out;

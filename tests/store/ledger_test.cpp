@@ -192,11 +192,15 @@ TEST_F(LedgerTest, SixteenThreadsDebitingOneFlooredAccount) {
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(balance_of(accounts::member_cash("m1")), Won(100));
   EXPECT_EQ(balance_of(accounts::merchant_payable("shop")), Won(99'900));
-  // Never below the floor: every running balance in the account's history is >= 0.
-  EXPECT_EQ(scalar("SELECT min(running) FROM (SELECT -sum(e.amount) OVER (ORDER BY journal_id) AS running "
-                   "FROM entries e JOIN accounts a ON a.district = e.district AND a.id = e.account_id "
-                   "WHERE a.key = 'member:m1:cash') s"),
-            100);
+  // The account's history is exactly the load and 666 debits of 150 in journal order: its running
+  // balances are 100,000, 99,850, ..., 100, each exactly once, and nothing else.
+  const std::string history =
+      "(SELECT -sum(e.amount) OVER (ORDER BY journal_id) AS running FROM entries e JOIN accounts a "
+      "   ON a.district = e.district AND a.id = e.account_id WHERE a.key = 'member:m1:cash') s";
+  EXPECT_EQ(scalar("SELECT count(DISTINCT running) FROM " + history +
+                   " WHERE running BETWEEN 100 AND 100000 AND (100000 - running) % 150 = 0"),
+            667);
+  EXPECT_EQ(scalar("SELECT count(*) FROM " + history), 667);
   EXPECT_EQ(scalar("SELECT count(*) FROM journals WHERE kind = 'payment'"), 666);
 }
 
