@@ -103,6 +103,10 @@ std::chrono::year_month_day seoul_business_date(Timestamp t) {
   return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(t + kSeoulOffset)};
 }
 
+Timestamp seoul_day_start(std::chrono::year_month_day d) {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::sys_days(d) - kSeoulOffset);
+}
+
 bool in_service_era(std::chrono::year_month_day d) {
   using namespace std::chrono;
   return d.ok() && d >= year_month_day{year{2000}, January, day{1}} && d <= year_month_day{year{2099}, December, day{31}};

@@ -27,6 +27,8 @@ inline constexpr const char* kServiceEra = "from 2000-01-01 to 2099-12-31 (UTC)"
 
 inline constexpr std::chrono::hours kSeoulOffset{9};
 std::chrono::year_month_day seoul_business_date(Timestamp t);
+// The first instant of a Seoul date: 15:00 UTC of the day before.
+Timestamp seoul_day_start(std::chrono::year_month_day d);
 // "YYYY-MM-01": the first day of t's Seoul month, the key of a member's monthly totals.
 std::string seoul_month_start(Timestamp t);
 

@@ -1,6 +1,6 @@
 // The audit trail, read back: GET /v1/audit?from=D1&to=D2[&district=C][&after=CURSOR][&limit=N].
 // Dates are Seoul business dates, both included. A district admin reads only its own district.
-#include <charconv>
+#include <limits>
 
 #include "endpoints.hpp"
 
@@ -8,19 +8,6 @@ namespace evoucher::api {
 namespace {
 
 using json = nlohmann::json;
-
-// The first instant of a Seoul date.
-Timestamp seoul_midnight(std::chrono::year_month_day d) {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::sys_days(d) - kSeoulOffset);
-}
-
-// A positive integer query value within [1, max]; nullopt otherwise.
-std::optional<std::int64_t> positive(const std::string& text, std::int64_t max) {
-  std::int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > max) return std::nullopt;
-  return n;
-}
 
 Response get_audit(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
   std::string bad;
@@ -37,8 +24,8 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   if (std::chrono::sys_days(days[1]) < std::chrono::sys_days(days[0]))
     return invalid("query parameter 'to' must not be before 'from'");
   store::AuditQuery q;
-  q.from = seoul_midnight(days[0]);
-  q.to = seoul_midnight(std::chrono::year_month_day(std::chrono::sys_days(days[1]) + std::chrono::days(1)));
+  q.from = seoul_day_start(days[0]);
+  q.to = seoul_day_start(std::chrono::sys_days(days[1]) + std::chrono::days(1));
   if (query->count("district")) {
     const auto& district = query->at("district");
     if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
@@ -48,12 +35,12 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
     q.district = who.district;  // a district admin's trail is its own district's
   }
   if (query->count("after")) {
-    const auto after = positive(query->at("after"), std::numeric_limits<std::int64_t>::max());
+    const auto after = positive_integer(query->at("after"), std::numeric_limits<std::int64_t>::max());
     if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
     q.after = *after;
   }
   if (query->count("limit")) {
-    const auto limit = positive(query->at("limit"), 500);
+    const auto limit = positive_integer(query->at("limit"), 500);
     if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
     q.limit = static_cast<int>(*limit);
   }

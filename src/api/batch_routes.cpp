@@ -1,5 +1,5 @@
 // Pools, the cashback batch, and the ledger reports.
-#include <charconv>
+#include <limits>
 
 #include "endpoints.hpp"
 #include "evoucher/ops/batch.hpp"
@@ -82,11 +82,10 @@ Response post_top_up(store::Connection& c, const Request& request, const PathPar
   std::string detail;
   const auto key = idempotency_header(request, detail);
   if (!key) return invalid(detail);
-  std::int64_t id = 0;
   const auto& text = params.at("id");
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0)
-    return problem(ErrorCode::not_found, "no pool " + text);
+  const auto parsed = positive_integer(text, std::numeric_limits<std::int64_t>::max());
+  if (!parsed) return problem(ErrorCode::not_found, "no pool " + text);
+  const std::int64_t id = *parsed;
   store::Tx tx(c);
   const auto pool = store::find_pool(tx, id, /*lock=*/true);
   const auto pool_district_code = pool ? pool_district(pool->source) : "";

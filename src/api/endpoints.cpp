@@ -129,6 +129,13 @@ Response commit_audited(store::Tx& tx, store::AuditEntry entry, Response answer)
   return answer;
 }
 
+std::optional<std::int64_t> positive_integer(const std::string& text, std::int64_t max) {
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > max) return std::nullopt;
+  return n;
+}
+
 Timestamp now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

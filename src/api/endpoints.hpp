@@ -64,6 +64,9 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
 
 Timestamp now_utc();
 
+// A whole decimal number from 1 to max, and nothing else; nullopt otherwise.
+std::optional<std::int64_t> positive_integer(const std::string& text, std::int64_t max);
+
 // An admin write's audit row: the token's name and role, the method and path, and whose resource
 // (a district code, or "city"). The resource and status are filled in once the write is judged.
 store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district,

@@ -1,6 +1,5 @@
 // Districts, members, cards and merchants: creation is idempotent by identifier, and every
 // read or write is scoped to the caller's district.
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "endpoints.hpp"
@@ -94,11 +93,9 @@ Response get_statement(store::Connection& c, const Request& request, const PathP
   std::optional<std::string> after;
   for (const auto& [k, v] : *query) {
     if (k == "limit") {
-      int n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || ptr != v.data() + v.size() || n < 1 || n > 500)
-        return invalid("query parameter 'limit' must be an integer from 1 to 500");
-      limit = n;
+      const auto n = positive_integer(v, 500);
+      if (!n) return invalid("query parameter 'limit' must be an integer from 1 to 500");
+      limit = static_cast<int>(*n);
     } else {
       after = v;
     }

@@ -58,9 +58,8 @@ class ApiTest : public ::testing::Test {
   Answer processor(const std::string& path, const json& body, long skew_seconds = 0,
                    const std::string& secret = kSecret) {
     const std::string raw = body.dump();
-    const std::string t = std::to_string(std::time(nullptr) + skew_seconds);
-    const std::string sig = "t=" + t + ",v1=" + hmac_sha256_hex(secret, t + "." + raw);
-    return answer(http_request(server->port(), "POST", path, raw, {{"X-Evoucher-Signature", sig}}));
+    return answer(http_request(server->port(), "POST", path, raw,
+                               {{"X-Evoucher-Signature", processor_signature(secret, raw, skew_seconds)}}));
   }
 
   Answer load(const std::string& member, long long amount, const std::string& key,

@@ -5,8 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "evoucher/api/policy_json.hpp"
-#include "evoucher/api/service.hpp"
+#include "support/routes.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -38,18 +37,9 @@ std::set<std::pair<std::string, std::string>> documented() {
 }
 
 TEST(OpenApi, DocumentsEveryRouteAndNothingElse) {
-  Config config;
-  store::WorkerPool pool("host=/nonexistent", {}, 1, 1);
-  ops::PolicyCache policies(decode_stored_city_rules, decode_stored_district_rules);
-  ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
-  store::WorkerPool batches("host=/nonexistent", {}, 1, 1);
-  Service service(config, pool, writer, batches);
-  std::set<std::pair<std::string, std::string>> served;
-  for (const auto& r : service.routes()) served.insert(r);
+  const auto served = evoucher::testing::served_routes();
   EXPECT_EQ(served.size(), 28u);
   EXPECT_EQ(documented(), served);
-  writer.stop();
-  pool.stop();
 }
 
 }  // namespace

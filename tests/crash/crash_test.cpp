@@ -23,7 +23,6 @@
 #include <set>
 #include <thread>
 
-#include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/demo_seed.hpp"
 #include "support/http_client.hpp"
@@ -41,16 +40,13 @@ constexpr const char* kAdminToken = "crash-admin-token";
 constexpr const char* kSecret = "crash-processor-secret";
 constexpr long long kMonthlyLoadLimit = 1'000'000;  // the demo city policy's
 
-int setting(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
 // One call as the client made it, and the answer it was judged with.
 struct Call {
   std::string path, body, key;  // key: the Idempotency-Key of an admin call; empty for a signed one
   int status = 0;
   std::string answer;
+  Call() = default;
+  Call(std::string p, std::string b, std::string k) : path(std::move(p)), body(std::move(b)), key(std::move(k)) {}
 };
 
 struct Payment {
@@ -100,8 +96,7 @@ std::optional<HttpResult> judged(Service& service, const Call& call, Clock::time
   while (Clock::now() < deadline) {
     std::map<std::string, std::string> headers;
     if (call.key.empty()) {
-      const std::string t = std::to_string(std::time(nullptr));
-      headers["X-Evoucher-Signature"] = "t=" + t + ",v1=" + hmac_sha256_hex(kSecret, t + "." + call.body);
+      headers["X-Evoucher-Signature"] = processor_signature(kSecret, call.body);
     } else {
       headers["Authorization"] = std::string("Bearer ") + kAdminToken;
       headers["Idempotency-Key"] = call.key;
@@ -225,10 +220,10 @@ std::set<std::string> ids(pqxx::nontransaction& n, const std::string& sql) {
 }
 
 TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
-  const int operations = setting("EVOUCHER_CRASH_OPERATIONS", 2000);
-  const int kills = setting("EVOUCHER_CRASH_KILLS", 3);
-  const int pg_stops = setting("EVOUCHER_CRASH_PG_STOPS", 1);
-  const unsigned seed = static_cast<unsigned>(setting("EVOUCHER_CRASH_SEED", static_cast<int>(std::time(nullptr))));
+  const int operations = env_int("EVOUCHER_CRASH_OPERATIONS", 2000);
+  const int kills = env_int("EVOUCHER_CRASH_KILLS", 3);
+  const int pg_stops = env_int("EVOUCHER_CRASH_PG_STOPS", 1);
+  const unsigned seed = static_cast<unsigned>(env_int("EVOUCHER_CRASH_SEED", static_cast<int>(std::time(nullptr))));
   const int threads = 16;
   std::cout << "crash test: seed " << seed << " (EVOUCHER_CRASH_SEED), " << operations << " operations, " << kills
             << " kills, " << pg_stops << " database stops\n";

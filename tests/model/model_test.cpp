@@ -20,7 +20,6 @@
 #include <set>
 #include <sstream>
 
-#include "evoucher/crypto.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_harness.hpp"
 #include "support/process.hpp"
@@ -198,8 +197,7 @@ class Sequence {
   Call send(Call c) {
     std::map<std::string, std::string> headers;
     if (c.path.rfind("/v1/processor/", 0) == 0) {
-      const std::string t = std::to_string(std::time(nullptr));
-      headers["X-Evoucher-Signature"] = "t=" + t + ",v1=" + hmac_sha256_hex(kSecret, t + "." + c.body);
+      headers["X-Evoucher-Signature"] = processor_signature(kSecret, c.body);
     } else {
       headers["Authorization"] = std::string("Bearer ") + kAdminToken;
       if (!c.key.empty()) headers["Idempotency-Key"] = c.key;
@@ -618,14 +616,9 @@ std::optional<std::string> Sequence::final_state() {
   return bad;
 }
 
-int setting(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
 TEST(Model, TheServiceAgreesWithTheModelOfTheRules) {
-  const unsigned seed = static_cast<unsigned>(setting("EVOUCHER_MODEL_SEED", static_cast<int>(std::time(nullptr) % 100000)));
-  const int operations = setting("EVOUCHER_MODEL_OPERATIONS", 10'000);
+  const unsigned seed = static_cast<unsigned>(env_int("EVOUCHER_MODEL_SEED", static_cast<int>(std::time(nullptr) % 100000)));
+  const int operations = env_int("EVOUCHER_MODEL_OPERATIONS", 10'000);
   Sequence run(seed, operations);
   const auto failure = run.go();
   std::cout << "model test: seed " << seed << ", " << operations << " operations:";
@@ -636,7 +629,7 @@ TEST(Model, TheServiceAgreesWithTheModelOfTheRules) {
     std::cout << " " << what << " " << run.counts(what) << ";";
   std::cout << "\n";
   if (!failure) return;
-  if (setting("EVOUCHER_MODEL_NO_SHRINK", 0)) {  // scripts/mutants.sh only needs to know that it fails
+  if (env_int("EVOUCHER_MODEL_NO_SHRINK", 0)) {  // scripts/mutants.sh only needs to know that it fails
     ADD_FAILURE() << "seed " << seed << " (EVOUCHER_MODEL_SEED): " << *failure;
     return;
   }

@@ -6,9 +6,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <stdexcept>
 
+#include "evoucher/crypto.hpp"
+
 namespace evoucher::testing {
+
+std::string processor_signature(const std::string& secret, const std::string& body, long skew_seconds) {
+  const std::string t = std::to_string(std::time(nullptr) + skew_seconds);
+  return "t=" + t + ",v1=" + hmac_sha256_hex(secret, t + "." + body);
+}
 
 int connect_loopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

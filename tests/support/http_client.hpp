@@ -17,6 +17,9 @@ int connect_loopback(int port);
 
 HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body = "",
                         const std::map<std::string, std::string>& headers = {});
+// The X-Evoucher-Signature header value for a body, signed now (plus skew_seconds) with secret.
+std::string processor_signature(const std::string& secret, const std::string& body, long skew_seconds = 0);
+
 inline HttpResult http_get(int port, const std::string& target, const std::map<std::string, std::string>& headers = {}) {
   return http_request(port, "GET", target, "", headers);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -66,6 +67,11 @@ CommandResult run_evoucher(const std::vector<std::string>& args, const std::map<
   close(fds[0]);
   result.exit_code = wait_status(pid);
   return result;
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
 }
 
 int free_port() {

@@ -36,4 +36,7 @@ class ServeProcess {
 
 int free_port();
 
+// An integer from the environment (a test's knob, such as EVOUCHER_CRASH_KILLS), or fallback.
+int env_int(const char* name, int fallback);
+
 }  // namespace evoucher::testing
