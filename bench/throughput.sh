@@ -16,6 +16,7 @@ need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
+[[ -x /usr/bin/time ]] || need+=(time)
 if ((${#need[@]})); then
   sudo=(); [[ $(id -u) != 0 ]] && sudo=(sudo)
   "${sudo[@]}" apt-get update -q && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
@@ -65,6 +66,8 @@ EVOUCHER_DATABASE_URL=$url ./build/evoucher migrate >/dev/null
 t0=$(date +%s.%N)
 "${psql[@]}" "$url" -f bench/seed_throughput.sql
 echo "== seeded in $(since "$t0") s"
+# For trying a schema change against the same run: SQL applied after the seed.
+[[ -n "${BENCH_AFTER_SEED:-}" ]] && "${psql[@]}" "$url" -c "$BENCH_AFTER_SEED"
 
 echo "== pgbench -M prepared -b tpcb-like -c $conns -j $threads -T $seconds (scale $conns)"
 "$bindir/pgbench" -q -i -s "$conns" "host=$work dbname=pgbench user=postgres" >/dev/null 2>&1
@@ -88,6 +91,32 @@ for _ in $(seq 100); do
 done
 curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
 
+# CPU seconds (user + system) of every live process with this command name; the postgres total
+# includes the checkpointer, WAL writer and background writer.
+cpu_of() {
+  local hz total=0 pid f
+  hz=$(getconf CLK_TCK)
+  for pid in $(pgrep -x "$1"); do
+    f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    f=${f##*) }
+    total=$((total + $(echo "$f" | awk '{print $12 + $13}')))
+  done
+  awk -v t="$total" -v hz="$hz" 'BEGIN {printf "%.3f", t / hz}'
+}
+# Microseconds of CPU per approved payment, by process, over one wrk phase.
+cpu_per_payment() {  # postgres-cpu-before service-cpu-before wrk-cpu approved
+  local pg sv
+  pg=$(cpu_of postgres); sv=$(cpu_of evoucher)
+  awk -v a="$1" -v b="$pg" -v c="$2" -v d="$sv" -v n="$4" -v w="$3" \
+    'BEGIN {printf "cpu per payment: postgres %.0f us, service %.0f us, wrk %.0f us", (b - a) * 1e6 / n, (d - c) * 1e6 / n, w * 1e6 / n}'
+}
+
+# The group-commit metrics: commands and groups so far.
+group_counts() {
+  curl -s "http://127.0.0.1:$port/metrics" |
+    awk '/^evoucher_group_commit_size_sum/ {s = $2} /^evoucher_group_commit_size_count/ {c = $2} END {print s + 0, c + 0}'
+}
+
 failed=0
 results=()
 run_workload() {  # name workload connections count
@@ -95,14 +124,21 @@ run_workload() {  # name workload connections count
   python3 bench/make_requests.py "$secret" "$work/$name.req" "$workload" "$count" "$name-$RANDOM"
   local out
   checkpoint
-  out=$(REQUESTS="$work/$name.req" WRK_THREADS=$threads wrk -t "$threads" -c "$c" -d "${seconds}s" --timeout 10s \
-    -s bench/payments.lua "http://127.0.0.1:$port" | grep '^RESULT')
+  local pg0 sv0 wrk_cpu groups0
+  pg0=$(cpu_of postgres); sv0=$(cpu_of evoucher); groups0=$(group_counts)
+  local wrk_times=$work/wrk.times
+  out=$( { /usr/bin/time -f '%U %S' -o "$wrk_times" env REQUESTS="$work/$name.req" WRK_THREADS=$threads \
+    wrk -t "$threads" -c "$c" -d "${seconds}s" --timeout 10s -s bench/payments.lua "http://127.0.0.1:$port"; } |
+    grep '^RESULT')
+  wrk_cpu=$(awk '{print $1 + $2}' "$wrk_times")
   local approved per_s
   approved=$(echo "$out" | sed 's/.*approved=\([0-9]*\).*/\1/')
   per_s=$(echo "$out" | sed 's/.*approved_per_s=\([0-9.]*\).*/\1/')
   local ratio
   ratio=$(awk -v a="$per_s" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')
   echo "$name ($workload, $c connections): $out ratio=$ratio"
+  echo "  $(cpu_per_payment "$pg0" "$sv0" "$wrk_cpu" "$approved"); $(group_counts | awk -v b="$groups0" \
+    'BEGIN {split(b, x, " ")} {printf "%d groups, %.1f commands a group", $2 - x[2], ($1 - x[1]) / ($2 - x[2])}')"
   results+=("$name $workload $c $out ratio=$ratio")
   if echo "$out" | grep -q 'wrapped=[1-9]'; then echo "FAIL: $name wrapped its request list"; failed=1; fi
   total_approved=$((total_approved + approved))
