@@ -27,56 +27,123 @@ const std::string kPaymentColumns =
     "p.journal_id";
 
 
-const Statement kLockMembers{
-    "mp_lock_members",
-    "WITH found_cards AS ( "
-    "  SELECT c.* FROM unnest($1::text[]) AS x(token) CROSS JOIN LATERAL ( "
-    "    SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
-    "     WHERE c.token = x.token LIMIT 1) c), "
-    "found_payments AS ( "
-    "  SELECT p.* FROM unnest($2::text[], $3::bigint[]) AS x(d, pid) CROSS JOIN LATERAL ( "
-    "    SELECT district, id, member_id FROM payments WHERE district = x.d AND id = x.pid LIMIT 1) p), "
-    // Locked one by one in id order. NO KEY UPDATE serialises money movements, yet lets cards that
-    // reference the member be added.
-    "locked AS ( "
-    "  SELECT l.id FROM (SELECT member_id FROM found_cards UNION SELECT member_id FROM found_payments "
-    "                    UNION SELECT unnest($4::text[]) ORDER BY 1) o(id) "
-    "  CROSS JOIN LATERAL (SELECT id FROM members WHERE id = o.id FOR NO KEY UPDATE) l) "
-    "SELECT (SELECT count(*) FROM locked), "
-    "       (SELECT coalesce(json_agg(json_build_array(token, member_id, status, district)), '[]') FROM found_cards), "
-    "       (SELECT coalesce(json_agg(json_build_array(district, id, member_id)), '[]') FROM found_payments)"};
+// Each money-path statement comes in variants: a group of payments alone does not name the
+// tables only cancellations, loads and refunds need. With generic plans, PostgreSQL 15 locks and
+// opens every partition of every table a statement names, on every execution, even when its
+// arrays are empty.
 
-const Statement kFacts{
-    "mp_facts",
-    "SELECT "
-    " (SELECT coalesce(json_agg(json_build_array(id, business_no, name, district, category, annual_revenue, status, "
-    "                                            benefit_kind, benefit_rate_bp)), '[]') "
-    "    FROM unnest($1::text[]) AS x(mid) CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m), "
-    " (SELECT coalesce(json_agg(json_build_array(id, scope, "
-    "          to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') FROM policies), "
-    " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance)), '[]') "
-    "    FROM unnest($2::text[], $3::text[]) AS x(d, k) "
-    "    CROSS JOIN LATERAL (SELECT district, key, balance FROM accounts WHERE district = x.d AND key = x.k LIMIT 1) a), "
-    " (SELECT coalesce(json_agg(json_build_array(m.district, m.member_id, m.month::text, m.loaded, m.eligible_spent)), "
-    "                  '[]') "
-    "    FROM unnest($4::text[], $5::text[], $6::date[]) AS x(d, mid, mo) "
-    "    CROSS JOIN LATERAL (SELECT * FROM member_months WHERE district = x.d AND member_id = x.mid AND month = x.mo "
-    "                        LIMIT 1) m), "
-    " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, ik.answer)), '[]') "
-    "    FROM unnest($7::text[], $8::text[]) AS x(d, k) "
-    "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k LIMIT 1) ik), "
-    " (SELECT coalesce(json_agg(json_build_array(nextval('operation_id_seq'), nextval('journal_id_seq'))), '[]') "
-    "    FROM generate_series(1, $9)), "
-    " (SELECT coalesce(json_agg(json_build_array(pe.endpoint, pe.event_id, pe.request_hash, pe.status, pe.answer)), "
-    "                  '[]') "
-    "    FROM unnest($10::text[], $11::text[]) AS x(ep, ev) "
-    "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev LIMIT 1) pe), "
-    " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
-    "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
-    "    FROM unnest($12::text[], $13::text[]) AS x(d, mid) "
-    "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM loads WHERE district = x.d AND member_id = x.mid) l "
-    "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d AND member_id = x.mid) r "
-    "   WHERE greatest(l.at, r.at) IS NOT NULL)"};
+// Parameters numbered in the order a statement's text asks for them.
+class Params {
+ public:
+  std::string add(const char* type) { return "$" + std::to_string(++count_) + "::" + type; }
+
+ private:
+  int count_ = 0;
+};
+
+std::string lock_members_sql(bool payments) {
+  Params p;
+  // Each parameter is numbered in its own statement: the operands of one `+` chain are unsequenced.
+  const auto cards = p.add("text[]");
+  std::string sql =
+      "WITH found_cards AS ( "
+      "  SELECT c.* FROM unnest(" + cards + ") AS x(token) CROSS JOIN LATERAL ( "
+      "    SELECT c.token, c.member_id, c.status, m.district FROM cards c JOIN members m ON m.id = c.member_id "
+      "     WHERE c.token = x.token LIMIT 1) c), ";
+  if (payments) {
+    const auto districts = p.add("text[]");
+    const auto ids = p.add("bigint[]");
+    sql += "found_payments AS ( "
+           "  SELECT p.* FROM unnest(" + districts + ", " + ids + ") AS x(d, pid) "
+           "  CROSS JOIN LATERAL (SELECT district, id, member_id FROM payments WHERE district = x.d AND id = x.pid "
+           "                      LIMIT 1) p), ";
+  }
+  const auto members = p.add("text[]");
+  // Locked one by one in id order. NO KEY UPDATE serialises money movements, yet lets cards that
+  // reference the member be added.
+  sql += "locked AS ( "
+         "  SELECT l.id FROM (SELECT member_id FROM found_cards " +
+         std::string(payments ? "UNION SELECT member_id FROM found_payments " : "") +
+         "                    UNION SELECT unnest(" + members + ") ORDER BY 1) o(id) "
+         "  CROSS JOIN LATERAL (SELECT id FROM members WHERE id = o.id FOR NO KEY UPDATE) l) "
+         "SELECT (SELECT count(*) FROM locked), "
+         "       (SELECT coalesce(json_agg(json_build_array(token, member_id, status, district)), '[]') "
+         "          FROM found_cards), ";
+  sql += payments ? "(SELECT coalesce(json_agg(json_build_array(district, id, member_id)), '[]') FROM found_payments)"
+                  : "'[]'::json";
+  return sql;
+}
+
+const Statement kLockMembers{"mp_lock_members", lock_members_sql(false)};
+const Statement kLockMembersAndPayments{"mp_lock_members_payments", lock_members_sql(true)};
+
+// `admin`: loads and refunds, which also read idempotency keys and each member's latest load or
+// refund.
+std::string facts_sql(bool admin) {
+  Params p;
+  const auto merchants = p.add("text[]");
+  const auto account_districts = p.add("text[]");
+  const auto account_keys = p.add("text[]");
+  const auto month_districts = p.add("text[]");
+  const auto month_members = p.add("text[]");
+  const auto month_firsts = p.add("date[]");
+  std::string sql =
+      "SELECT "
+      " (SELECT coalesce(json_agg(json_build_array(id, business_no, name, district, category, annual_revenue, "
+      "          status, benefit_kind, benefit_rate_bp)), '[]') "
+      "    FROM unnest(" + merchants + ") AS x(mid) "
+      "    CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m), "
+      " (SELECT coalesce(json_agg(json_build_array(id, scope, "
+      "          to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
+      "    FROM policies), "
+      " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance)), '[]') "
+      "    FROM unnest(" + account_districts + ", " + account_keys + ") AS x(d, k) "
+      "    CROSS JOIN LATERAL (SELECT district, key, balance FROM accounts WHERE district = x.d AND key = x.k "
+      "                        LIMIT 1) a), "
+      " (SELECT coalesce(json_agg(json_build_array(m.district, m.member_id, m.month::text, m.loaded, "
+      "          m.eligible_spent)), '[]') "
+      "    FROM unnest(" + month_districts + ", " + month_members + ", " + month_firsts + ") AS x(d, mid, mo) "
+      "    CROSS JOIN LATERAL (SELECT * FROM member_months WHERE district = x.d AND member_id = x.mid "
+      "                        AND month = x.mo LIMIT 1) m), ";
+  if (admin) {
+    const auto d = p.add("text[]");
+    const auto k = p.add("text[]");
+    sql += " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, ik.answer)), "
+           "          '[]') "
+           "    FROM unnest(" + d + ", " + k + ") AS x(d, k) "
+           "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k LIMIT 1) ik), ";
+  } else {
+    sql += " '[]'::json, ";
+  }
+  const auto ids = p.add("integer");
+  const auto endpoints = p.add("text[]");
+  const auto events = p.add("text[]");
+  sql += " (SELECT coalesce(json_agg(json_build_array(nextval('operation_id_seq'), nextval('journal_id_seq'))), '[]') "
+         "    FROM generate_series(1, " + ids + ")), "
+         " (SELECT coalesce(json_agg(json_build_array(pe.endpoint, pe.event_id, pe.request_hash, pe.status, "
+         "          pe.answer)), '[]') "
+         "    FROM unnest(" + endpoints + ", " + events + ") AS x(ep, ev) "
+         "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev "
+         "                        LIMIT 1) pe), ";
+  if (admin) {
+    const auto d = p.add("text[]");
+    const auto m = p.add("text[]");
+    sql += " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
+           "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
+           "    FROM unnest(" + d + ", " + m + ") AS x(d, mid) "
+           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM loads WHERE district = x.d "
+           "                        AND member_id = x.mid) l "
+           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
+           "                        AND member_id = x.mid) r "
+           "   WHERE greatest(l.at, r.at) IS NOT NULL)";
+  } else {
+    sql += " '[]'::json";
+  }
+  return sql;
+}
+
+const Statement kFacts{"mp_facts", facts_sql(false)};
+const Statement kFactsAdmin{"mp_facts_admin", facts_sql(true)};
 
 // A table's columns, and the unnest() that turns one array parameter per column back into its
 // rows. Each column is written once per group, with no field names, and PostgreSQL parses a plain
@@ -142,7 +209,8 @@ std::string open_accounts_sql() {
 // A posting to an unknown account inserts a NULL account_id, which NOT NULL refuses. A month
 // that falls (a cancellation) was raised before, so its row is there; an upsert would check the
 // negative proposed row against the table's CHECKs before finding the conflict.
-std::string write_group_sql() {
+// `admin`: loads, refunds and their keys; `lowering`: month counters that fall (cancellations).
+std::string write_group_sql(bool admin, bool lowering) {
   int next = 1;
   std::string sql = "WITH j AS (INSERT INTO journals (district, id, kind, occurred_at, reference) "
                     "  SELECT x.district, x.id, x.kind, x.occurred_at, NULLIF(x.reference, '') FROM " +
@@ -152,17 +220,21 @@ std::string write_group_sql() {
          "  LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = x.district AND key = x.key LIMIT 1) a ON true), ";
   sql += "p AS (INSERT INTO payments (" + names(kPaymentColumnsIn) + ") SELECT * FROM " +
          unnest(kPaymentColumnsIn, next) + "), ";
-  sql += "l AS (INSERT INTO loads (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) + "), ";
-  sql += "r AS (INSERT INTO refunds (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) + "), ";
-  sql += "k AS (INSERT INTO idempotency_keys (" + names(kKeyColumns) + ") SELECT * FROM " + unnest(kKeyColumns, next) +
-         "), ";
+  if (admin) {
+    sql += "l AS (INSERT INTO loads (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) + "), ";
+    sql += "r AS (INSERT INTO refunds (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) +
+           "), ";
+    sql += "k AS (INSERT INTO idempotency_keys (" + names(kKeyColumns) + ") SELECT * FROM " +
+           unnest(kKeyColumns, next) + "), ";
+  }
   sql += "mu AS (INSERT INTO member_months AS m (district, member_id, month, loaded, eligible_spent) "
          "  SELECT * FROM " + unnest(kMonthColumns, next) +
          "  ON CONFLICT (district, member_id, month) DO UPDATE SET loaded = m.loaded + EXCLUDED.loaded, "
          "  eligible_spent = m.eligible_spent + EXCLUDED.eligible_spent), ";
-  sql += "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, eligible_spent = m.eligible_spent + x.eligible "
-         "  FROM " + unnest(kMonthColumns, next) +
-         "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), ";
+  if (lowering)
+    sql += "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, "
+           "  eligible_spent = m.eligible_spent + x.eligible FROM " + unnest(kMonthColumns, next) +
+           "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), ";
   sql += "ev AS (INSERT INTO processor_events (" + names(kEventColumns) + ") SELECT * FROM " +
          unnest(kEventColumns, next) + ") ";
   return sql + "SELECT 1";
@@ -175,7 +247,10 @@ const Statement kLockEvent{
     "mp_lock_event", "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))"};
 const Statement kInsertEvent{"mp_insert_event", insert_event_sql()};
 const Statement kOpenAccounts{"mp_open_accounts", open_accounts_sql()};
-const Statement kWriteGroup{"mp_write_group", write_group_sql()};
+const Statement kWriteGroup{"mp_write_group", write_group_sql(false, false)};
+const Statement kWriteGroupLowering{"mp_write_group_lowering", write_group_sql(false, true)};
+const Statement kWriteGroupAdmin{"mp_write_group_admin", write_group_sql(true, false)};
+const Statement kWriteGroupAdminLowering{"mp_write_group_admin_lowering", write_group_sql(true, true)};
 
 // Rows of one table, built as the array literals of its columns, one value per column per row.
 class Rows {
@@ -213,6 +288,7 @@ class Rows {
     filled_ = 0;
     ++rows_;
   }
+  bool empty() const { return rows_ == 0; }
   // The array literals, in column order, appended to `params`.
   void append_to(std::vector<std::string>& params) const {
     if (filled_ != 0) throw std::logic_error("a row left open");
@@ -348,10 +424,15 @@ pqxx::result run_mapped(Tx& tx, const Statement& st, Args&&... args) {
 }  // namespace
 
 Locked lock_members(Tx& tx, const LockRequest& request) {
-  const auto [districts, ids] = columns(request.payments);
-  const auto row = run_mapped(tx, kLockMembers, distinct_array(request.card_tokens), districts, ids,
-                              distinct_array(request.members))
-                       .at(0);
+  std::vector<std::string> params{distinct_array(request.card_tokens)};
+  if (!request.payments.empty()) {
+    const auto [districts, ids] = columns(request.payments);
+    params.push_back(districts);
+    params.push_back(ids);
+  }
+  params.push_back(distinct_array(request.members));
+  const auto row =
+      run_with(tx, request.payments.empty() ? kLockMembers : kLockMembersAndPayments, params).at(0);
   Locked out;
   for (const auto& c : parsed(row[1]))
     out.cards.push_back({c[0].get<std::string>(), c[1].get<std::string>(), c[2].get<std::string>(),
@@ -373,11 +454,19 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
   const auto [key_districts, key_names] = columns(request.keys);
   const auto [event_endpoints, event_ids] = columns(request.events);
   const auto [member_districts, member_ids] = columns(request.members);
-  const auto row = run_mapped(tx, kFacts, distinct_array(request.merchants), account_districts, account_keys,
-                              text_array(month_districts), text_array(month_members), text_array(month_firsts),
-                              key_districts, key_names, request.ids, event_endpoints, event_ids, member_districts,
-                              member_ids)
-                       .at(0);
+  const bool admin = !request.keys.empty() || !request.members.empty();
+  std::vector<std::string> params{distinct_array(request.merchants), account_districts, account_keys,
+                                  text_array(month_districts), text_array(month_members), text_array(month_firsts)};
+  if (admin) {
+    params.push_back(key_districts);
+    params.push_back(key_names);
+  }
+  params.insert(params.end(), {std::to_string(request.ids), event_endpoints, event_ids});
+  if (admin) {
+    params.push_back(member_districts);
+    params.push_back(member_ids);
+  }
+  const auto row = run_with(tx, admin ? kFactsAdmin : kFacts, params).at(0);
   Facts out;
   for (const auto& m : parsed(row[0]))
     out.merchants.push_back(Merchant{m[0].get<std::string>(), m[1].get<std::string>(), m[2].get<std::string>(),
@@ -471,10 +560,18 @@ void write_group(Tx& tx, const GroupWrites& w) {
     rows.text(d.month.district).text(d.month.member).text(d.month.month).number(d.loaded).number(d.eligible_spent).end();
   }
   for (const auto& e : w.events) add_event(events, e);
+  const bool admin = !w.loads.empty() || !w.refunds.empty() || !w.keys.empty();
+  const bool lowering = !lowered.empty();
   std::vector<std::string> params;
-  for (const Rows* rows : {&heads, &lines, &payments, &loads, &refunds, &keys, &raised, &lowered, &events})
-    rows->append_to(params);
-  run_with(tx, kWriteGroup, params);
+  std::vector<const Rows*> tables{&heads, &lines, &payments};
+  if (admin) tables.insert(tables.end(), {&loads, &refunds, &keys});
+  tables.push_back(&raised);
+  if (lowering) tables.push_back(&lowered);
+  tables.push_back(&events);
+  for (const Rows* rows : tables) rows->append_to(params);
+  run_with(tx, admin ? (lowering ? kWriteGroupAdminLowering : kWriteGroupAdmin)
+                     : (lowering ? kWriteGroupLowering : kWriteGroup),
+           params);
   record_audit(tx, w.audits);
 }
 
