@@ -95,6 +95,12 @@ class GroupCommit : public ::testing::Test {
     return writer->stats().groups - before;
   }
 
+  std::string text(const std::string& sql) {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    return n.exec(sql)[0][0].as<std::string>();
+  }
+
   long long scalar(const std::string& sql) {
     pqxx::connection c(url);
     pqxx::nontransaction n(c);
@@ -176,6 +182,26 @@ TEST_F(GroupCommit, DeclineRefusalReplayAndReusedKeyEachGetTheirOwnAnswerAndTheR
                    "member_id = 'm2' AND amount = 5000"),
             1);
   EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:too-much' AND status = 422"), 1);
+}
+
+// A group's rows travel as PostgreSQL array literals: quotes, backslashes, commas, braces, the
+// word NULL and non-ASCII text must arrive as they were sent.
+TEST_F(GroupCommit, TextWithArrayLiteralCharactersIsStoredExactly) {
+  const std::string odd = R"(a"b\c,{d} NULL \" 부평 e음)";
+  Batch b;
+  add_load(b, odd, "m1", "bupyeong", 10'000);
+  add_payment(b, odd, "c1", "bp-cafe", 1'000);
+  auto& payment = std::get<ops::PaymentCommand>(b.commands[1].first);
+  payment.render = [](const ops::PaymentOutcome&) { return ops::Answer{200, R"({"detail":"q\"uote\\ NULL {}"})"}; };
+  EXPECT_EQ(run(b), 1u);
+  ASSERT_EQ(b.seen[0]->result.answer.status, 201);
+
+  EXPECT_EQ(text("SELECT bank_ref FROM loads"), "bank-" + odd);
+  EXPECT_EQ(text("SELECT substr(key, 6) FROM idempotency_keys WHERE key LIKE 'load:%'"), odd);
+  EXPECT_EQ(text("SELECT event_id FROM payments"), odd);
+  EXPECT_EQ(text("SELECT answer FROM processor_events WHERE endpoint = 'payment'"), R"({"detail":"q\"uote\\ NULL {}"})");
+  EXPECT_EQ(text("SELECT coalesce(reason, 'none') FROM processor_events WHERE endpoint = 'payment'"), "none");
+  EXPECT_EQ(scalar("SELECT balance FROM accounts WHERE key = 'member:m1:cash'"), 9'000);
 }
 
 }  // namespace
