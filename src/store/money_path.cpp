@@ -77,6 +77,15 @@ std::string lock_members_sql(bool payments) {
 const Statement kLockMembers{"mp_lock_members", lock_members_sql(false)};
 const Statement kLockMembersAndPayments{"mp_lock_members_payments", lock_members_sql(true)};
 
+// A fact only loads and refunds read, probed by two text arrays (`before` arrays `after`); a
+// group without them reads an empty list and names neither the table nor the parameters.
+std::string admin_fact(bool admin, Params& p, const std::string& before, const std::string& after) {
+  if (!admin) return " '[]'::json";
+  const auto first = p.add("text[]");
+  const auto second = p.add("text[]");
+  return before + first + ", " + second + after;
+}
+
 // `admin`: loads and refunds, which also read idempotency keys and each member's latest load or
 // refund.
 std::string facts_sql(bool admin) {
@@ -105,16 +114,14 @@ std::string facts_sql(bool admin) {
       "    FROM unnest(" + month_districts + ", " + month_members + ", " + month_firsts + ") AS x(d, mid, mo) "
       "    CROSS JOIN LATERAL (SELECT * FROM member_months WHERE district = x.d AND member_id = x.mid "
       "                        AND month = x.mo LIMIT 1) m), ";
-  if (admin) {
-    const auto d = p.add("text[]");
-    const auto k = p.add("text[]");
-    sql += " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, ik.answer)), "
-           "          '[]') "
-           "    FROM unnest(" + d + ", " + k + ") AS x(d, k) "
-           "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k LIMIT 1) ik), ";
-  } else {
-    sql += " '[]'::json, ";
-  }
+  sql += admin_fact(admin, p,
+                    " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, "
+                    "          ik.answer)), '[]') "
+                    "    FROM unnest(",
+                    ") AS x(d, k) "
+                    "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k "
+                    "                        LIMIT 1) ik)") +
+         ", ";
   const auto ids = p.add("integer");
   const auto endpoints = p.add("text[]");
   const auto events = p.add("text[]");
@@ -125,21 +132,17 @@ std::string facts_sql(bool admin) {
          "    FROM unnest(" + endpoints + ", " + events + ") AS x(ep, ev) "
          "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev "
          "                        LIMIT 1) pe), ";
-  if (admin) {
-    const auto d = p.add("text[]");
-    const auto m = p.add("text[]");
-    sql += " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
-           "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
-           "    FROM unnest(" + d + ", " + m + ") AS x(d, mid) "
-           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM loads WHERE district = x.d "
-           "                        AND member_id = x.mid) l "
-           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
-           "                        AND member_id = x.mid) r "
-           "   WHERE greatest(l.at, r.at) IS NOT NULL)";
-  } else {
-    sql += " '[]'::json";
-  }
-  return sql;
+  return sql + admin_fact(admin, p,
+                          " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
+                          "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', "
+                          "                  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
+                          "    FROM unnest(",
+                          ") AS x(d, mid) "
+                          "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM loads WHERE district = x.d "
+                          "                        AND member_id = x.mid) l "
+                          "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
+                          "                        AND member_id = x.mid) r "
+                          "   WHERE greatest(l.at, r.at) IS NOT NULL)");
 }
 
 const Statement kFacts{"mp_facts", facts_sql(false)};
