@@ -160,6 +160,11 @@ std::string Fields::text(const char* name, std::size_t max_length) {
     fail(name, "must be from 1 to " + std::to_string(max_length) + " bytes long");
     return {};
   }
+  // JSON may carry \u0000; PostgreSQL's text cannot hold it.
+  if (s.find('\0') != std::string::npos) {
+    fail(name, "must not contain the NUL character (\\u0000)");
+    return {};
+  }
   return s;
 }
 

@@ -30,6 +30,13 @@ TEST_F(Contract, EachErrorCode) {
                  400, "invalid_request", "field 'amount' must be an integer from 1 to 10000000000000, got 0");
   expect_problem(admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 1.5}, {"bank_ref", "b"}}, kAdminToken, "k"),
                  400, "invalid_request", "field 'amount' must be an integer from 1 to 10000000000000");
+  const auto loads_before = scalar("SELECT count(*) FROM loads");
+  expect_problem(
+      admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 5}, {"bank_ref", std::string("a\0b", 3)}}, kAdminToken,
+            "nul"),
+      400, "invalid_request", "field 'bank_ref' must not contain the NUL character (\\u0000)");
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:nul'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM loads"), loads_before);
   expect_problem(answer(http_request(server->port(), "POST", "/v1/members", "{not json",
                                      {{"Authorization", std::string("Bearer ") + kAdminToken}})),
                  400, "invalid_request", "the body is not valid JSON");
