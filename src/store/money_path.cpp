@@ -3,8 +3,8 @@
 // keeps the planner from flattening it into a join, so the plan stays a nested loop of key probes
 // whatever the statistics say (a table analyzed while empty was otherwise read whole for every
 // row), pruned to one partition per row at run time.
-// Results come back as JSON arrays, one per kind of fact, and writes take their rows as JSON
-// arrays (json_to_recordset).
+// Results come back as JSON arrays, one per kind of fact; writes take their rows as one array
+// parameter per column (unnest).
 #include "evoucher/store/money_path.hpp"
 
 #include <nlohmann/json.hpp>
