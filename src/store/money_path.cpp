@@ -35,7 +35,7 @@ const std::string kPaymentColumns =
 // Parameters numbered in the order a statement's text asks for them.
 class Params {
  public:
-  std::string add(const char* type) { return "$" + std::to_string(++count_) + "::" + type; }
+  std::string add(const std::string& type) { return "$" + std::to_string(++count_) + "::" + type; }
 
  private:
   int count_ = 0;
@@ -191,21 +191,21 @@ std::string names(const Table& t) {
   return out;
 }
 
-// "unnest($n::type[], ...) AS x(name, ...)", numbering the parameters from `next`.
-std::string unnest(const Table& t, int& next) {
+// "unnest($n::type[], ...) AS x(name, ...)": one array parameter per column.
+std::string unnest(const Table& t, Params& p) {
   std::string arrays;
-  for (const auto& c : t) arrays += (arrays.empty() ? "$" : ", $") + std::to_string(next++) + "::" + c.type + "[]";
+  for (const auto& c : t) arrays += (arrays.empty() ? "" : ", ") + p.add(std::string(c.type) + "[]");
   return "unnest(" + arrays + ") AS x(" + names(t) + ")";
 }
 
 std::string insert_event_sql() {
-  int next = 1;
-  return "INSERT INTO processor_events (" + names(kEventColumns) + ") SELECT * FROM " + unnest(kEventColumns, next);
+  Params p;
+  return "INSERT INTO processor_events (" + names(kEventColumns) + ") SELECT * FROM " + unnest(kEventColumns, p);
 }
 
 std::string open_accounts_sql() {
-  int next = 1;
-  return "INSERT INTO accounts (district, key, normal, min_balance) SELECT * FROM " + unnest(kAccountColumns, next) +
+  Params p;
+  return "INSERT INTO accounts (district, key, normal, min_balance) SELECT * FROM " + unnest(kAccountColumns, p) +
          " ON CONFLICT (district, key) DO NOTHING";
 }
 
@@ -214,32 +214,32 @@ std::string open_accounts_sql() {
 // negative proposed row against the table's CHECKs before finding the conflict.
 // `admin`: loads, refunds and their keys; `lowering`: month counters that fall (cancellations).
 std::string write_group_sql(bool admin, bool lowering) {
-  int next = 1;
+  Params p;
   std::string sql = "WITH j AS (INSERT INTO journals (district, id, kind, occurred_at, reference) "
                     "  SELECT x.district, x.id, x.kind, x.occurred_at, NULLIF(x.reference, '') FROM " +
-                    unnest(kJournalColumns, next) + "), ";
+                    unnest(kJournalColumns, p) + "), ";
   sql += "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
-         "  SELECT x.district, x.journal, x.seq, a.id, x.amount FROM " + unnest(kEntryColumns, next) +
+         "  SELECT x.district, x.journal, x.seq, a.id, x.amount FROM " + unnest(kEntryColumns, p) +
          "  LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = x.district AND key = x.key LIMIT 1) a ON true), ";
   sql += "p AS (INSERT INTO payments (" + names(kPaymentColumnsIn) + ") SELECT * FROM " +
-         unnest(kPaymentColumnsIn, next) + "), ";
+         unnest(kPaymentColumnsIn, p) + "), ";
   if (admin) {
-    sql += "l AS (INSERT INTO loads (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) + "), ";
-    sql += "r AS (INSERT INTO refunds (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, next) +
+    sql += "l AS (INSERT INTO loads (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, p) + "), ";
+    sql += "r AS (INSERT INTO refunds (" + names(kMoneyColumns) + ") SELECT * FROM " + unnest(kMoneyColumns, p) +
            "), ";
     sql += "k AS (INSERT INTO idempotency_keys (" + names(kKeyColumns) + ") SELECT * FROM " +
-           unnest(kKeyColumns, next) + "), ";
+           unnest(kKeyColumns, p) + "), ";
   }
   sql += "mu AS (INSERT INTO member_months AS m (district, member_id, month, loaded, eligible_spent) "
-         "  SELECT * FROM " + unnest(kMonthColumns, next) +
+         "  SELECT * FROM " + unnest(kMonthColumns, p) +
          "  ON CONFLICT (district, member_id, month) DO UPDATE SET loaded = m.loaded + EXCLUDED.loaded, "
          "  eligible_spent = m.eligible_spent + EXCLUDED.eligible_spent), ";
   if (lowering)
     sql += "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, "
-           "  eligible_spent = m.eligible_spent + x.eligible FROM " + unnest(kMonthColumns, next) +
+           "  eligible_spent = m.eligible_spent + x.eligible FROM " + unnest(kMonthColumns, p) +
            "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), ";
   sql += "ev AS (INSERT INTO processor_events (" + names(kEventColumns) + ") SELECT * FROM " +
-         unnest(kEventColumns, next) + ") ";
+         unnest(kEventColumns, p) + ") ";
   return sql + "SELECT 1";
 }
 
@@ -261,13 +261,7 @@ class Rows {
   explicit Rows(const Table& table) : columns_(table.size()) {}
 
   Rows& text(const std::string& v) {
-    auto& c = next();
-    c += '"';
-    for (char ch : v) {
-      if (ch == '"' || ch == '\\') c += '\\';
-      c += ch;
-    }
-    c += '"';
+    append_array_text(next(), v);
     return *this;
   }
   Rows& text(const std::optional<std::string>& v) { return v ? text(*v) : null(); }
@@ -281,6 +275,7 @@ class Rows {
     return v ? number(*v) : null();
   }
   Rows& time(Timestamp t) { return text(format_rfc3339(t)); }
+  Rows& time(const std::optional<Timestamp>& t) { return t ? time(*t) : null(); }
   Rows& null() {
     next() += "NULL";
     return *this;
@@ -313,9 +308,7 @@ class Rows {
 void add_event(Rows& rows, const EventRow& e) {
   rows.text(e.endpoint).text(e.event_id).text(e.request_hash).number(e.status).text(e.answer).text(e.decision);
   rows.text(e.reason).text(e.district).text(e.card).text(e.member).text(e.merchant).number(e.amount);
-  if (e.occurred_at) rows.time(*e.occurred_at);
-  else rows.null();
-  rows.text(e.operation).end();
+  rows.time(e.occurred_at).text(e.operation).end();
 }
 
 void add_payment(Rows& rows, const PaymentRecord& p) {

@@ -59,6 +59,8 @@ inline const std::string kPostingOfPayment =
 
 // A PostgreSQL array literal for text[] or bigint[] parameters (libpqxx 6.4 has no array binding).
 std::string text_array(const std::vector<std::string>& values);
+// Appends one text element of an array literal, quoted and escaped.
+void append_array_text(std::string& out, const std::string& value);
 std::string bigint_array(const std::vector<long long>& values);
 
 }  // namespace evoucher::store
