@@ -1,6 +1,8 @@
 // The postings of each operation. Zero lines are left out: an entry never has a zero amount.
 #include "evoucher/engine/journal_recipes.hpp"
 
+#include <map>
+
 #include "evoucher/engine/chart_of_accounts.hpp"
 
 namespace evoucher::engine {
@@ -66,6 +68,14 @@ Postings cashback_postings(const std::string& member, const std::string& merchan
   add_pool(out, pools.district, paid.district);
   add(out, accounts::merchant_payable(merchant), paid.merchant);
   add(out, accounts::member_points(member), -paid.total());
+  return out;
+}
+
+Postings merge_postings(const Postings& lines) {
+  std::map<std::string, Won> sums;
+  for (const auto& l : lines) sums[l.account] += l.amount;
+  Postings out;
+  for (auto& [account, amount] : sums) add(out, account, amount);
   return out;
 }
 

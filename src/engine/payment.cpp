@@ -135,4 +135,18 @@ Clawback clawback_after_cancellation(const PostedCashback& posted, const Cashbac
   return c;
 }
 
+std::vector<PostedCashback> draw_cashback(const std::vector<PostedCashback>& due, PoolsLeft& left) {
+  auto draw = [](Won wanted, Won& pool) {
+    const Won paid = std::max(Won(0), std::min(wanted, pool));
+    pool -= paid;
+    return paid;
+  };
+  std::vector<PostedCashback> out;
+  out.reserve(due.size());
+  for (const auto& d : due)
+    out.push_back({draw(d.national, left.national), draw(d.city, left.city), draw(d.district, left.district),
+                   d.merchant});
+  return out;
+}
+
 }  // namespace evoucher::engine

@@ -1,8 +1,15 @@
-// The batch is set-based: each chunk is one statement that allocates the pools in payment-time
-// order with window sums, marks the payments, and posts one balanced journal.
+// The batch works a chunk of payments at a time, each chunk in its own transaction: it picks and
+// locks the chunk's pending payments with what each is due, locks the pools, lets the engine draw
+// the pools in payment-time order and sum the chunk's journal, then writes the postings and the
+// journal in one set-based statement.
 #include "evoucher/store/batch.hpp"
 
+#include <map>
+#include <set>
+
 #include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/engine/journal_recipes.hpp"
+#include "evoucher/engine/payment.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "pq.hpp"
 
@@ -86,60 +93,44 @@ const Statement kFinishRun{
     "UPDATE batch_runs SET status = 'completed', completed_at = now(), report = $3 "
     "WHERE district = $1 AND business_date = $2::date"};
 
-// The next chunk's pending payments, after the cursor in payment-time order. They are locked
-// (against a cancellation, which changes what they earn) before the pools, in the order a
-// cancellation takes them: payments, then pools, then accounts.
+// The next chunk's pending payments, after the cursor, in payment-time order, with what each is
+// due. They are locked (against a cancellation, which changes what they earn) before the pools, in
+// the order a cancellation takes them: payments, then pools, then accounts. A locked row is read
+// as its latest version, so what it is due cannot move before the chunk commits.
 const Statement kPick{
     "batch_pick",
-    "WITH c AS (SELECT p.id, p.occurred_at FROM payments p " + kPostingOfPayment +
+    "WITH c AS (SELECT p.id, p.occurred_at, p.member_id, p.merchant_id, p.city_cashback, p.district_cashback, "
+    "                  p.merchant_cashback, p.city_policy_id FROM payments p " + kPostingOfPayment +
         "            WHERE p.district = $1 AND p.business_date = $2::date "
         "              AND (p.occurred_at, p.id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::bigint, 0)) "
         "              AND posting.found IS NULL ORDER BY p.occurred_at, p.id LIMIT $3 FOR SHARE OF p) "
-    "SELECT count(*), coalesce(array_agg(id)::text, '{}'), "
-    "       (SELECT occurred_at::text FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1), "
-    "       (SELECT id FROM c ORDER BY occurred_at DESC, id DESC LIMIT 1) FROM c"};
+    "SELECT id, occurred_at::text, member_id, merchant_id, city_cashback, district_cashback, merchant_cashback, "
+    "       city_policy_id FROM c ORDER BY occurred_at, id"};
 
-// The picked payments are read back by key, one probe each: as `id = ANY(...)` the planner read
-// the district's payments whole for every chunk (a bitmap scan of all of them), which made the
-// batch grow faster than the day.
-const Statement kChunk{
-    "batch_chunk",
-    "WITH chunk AS ( "
-    "  SELECT p.id, p.member_id, p.merchant_id, p.occurred_at, p.city_cashback AS city, "
-    "         p.district_cashback AS dist, p.merchant_cashback AS merch, "
-    "         coalesce((pol.rules #>> '{funding_split,national}')::bigint, 1) AS wn, "
-    "         coalesce((pol.rules #>> '{funding_split,city}')::bigint, 0) AS wc "
-    "    FROM unnest($3::bigint[]) AS x(id) "
-    "    CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = $1 AND id = x.id LIMIT 1) p "
-    "    LEFT JOIN policies pol ON pol.id = p.city_policy_id), "
-    "shares AS (SELECT c.*, (c.city * c.wn) / (c.wn + c.wc) AS nat FROM chunk c), "
-    "alloc AS ( "
-    "  SELECT s.id, s.member_id, s.merchant_id, s.dist, s.merch, s.nat, s.city - s.nat AS cty, "
-    "    least(s.nat, greatest(0, $4::bigint - coalesce(sum(s.nat) OVER w, 0)))::bigint AS f_nat, "
-    "    least(s.city - s.nat, greatest(0, $5::bigint - coalesce(sum(s.city - s.nat) OVER w, 0)))::bigint AS f_cty, "
-    "    least(s.dist, greatest(0, $6::bigint - coalesce(sum(s.dist) OVER w, 0)))::bigint AS f_dist "
-    "  FROM shares s WINDOW w AS (ORDER BY s.occurred_at, s.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)), "
-    "ins AS ( "
+// How each city policy splits the city component between the national and the city pool.
+const Statement kFundingSplits{
+    "batch_funding_splits",
+    "SELECT id, coalesce((rules #>> '{funding_split,national}')::bigint, 1), "
+    "       coalesce((rules #>> '{funding_split,city}')::bigint, 0) FROM policies WHERE id = ANY($1::bigint[])"};
+
+// A chunk's writes, decided by the engine: a posting per payment, and one balanced journal whose
+// lines are each account's sum (a member's points, a merchant's payable, each pool drawn).
+const Statement kWriteChunk{
+    "batch_write_chunk",
+    "WITH ins AS ( "
     "  INSERT INTO cashback_postings (district, business_date, payment_id, run, national_pool_id, city_pool_id, "
     "    district_pool_id, posted_national, posted_city, posted_district, posted_merchant, unfunded_national, "
     "    unfunded_city, unfunded_district) "
-    "  SELECT $1, $2::date, a.id, $10, $7::bigint, $8::bigint, $9::bigint, a.f_nat, a.f_cty, a.f_dist, a.merch, "
-    "         a.nat - a.f_nat, a.cty - a.f_cty, a.dist - a.f_dist FROM alloc a RETURNING 1), "
-    "lines AS ( "
-    "  SELECT 'member:' || member_id || ':points' AS key, -sum(f_nat + f_cty + f_dist + merch) AS amount "
-    "    FROM alloc GROUP BY member_id "
-    "  UNION ALL SELECT 'merchant:' || merchant_id || ':payable', sum(merch) FROM alloc GROUP BY merchant_id "
-    "  UNION ALL SELECT 'pool:' || $7::bigint || ':drawn', sum(f_nat) FROM alloc "
-    "  UNION ALL SELECT 'pool:' || $8::bigint || ':drawn', sum(f_cty) FROM alloc "
-    "  UNION ALL SELECT 'pool:' || $9::bigint || ':drawn', sum(f_dist) FROM alloc), "
-    "nonzero AS (SELECT key, amount::bigint AS amount, row_number() OVER (ORDER BY key) AS seq "
-    "              FROM lines WHERE amount <> 0), "
+    "  SELECT $1, $2::date, x.id, $3, $4::bigint, $5::bigint, $6::bigint, x.pn, x.pc, x.pd, x.pm, x.un, x.uc, x.ud "
+    "    FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], "
+    "                $13::bigint[], $14::bigint[]) AS x(id, pn, pc, pd, pm, un, uc, ud)), "
     "j AS (INSERT INTO journals (district, kind, occurred_at, reference) "
-    "      SELECT $1, 'cashback', now(), 'batch ' || $2 WHERE EXISTS (SELECT 1 FROM nonzero) RETURNING id), "
+    "      SELECT $1, 'cashback', now(), 'batch ' || $2 WHERE cardinality($15::text[]) > 0 RETURNING id), "
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
-    "      SELECT $1, j.id, n.seq, a.id, n.amount FROM j CROSS JOIN nonzero n "
-    "        LEFT JOIN accounts a ON a.district = $1 AND a.key = n.key RETURNING 1) "
-    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM e)"};
+    "      SELECT $1, j.id, x.seq, a.id, x.amount "
+    "        FROM j CROSS JOIN unnest($15::text[], $16::bigint[]) WITH ORDINALITY AS x(key, amount, seq) "
+    "        LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = $1 AND key = x.key LIMIT 1) a ON true) "
+    "SELECT 1"};
 
 // Per run: payments with a city, district or merchant component, and what was posted and unfunded.
 const Statement kReport{
@@ -233,36 +224,112 @@ void add(BatchComponent& total, const BatchComponent& part) {
   total.unfunded += part.unfunded;
 }
 
+// The literal of a bigint[] parameter.
+template <typename T, typename F>
+std::string numbers(const std::vector<T>& rows, F value) {
+  std::string out = "{";
+  for (const auto& r : rows) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(value(r));
+  }
+  return out + "}";
+}
+
+struct Picked {
+  std::int64_t id;
+  std::string member;
+  std::string merchant;
+  Won city;
+  Won district;
+  Won merchant_cashback;
+  std::optional<std::int64_t> city_policy;
+};
+
+// Each payment's due from each source: the city component split between the national and the
+// city pool by its policy's weights.
+std::vector<engine::PostedCashback> dues(Tx& tx, const std::vector<Picked>& picked) {
+  std::set<long long> policy_ids;
+  for (const auto& p : picked)
+    if (p.city_policy) policy_ids.insert(*p.city_policy);
+  std::map<std::int64_t, engine::CityRules> splits;
+  for (const auto& r : run(tx, kFundingSplits, bigint_array({policy_ids.begin(), policy_ids.end()}))) {
+    engine::CityRules rules;
+    rules.split_national = r[1].as<int>();
+    rules.split_city = r[2].as<int>();
+    splits[r[0].as<std::int64_t>()] = rules;
+  }
+  const engine::CityRules no_policy;
+  std::vector<engine::PostedCashback> out;
+  out.reserve(picked.size());
+  for (const auto& p : picked) {
+    const auto& rules = p.city_policy ? splits.at(*p.city_policy) : no_policy;
+    const auto split = engine::split_city_component(p.city, rules);
+    out.push_back({split.national, split.city, p.district, p.merchant_cashback});
+  }
+  return out;
+}
+
 // One chunk in its own transaction: false when the pick after the cursor found nothing.
 bool post_chunk(Connection& connection, const std::string& district, const std::string& business_date,
                 int chunk_size) {
   Tx tx(connection);
   run(tx, kProbesOnly);
   const auto cursor = run(tx, kCursor, district, business_date).at(0);
-  const auto picked = run(tx, kPick, district, business_date, chunk_size, opt<std::string>(cursor[0]),
-                          opt<std::int64_t>(cursor[1]))
-                          .at(0);
-  if (picked[0].as<long long>() == 0) {
+  const auto rows = run(tx, kPick, district, business_date, chunk_size, opt<std::string>(cursor[0]),
+                        opt<std::int64_t>(cursor[1]));
+  if (rows.empty()) {
     if (cursor[0].is_null()) return false;
     // The pass is over: sweep the date again from its start for payments that committed behind it.
     run(tx, kSetCursor, district, business_date, std::optional<std::string>(), std::optional<std::int64_t>());
     tx.commit();
     return true;
   }
-  std::optional<std::int64_t> pool_ids[3];
-  long long remaining[3] = {0, 0, 0};
+  std::vector<Picked> picked;
+  picked.reserve(rows.size());
+  for (const auto& r : rows)
+    picked.push_back({r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(), won(r[4]), won(r[5]),
+                      won(r[6]), opt<std::int64_t>(r[7])});
+
+  engine::DrawnPools pools;
+  engine::PoolsLeft left;
   run(tx, kLockPools, district, business_date);
   for (const auto& r : run(tx, kPoolsRemaining, district, business_date)) {
     const auto source = r[1].as<std::string>();
-    const int slot = source == "national" ? 0 : source == "city" ? 1 : 2;
-    if (pool_ids[slot]) continue;
-    pool_ids[slot] = r[0].as<std::int64_t>();
-    remaining[slot] = std::max<long long>(0, r[2].as<long long>());
-    open_account(tx, district, {accounts::pool_drawn(*pool_ids[slot]), Normal::debit, std::nullopt});
+    auto& pool = source == "national" ? pools.national : source == "city" ? pools.city : pools.district;
+    auto& remaining = source == "national" ? left.national : source == "city" ? left.city : left.district;
+    if (pool) continue;
+    pool = r[0].as<std::int64_t>();
+    remaining = std::max(Won(0), won(r[2]));
+    open_account(tx, district, {accounts::pool_drawn(*pool), Normal::debit, std::nullopt});
   }
-  run(tx, kChunk, district, business_date, picked[1].as<std::string>(), remaining[0], remaining[1], remaining[2],
-      pool_ids[0], pool_ids[1], pool_ids[2], cursor[2].as<int>());
-  run(tx, kChunkDone, district, business_date, picked[2].as<std::string>(), picked[3].as<std::int64_t>());
+  const auto due = dues(tx, picked);
+  const auto posted = engine::draw_cashback(due, left);
+  engine::Postings lines;
+  lines.reserve(picked.size() * 5);
+  for (std::size_t i = 0; i < picked.size(); ++i) {
+    const auto payment = engine::cashback_postings(picked[i].member, picked[i].merchant, posted[i], pools);
+    lines.insert(lines.end(), payment.begin(), payment.end());
+  }
+  const auto journal = engine::merge_postings(lines);
+  if (engine::imbalance(journal) != Won(0)) throw std::logic_error("a batch chunk's journal does not balance");
+
+  std::vector<std::size_t> index(picked.size());
+  for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+  std::vector<std::string> keys;
+  keys.reserve(journal.size());
+  for (const auto& l : journal) keys.push_back(l.account);
+  auto column = [&](auto value) { return numbers(index, value); };
+  run(tx, kWriteChunk, district, business_date, cursor[2].as<int>(), pools.national, pools.city, pools.district,
+      column([&](std::size_t i) { return picked[i].id; }),
+      column([&](std::size_t i) { return posted[i].national.value(); }),
+      column([&](std::size_t i) { return posted[i].city.value(); }),
+      column([&](std::size_t i) { return posted[i].district.value(); }),
+      column([&](std::size_t i) { return posted[i].merchant.value(); }),
+      column([&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
+      column([&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
+      column([&](std::size_t i) { return (due[i].district - posted[i].district).value(); }), text_array(keys),
+      numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }));
+  run(tx, kChunkDone, district, business_date, rows.back()[1].as<std::string>(), picked.back().id);
   tx.commit();
   return true;
 }

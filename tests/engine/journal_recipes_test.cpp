@@ -56,6 +56,24 @@ TEST(JournalRecipes, CashbackPostingAndSettlementBalance) {
   EXPECT_EQ(imbalance(s), Won(0));
 }
 
+// The batch's chunk journal: two payments of one member and one merchant, and a pool that pays one
+// of them only. Each account's lines become one, a zero sum disappears, keys in byte order.
+TEST(JournalRecipes, MergedPostingsSumEachAccountOnceAndDropZeros) {
+  Postings lines = cashback_postings("m2", "x1", {Won(400), Won(200), Won(0), Won(300)}, {1, 2, 3});
+  const auto second = cashback_postings("m2", "x1", {Won(0), Won(0), Won(50), Won(0)}, {1, 2, 3});
+  lines.insert(lines.end(), second.begin(), second.end());
+  lines.push_back({"member:m10:points", Won(-7)});
+  lines.push_back({"member:m10:points", Won(7)});
+  const auto merged = merge_postings(lines);
+  EXPECT_EQ(merged, (Postings{{"member:m2:points", Won(-950)},
+                              {"merchant:x1:payable", Won(300)},
+                              {"pool:1:drawn", Won(400)},
+                              {"pool:2:drawn", Won(200)},
+                              {"pool:3:drawn", Won(50)}}));
+  EXPECT_EQ(imbalance(merged), Won(0));
+  EXPECT_EQ(merge_postings({}), Postings{});
+}
+
 TEST(JournalRecipes, APoolAmountWithoutItsPoolIsABug) {
   EXPECT_THROW(cashback_postings("m1", "x", {Won(1), Won(0), Won(0), Won(0)}, {}), std::logic_error);
 }

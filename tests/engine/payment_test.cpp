@@ -258,5 +258,32 @@ TEST(PolicyVersions, RatesOfTwoVersionsGiveDifferentCashback) {
   EXPECT_EQ(after.approved->earned.cashback.city, Won(500));
 }
 
+// PRODUCT.md's batch: payments in time order draw each pool until it runs out; the one where it
+// runs out is paid in part, later ones nothing from it; the merchant part is always paid.
+TEST(BatchDraw, APoolRunsOutPartWayAndLaterPaymentsGetNothingFromIt) {
+  PoolsLeft left{Won(1'000), Won(150), Won(0)};
+  const std::vector<PostedCashback> due{{Won(600), Won(100), Won(30), Won(20)},
+                                        {Won(600), Won(100), Won(30), Won(0)},
+                                        {Won(600), Won(0), Won(0), Won(5)},
+                                        {Won(0), Won(40), Won(0), Won(0)}};
+  const auto posted = draw_cashback(due, left);
+  EXPECT_EQ(posted, (std::vector<PostedCashback>{{Won(600), Won(100), Won(0), Won(20)},
+                                                 {Won(400), Won(50), Won(0), Won(0)},
+                                                 {Won(0), Won(0), Won(0), Won(5)},
+                                                 {Won(0), Won(0), Won(0), Won(0)}}));
+  EXPECT_EQ(left.national, Won(0));
+  EXPECT_EQ(left.city, Won(0));
+  EXPECT_EQ(left.district, Won(0));
+}
+
+TEST(BatchDraw, AnOverdrawnPoolPaysNothingAndStaysAsItIs) {
+  PoolsLeft left{Won(-5), Won(10), Won(10)};
+  const auto posted = draw_cashback({{Won(3), Won(4), Won(10), Won(0)}}, left);
+  EXPECT_EQ(posted, (std::vector<PostedCashback>{{Won(0), Won(4), Won(10), Won(0)}}));
+  EXPECT_EQ(left.national, Won(-5));
+  EXPECT_EQ(left.city, Won(6));
+  EXPECT_EQ(left.district, Won(0));
+}
+
 }  // namespace
 }  // namespace evoucher::engine::testing

@@ -44,6 +44,10 @@ Postings cancellation_postings(const std::string& member, const std::string& mer
 Postings cashback_postings(const std::string& member, const std::string& merchant, const PostedCashback& paid,
                            const DrawnPools& pools);
 
+// Many postings of one district as one journal: each account's lines summed into one, the zero
+// sums left out, in account-key order. The nightly batch posts a chunk of payments' cashback so.
+Postings merge_postings(const Postings& lines);
+
 // 정산: one issuing district's portion of a merchant's settlement, paid out of that district's float.
 Postings settlement_postings(const std::string& merchant, Won payable, Won fee_support);
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "evoucher/engine/money.hpp"
 #include "evoucher/engine/policy.hpp"
@@ -147,5 +148,18 @@ struct Clawback {
 // earns; the rest is taken back from the member's points and returned where it came from.
 Clawback clawback_after_cancellation(const PostedCashback& posted, const Cashback& earned_after,
                                      const CityRules& rules);
+
+// What the pools covering a batch's date have left; a source without a pool has nothing.
+struct PoolsLeft {
+  Won national;
+  Won city;
+  Won district;
+};
+
+// The nightly batch's draw. `due` is each pending payment's cashback, in payment-time order. Each
+// draws every pool until it runs out: the payment where a pool runs out is paid in part, later
+// ones nothing from it. The merchant component is always paid. `left` falls by what is drawn;
+// what a payment was not paid is its due minus its posting.
+std::vector<PostedCashback> draw_cashback(const std::vector<PostedCashback>& due, PoolsLeft& left);
 
 }  // namespace evoucher::engine
