@@ -4,6 +4,7 @@
 // journal in one set-based statement.
 #include "evoucher/store/batch.hpp"
 
+#include <future>
 #include <map>
 #include <set>
 
@@ -269,69 +270,138 @@ std::vector<engine::PostedCashback> dues(Tx& tx, const std::vector<Picked>& pick
   return out;
 }
 
-// One chunk in its own transaction: false when the pick after the cursor found nothing.
-bool post_chunk(Connection& connection, const std::string& district, const std::string& business_date,
-                int chunk_size) {
-  Tx tx(connection);
-  run(tx, kProbesOnly);
-  const auto cursor = run(tx, kCursor, district, business_date).at(0);
-  const auto rows = run(tx, kPick, district, business_date, chunk_size, opt<std::string>(cursor[0]),
-                        opt<std::int64_t>(cursor[1]));
-  if (rows.empty()) {
-    if (cursor[0].is_null()) return false;
-    // The pass is over: sweep the date again from its start for payments that committed behind it.
-    run(tx, kSetCursor, district, business_date, std::optional<std::string>(), std::optional<std::int64_t>());
-    tx.commit();
-    return true;
-  }
+// Where a pass stands: after this payment, or at the date's start.
+struct Cursor {
+  std::optional<std::string> at;
+  std::optional<std::int64_t> id;
+};
+
+// A chunk picked and locked in its own transaction, not yet written.
+struct Chunk {
+  std::unique_ptr<Tx> tx;
   std::vector<Picked> picked;
-  picked.reserve(rows.size());
-  for (const auto& r : rows)
-    picked.push_back({r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(), won(r[4]), won(r[5]),
-                      won(r[6]), opt<std::int64_t>(r[7])});
+  Cursor after;  // the cursor past its last payment
+};
 
-  engine::DrawnPools pools;
-  engine::PoolsLeft left;
-  run(tx, kLockPools, district, business_date);
-  for (const auto& r : run(tx, kPoolsRemaining, district, business_date)) {
-    const auto source = r[1].as<std::string>();
-    auto& pool = source == "national" ? pools.national : source == "city" ? pools.city : pools.district;
-    auto& remaining = source == "national" ? left.national : source == "city" ? left.city : left.district;
-    if (pool) continue;
-    pool = r[0].as<std::int64_t>();
-    remaining = std::max(Won(0), won(r[2]));
-    open_account(tx, district, {accounts::pool_drawn(*pool), Normal::debit, std::nullopt});
-  }
-  const auto due = dues(tx, picked);
-  const auto posted = engine::draw_cashback(due, left);
-  engine::Postings lines;
-  lines.reserve(picked.size() * 5);
-  for (std::size_t i = 0; i < picked.size(); ++i) {
-    const auto payment = engine::cashback_postings(picked[i].member, picked[i].merchant, posted[i], pools);
-    lines.insert(lines.end(), payment.begin(), payment.end());
-  }
-  const auto journal = engine::merge_postings(lines);
-  if (engine::imbalance(journal) != Won(0)) throw std::logic_error("a batch chunk's journal does not balance");
+Chunk pick_chunk(Connection& connection, const std::string& district, const std::string& business_date,
+                 int chunk_size, const Cursor& from) {
+  return with_unavailable_mapped([&] {
+    Chunk chunk{std::make_unique<Tx>(connection), {}, {}};
+    run(*chunk.tx, kProbesOnly);
+    const auto rows = run(*chunk.tx, kPick, district, business_date, chunk_size, from.at, from.id);
+    chunk.picked.reserve(rows.size());
+    for (const auto& r : rows)
+      chunk.picked.push_back({r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(), won(r[4]),
+                              won(r[5]), won(r[6]), opt<std::int64_t>(r[7])});
+    if (!rows.empty()) chunk.after = {rows.back()[1].as<std::string>(), chunk.picked.back().id};
+    return chunk;
+  });
+}
 
-  std::vector<std::size_t> index(picked.size());
-  for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
-  std::vector<std::string> keys;
-  keys.reserve(journal.size());
-  for (const auto& l : journal) keys.push_back(l.account);
-  auto column = [&](auto value) { return numbers(index, value); };
-  run(tx, kWriteChunk, district, business_date, cursor[2].as<int>(), pools.national, pools.city, pools.district,
-      column([&](std::size_t i) { return picked[i].id; }),
-      column([&](std::size_t i) { return posted[i].national.value(); }),
-      column([&](std::size_t i) { return posted[i].city.value(); }),
-      column([&](std::size_t i) { return posted[i].district.value(); }),
-      column([&](std::size_t i) { return posted[i].merchant.value(); }),
-      column([&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
-      column([&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
-      column([&](std::size_t i) { return (due[i].district - posted[i].district).value(); }), text_array(keys),
-      numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }));
-  run(tx, kChunkDone, district, business_date, rows.back()[1].as<std::string>(), picked.back().id);
-  tx.commit();
-  return true;
+// Draws the pools for a picked chunk, writes its postings and journal, moves the cursor past it,
+// and commits.
+void write_chunk(Chunk& chunk, const std::string& district, const std::string& business_date, int run_number) {
+  with_unavailable_mapped([&] {
+    Tx& tx = *chunk.tx;
+    const auto& picked = chunk.picked;
+    engine::DrawnPools pools;
+    engine::PoolsLeft left;
+    run(tx, kLockPools, district, business_date);
+    for (const auto& r : run(tx, kPoolsRemaining, district, business_date)) {
+      const auto source = r[1].as<std::string>();
+      auto& pool = source == "national" ? pools.national : source == "city" ? pools.city : pools.district;
+      auto& remaining = source == "national" ? left.national : source == "city" ? left.city : left.district;
+      if (pool) continue;
+      pool = r[0].as<std::int64_t>();
+      remaining = std::max(Won(0), won(r[2]));
+      open_account(tx, district, {accounts::pool_drawn(*pool), Normal::debit, std::nullopt});
+    }
+    const auto due = dues(tx, picked);
+    const auto posted = engine::draw_cashback(due, left);
+    engine::Postings lines;
+    lines.reserve(picked.size() * 5);
+    for (std::size_t i = 0; i < picked.size(); ++i) {
+      const auto payment = engine::cashback_postings(picked[i].member, picked[i].merchant, posted[i], pools);
+      lines.insert(lines.end(), payment.begin(), payment.end());
+    }
+    const auto journal = engine::merge_postings(lines);
+    if (engine::imbalance(journal) != Won(0)) throw std::logic_error("a batch chunk's journal does not balance");
+
+    std::vector<std::size_t> index(picked.size());
+    for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+    std::vector<std::string> keys;
+    keys.reserve(journal.size());
+    for (const auto& l : journal) keys.push_back(l.account);
+    auto column = [&](auto value) { return numbers(index, value); };
+    run(tx, kWriteChunk, district, business_date, run_number, pools.national, pools.city, pools.district,
+        column([&](std::size_t i) { return picked[i].id; }),
+        column([&](std::size_t i) { return posted[i].national.value(); }),
+        column([&](std::size_t i) { return posted[i].city.value(); }),
+        column([&](std::size_t i) { return posted[i].district.value(); }),
+        column([&](std::size_t i) { return posted[i].merchant.value(); }),
+        column([&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
+        column([&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
+        column([&](std::size_t i) { return (due[i].district - posted[i].district).value(); }), text_array(keys),
+        numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }));
+    run(tx, kChunkDone, district, business_date, chunk.after.at, chunk.after.id);
+    tx.commit();
+    return 0;
+  });
+}
+
+// One pass of chunks from the stored cursor until nothing is pending. While one chunk is written
+// on `connection`, the next is picked on `helper`, from the first one's end: the two never share a
+// payment, the second locks the pools only once the first has committed (it waits on their rows),
+// and so draws them in payment-time order. A pass that starts over from the date's start (for
+// payments that committed behind the cursor) picks only when no chunk is in flight, since an
+// uncommitted chunk's payments still look pending.
+void post_chunks(Connection& connection, Connection& helper, const std::string& district,
+                 const std::string& business_date, int chunk_size, const std::function<void(int)>& after_chunk,
+                 int& chunks) {
+  Cursor from;
+  int run_number = 0;
+  with_unavailable_mapped([&] {
+    Tx tx(connection);
+    const auto cursor = run(tx, kCursor, district, business_date).at(0);
+    from = {opt<std::string>(cursor[0]), opt<std::int64_t>(cursor[1])};
+    run_number = cursor[2].as<int>();
+    return 0;
+  });
+  Connection* connections[2] = {&connection, &helper};
+  int turn = 0;
+  Chunk chunk = pick_chunk(*connections[turn], district, business_date, chunk_size, from);
+  for (;;) {
+    if (chunk.picked.empty()) {
+      if (!from.at) return;
+      with_unavailable_mapped([&] {
+        run(*chunk.tx, kSetCursor, district, business_date, std::optional<std::string>(),
+            std::optional<std::int64_t>());
+        chunk.tx->commit();
+        return 0;
+      });
+      chunk.tx.reset();
+      from = {};
+      chunk = pick_chunk(*connections[turn], district, business_date, chunk_size, from);
+      continue;
+    }
+    from = chunk.after;
+    auto next = std::async(std::launch::async, [&, other = connections[1 - turn]] {
+      return pick_chunk(*other, district, business_date, chunk_size, from);
+    });
+    try {
+      write_chunk(chunk, district, business_date, run_number);
+    } catch (...) {
+      // The next chunk was picked after this one: it is rolled back with it.
+      try {
+        next.get();
+      } catch (...) {
+      }
+      throw;
+    }
+    after_chunk(++chunks);
+    chunk = next.get();
+    turn = 1 - turn;
+  }
 }
 
 }  // namespace
@@ -375,17 +445,15 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
     Tx tx(connection);
     return {true, *batch_report(tx, district, business_date)};
   }
-  // A chunk that lost a deadlock to a cancellation is tried again.
+  // A chunk that lost a deadlock to a cancellation is tried again, from the stored cursor.
+  const auto helper = connection.sibling();
   for (int chunks = 0, retries = 0;;) {
-    bool more = false;
     try {
-      more = with_unavailable_mapped([&] { return post_chunk(connection, district, business_date, chunk_size); });
+      post_chunks(connection, *helper, district, business_date, chunk_size, after_chunk, chunks);
+      break;
     } catch (const pqxx::transaction_rollback&) {
       if (++retries > 5) throw;
-      continue;
     }
-    if (!more) break;
-    after_chunk(++chunks);
   }
   Tx tx(connection);
   BatchReport report;

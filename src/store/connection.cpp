@@ -51,7 +51,7 @@ void rethrow_mapped(std::exception_ptr error) {
 Connection::Connection(const std::string& url, ConnectionOptions options) {
   const std::string full = with_connection_parameters(url, options.connect_timeout_s);
   with_unavailable_mapped([&] {
-    impl_ = std::make_unique<Impl>(full);
+    impl_ = std::make_unique<Impl>(full, url, options);
     impl_->conn.set_variable("statement_timeout", std::to_string(options.statement_timeout_ms));
     if (options.key_probes_only) {
       impl_->conn.set_variable("plan_cache_mode", "force_generic_plan");
@@ -77,6 +77,10 @@ Connection::Connection(const std::string& url, ConnectionOptions options) {
 Connection::~Connection() = default;
 
 bool Connection::is_open() const { return impl_ && impl_->conn.is_open(); }
+
+std::unique_ptr<Connection> Connection::sibling() const {
+  return std::make_unique<Connection>(impl_->url, impl_->options);
+}
 
 void Connection::execute(const std::string& sql) {
   with_unavailable_mapped([&] {

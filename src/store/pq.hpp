@@ -21,7 +21,10 @@ struct Statement {
 struct Connection::Impl {
   pqxx::connection conn;
   std::set<std::string> prepared;
-  explicit Impl(const std::string& url) : conn(url) {}
+  std::string url;  // as given, for a sibling
+  ConnectionOptions options;
+  Impl(const std::string& full_url, std::string given_url, ConnectionOptions given_options)
+      : conn(full_url), url(std::move(given_url)), options(given_options) {}
 };
 
 struct Tx::Impl {

@@ -47,6 +47,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   bool is_open() const;
+  // Another connection to the same database, with the same options.
+  std::unique_ptr<Connection> sibling() const;
   // Runs SQL text with no parameters outside any transaction (DDL, tests, tooling).
   void execute(const std::string& sql);
 
