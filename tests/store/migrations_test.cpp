@@ -39,7 +39,8 @@ TEST(Migrations, TheTreeHoldsTheExpectedFiles) {
   EXPECT_EQ(migration_files(), (std::vector<std::string>{"0001_ledger.sql", "0002_parties.sql", "0003_vouchers.sql",
                                                       "0004_batches.sql", "0005_money_path.sql",
                                                       "0006_money_rules.sql", "0007_cashback_postings.sql",
-                                                      "0008_partition_names.sql", "0009_service_role.sql", "0010_audit.sql"}));
+                                                      "0008_partition_names.sql", "0009_service_role.sql", "0010_audit.sql",
+                                                      "0011_guard_when.sql"}));
 }
 
 TEST(Migrations, SecondRunIsANoOp) {
