@@ -119,6 +119,13 @@ const Statement kFundingSplits{
     "SELECT id, coalesce((rules #>> '{funding_split,national}')::bigint, 1), "
     "       coalesce((rules #>> '{funding_split,city}')::bigint, 0) FROM policies WHERE id = ANY($1::bigint[])"};
 
+// The ids of accounts named by key, looked up while the chunk before is written, so that the
+// chunk's own write need not probe them. An account's id never changes.
+const Statement kAccountIds{
+    "batch_account_ids",
+    "SELECT a.key, a.id FROM unnest($2::text[]) AS x(key) "
+    "  CROSS JOIN LATERAL (SELECT key, id FROM accounts WHERE district = $1 AND key = x.key LIMIT 1) a"};
+
 // A chunk's writes, decided by the engine: a posting per payment, and one balanced journal whose
 // lines are each account's sum (a member's points, a merchant's payable, each pool drawn).
 const Statement kWriteChunk{
@@ -133,9 +140,10 @@ const Statement kWriteChunk{
     "j AS (INSERT INTO journals (district, kind, occurred_at, reference) "
     "      SELECT $1, 'cashback', now(), 'batch ' || $2 WHERE cardinality($15::text[]) > 0 RETURNING id), "
     "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
-    "      SELECT $1, j.id, x.seq, a.id, x.amount "
-    "        FROM j CROSS JOIN unnest($15::text[], $16::bigint[]) WITH ORDINALITY AS x(key, amount, seq) "
-    "        LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = $1 AND key = x.key LIMIT 1) a ON true) "
+    "      SELECT $1, j.id, x.seq, coalesce(x.account, (SELECT id FROM accounts WHERE district = $1 AND key = x.key)), "
+    "             x.amount "
+    "        FROM j CROSS JOIN unnest($15::text[], $16::bigint[], $17::bigint[]) WITH ORDINALITY "
+    "             AS x(key, amount, account, seq)) "
     "SELECT 1"};
 
 // Per run: payments with a city, district or merchant component, and what was posted and unfunded.
@@ -285,7 +293,8 @@ struct Cursor {
 struct Chunk {
   std::unique_ptr<Tx> tx;
   std::vector<Picked> picked;
-  Cursor after;  // the cursor past its last payment
+  Cursor after;                                  // the cursor past its last payment
+  std::map<std::string, std::int64_t> accounts;  // the members' points and merchants' payables, by key
 };
 
 Chunk pick_chunk(Connection& connection, const std::string& district, const std::string& business_date,
@@ -298,7 +307,15 @@ Chunk pick_chunk(Connection& connection, const std::string& district, const std:
     for (const auto& r : rows)
       chunk.picked.push_back({r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(), won(r[4]),
                               won(r[5]), won(r[6]), opt<std::int64_t>(r[7])});
-    if (!rows.empty()) chunk.after = {rows.back()[1].as<std::string>(), chunk.picked.back().id};
+    if (rows.empty()) return chunk;
+    chunk.after = {rows.back()[1].as<std::string>(), chunk.picked.back().id};
+    std::set<std::string> keys;
+    for (const auto& p : chunk.picked) {
+      keys.insert(accounts::member_points(p.member));
+      if (p.merchant_cashback != Won(0)) keys.insert(accounts::merchant_payable(p.merchant));
+    }
+    for (const auto& r : run(*chunk.tx, kAccountIds, district, text_array({keys.begin(), keys.end()})))
+      chunk.accounts.emplace(r[0].as<std::string>(), r[1].as<std::int64_t>());
     return chunk;
   });
 }
@@ -336,7 +353,14 @@ void write_chunk(Chunk& chunk, const std::string& district, const std::string& b
     for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
     std::vector<std::string> keys;
     keys.reserve(journal.size());
-    for (const auto& l : journal) keys.push_back(l.account);
+    std::string ids = "{";
+    for (const auto& l : journal) {
+      keys.push_back(l.account);
+      const auto found = chunk.accounts.find(l.account);
+      if (ids.size() > 1) ids += ',';
+      ids += found == chunk.accounts.end() ? "NULL" : std::to_string(found->second);
+    }
+    ids += '}';
     auto column = [&](auto value) { return numbers(index, value); };
     run(tx, kWriteChunk, district, business_date, run_number, pools.national, pools.city, pools.district,
         column([&](std::size_t i) { return picked[i].id; }),
@@ -347,7 +371,7 @@ void write_chunk(Chunk& chunk, const std::string& district, const std::string& b
         column([&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
         column([&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
         column([&](std::size_t i) { return (due[i].district - posted[i].district).value(); }), text_array(keys),
-        numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }));
+        numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }), ids);
     run(tx, kChunkDone, district, business_date, chunk.after.at, chunk.after.id);
     tx.commit();
     return 0;
