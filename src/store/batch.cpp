@@ -276,7 +276,11 @@ std::vector<engine::PostedCashback> dues(Tx& tx, const std::vector<Picked>& pick
   std::vector<engine::PostedCashback> out;
   out.reserve(picked.size());
   for (const auto& p : picked) {
-    const auto& rules = p.city_policy ? splits.at(*p.city_policy) : no_policy;
+    const auto found = p.city_policy ? splits.find(*p.city_policy) : splits.end();
+    if (p.city_policy && found == splits.end())
+      throw std::logic_error("payment " + std::to_string(p.id) + " names city policy " +
+                             std::to_string(*p.city_policy) + ", which does not exist");
+    const auto& rules = p.city_policy ? found->second : no_policy;
     const auto split = engine::split_city_component(p.city, rules);
     out.push_back({split.national, split.city, p.district, p.merchant_cashback});
   }
