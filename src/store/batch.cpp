@@ -238,54 +238,11 @@ void add(BatchComponent& total, const BatchComponent& part) {
   total.unfunded += part.unfunded;
 }
 
-// The literal of a bigint[] parameter.
-template <typename T, typename F>
-std::string numbers(const std::vector<T>& rows, F value) {
-  std::string out = "{";
-  for (const auto& r : rows) {
-    if (out.size() > 1) out += ',';
-    out += std::to_string(value(r));
-  }
-  return out + "}";
-}
-
 struct Picked {
   std::int64_t id;
   std::string member;
   std::string merchant;
-  Won city;
-  Won district;
-  Won merchant_cashback;
-  std::optional<std::int64_t> city_policy;
 };
-
-// Each payment's due from each source: the city component split between the national and the
-// city pool by its policy's weights.
-std::vector<engine::PostedCashback> dues(Tx& tx, const std::vector<Picked>& picked) {
-  std::set<long long> policy_ids;
-  for (const auto& p : picked)
-    if (p.city_policy) policy_ids.insert(*p.city_policy);
-  std::map<std::int64_t, engine::CityRules> splits;
-  for (const auto& r : run(tx, kFundingSplits, bigint_array({policy_ids.begin(), policy_ids.end()}))) {
-    engine::CityRules rules;
-    rules.split_national = r[1].as<int>();
-    rules.split_city = r[2].as<int>();
-    splits[r[0].as<std::int64_t>()] = rules;
-  }
-  const engine::CityRules no_policy;
-  std::vector<engine::PostedCashback> out;
-  out.reserve(picked.size());
-  for (const auto& p : picked) {
-    const auto found = p.city_policy ? splits.find(*p.city_policy) : splits.end();
-    if (p.city_policy && found == splits.end())
-      throw std::logic_error("payment " + std::to_string(p.id) + " names city policy " +
-                             std::to_string(*p.city_policy) + ", which does not exist");
-    const auto& rules = p.city_policy ? found->second : no_policy;
-    const auto split = engine::split_city_component(p.city, rules);
-    out.push_back({split.national, split.city, p.district, p.merchant_cashback});
-  }
-  return out;
-}
 
 // Where a pass stands: after this payment, or at the date's start.
 struct Cursor {
@@ -297,26 +254,50 @@ struct Cursor {
 struct Chunk {
   std::unique_ptr<Tx> tx;
   std::vector<Picked> picked;
+  std::vector<engine::PostedCashback> due;       // each payment's, from each source
   Cursor after;                                  // the cursor past its last payment
   std::map<std::string, std::int64_t> accounts;  // the members' points and merchants' payables, by key
 };
 
+// Picks and locks the next chunk after `from`, with what each payment is due (the city component
+// split between the national and the city pool by its policy's weights) and the ids of the
+// accounts its journal will name. Runs while the chunk before is written.
 Chunk pick_chunk(Connection& connection, const std::string& district, const std::string& business_date,
                  int chunk_size, const Cursor& from) {
   return with_unavailable_mapped([&] {
-    Chunk chunk{std::make_unique<Tx>(connection), {}, {}};
+    Chunk chunk{std::make_unique<Tx>(connection), {}, {}, {}, {}};
     run(*chunk.tx, kProbesOnly);
     const auto rows = run(*chunk.tx, kPick, district, business_date, chunk_size, from.at, from.id);
-    chunk.picked.reserve(rows.size());
-    for (const auto& r : rows)
-      chunk.picked.push_back({r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(), won(r[4]),
-                              won(r[5]), won(r[6]), opt<std::int64_t>(r[7])});
     if (rows.empty()) return chunk;
-    chunk.after = {rows.back()[1].as<std::string>(), chunk.picked.back().id};
+    chunk.after = {rows.back()[1].as<std::string>(), rows.back()[0].as<std::int64_t>()};
+
+    std::set<long long> policy_ids;
+    for (const auto& r : rows)
+      if (!r[7].is_null()) policy_ids.insert(r[7].as<long long>());
+    std::map<std::int64_t, engine::CityRules> splits;
+    for (const auto& r : run(*chunk.tx, kFundingSplits, bigint_array({policy_ids.begin(), policy_ids.end()}))) {
+      engine::CityRules rules;
+      rules.split_national = r[1].as<int>();
+      rules.split_city = r[2].as<int>();
+      splits[r[0].as<std::int64_t>()] = rules;
+    }
+    const engine::CityRules no_policy;
     std::set<std::string> keys;
-    for (const auto& p : chunk.picked) {
+    chunk.picked.reserve(rows.size());
+    chunk.due.reserve(rows.size());
+    for (const auto& r : rows) {
+      const Picked p{r[0].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>()};
+      const auto policy = opt<std::int64_t>(r[7]);
+      const auto found = policy ? splits.find(*policy) : splits.end();
+      if (policy && found == splits.end())
+        throw std::logic_error("payment " + std::to_string(p.id) + " names city policy " + std::to_string(*policy) +
+                               ", which does not exist");
+      const auto split = engine::split_city_component(won(r[4]), policy ? found->second : no_policy);
+      const Won merchant = won(r[6]);
+      chunk.due.push_back({split.national, split.city, won(r[5]), merchant});
       keys.insert(accounts::member_points(p.member));
-      if (p.merchant_cashback != Won(0)) keys.insert(accounts::merchant_payable(p.merchant));
+      if (merchant != Won(0)) keys.insert(accounts::merchant_payable(p.merchant));
+      chunk.picked.push_back(p);
     }
     for (const auto& r : run(*chunk.tx, kAccountIds, district, text_array({keys.begin(), keys.end()})))
       chunk.accounts.emplace(r[0].as<std::string>(), r[1].as<std::int64_t>());
@@ -342,7 +323,7 @@ void write_chunk(Chunk& chunk, const std::string& district, const std::string& b
       remaining = std::max(Won(0), won(r[2]));
       open_account(tx, district, {accounts::pool_drawn(*pool), Normal::debit, std::nullopt});
     }
-    const auto due = dues(tx, picked);
+    const auto& due = chunk.due;
     const auto posted = engine::draw_cashback(due, left);
     engine::Postings lines;
     lines.reserve(picked.size() * 5);
@@ -353,29 +334,24 @@ void write_chunk(Chunk& chunk, const std::string& district, const std::string& b
     const auto journal = engine::merge_postings(lines);
     if (engine::imbalance(journal) != Won(0)) throw std::logic_error("a batch chunk's journal does not balance");
 
-    std::vector<std::size_t> index(picked.size());
-    for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
     std::vector<std::string> keys;
     keys.reserve(journal.size());
-    std::string ids = "{";
-    for (const auto& l : journal) {
-      keys.push_back(l.account);
-      const auto found = chunk.accounts.find(l.account);
-      if (ids.size() > 1) ids += ',';
-      ids += found == chunk.accounts.end() ? "NULL" : std::to_string(found->second);
-    }
-    ids += '}';
-    auto column = [&](auto value) { return numbers(index, value); };
+    for (const auto& l : journal) keys.push_back(l.account);
+    const auto n = picked.size();
     run(tx, kWriteChunk, district, business_date, run_number, pools.national, pools.city, pools.district,
-        column([&](std::size_t i) { return picked[i].id; }),
-        column([&](std::size_t i) { return posted[i].national.value(); }),
-        column([&](std::size_t i) { return posted[i].city.value(); }),
-        column([&](std::size_t i) { return posted[i].district.value(); }),
-        column([&](std::size_t i) { return posted[i].merchant.value(); }),
-        column([&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
-        column([&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
-        column([&](std::size_t i) { return (due[i].district - posted[i].district).value(); }), text_array(keys),
-        numbers(journal, [](const engine::Posting& l) { return l.amount.value(); }), ids);
+        bigint_array(n, [&](std::size_t i) { return picked[i].id; }),
+        bigint_array(n, [&](std::size_t i) { return posted[i].national.value(); }),
+        bigint_array(n, [&](std::size_t i) { return posted[i].city.value(); }),
+        bigint_array(n, [&](std::size_t i) { return posted[i].district.value(); }),
+        bigint_array(n, [&](std::size_t i) { return posted[i].merchant.value(); }),
+        bigint_array(n, [&](std::size_t i) { return (due[i].national - posted[i].national).value(); }),
+        bigint_array(n, [&](std::size_t i) { return (due[i].city - posted[i].city).value(); }),
+        bigint_array(n, [&](std::size_t i) { return (due[i].district - posted[i].district).value(); }),
+        text_array(keys), bigint_array(journal.size(), [&](std::size_t i) { return journal[i].amount.value(); }),
+        bigint_array(journal.size(), [&](std::size_t i) {
+          const auto found = chunk.accounts.find(journal[i].account);
+          return found == chunk.accounts.end() ? std::optional<std::int64_t>() : found->second;
+        }));
     run(tx, kChunkDone, district, business_date, chunk.after.at, chunk.after.id);
     tx.commit();
     return 0;

@@ -132,16 +132,6 @@ std::string text_array(const std::vector<std::string>& values) {
   return out;
 }
 
-std::string bigint_array(const std::vector<long long>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
-  }
-  out += '}';
-  return out;
-}
-
 }  // namespace evoucher::store
 
 namespace evoucher::store {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "evoucher/engine/money.hpp"
@@ -64,6 +65,24 @@ inline const std::string kPostingOfPayment =
 std::string text_array(const std::vector<std::string>& values);
 // Appends one text element of an array literal, quoted and escaped.
 void append_array_text(std::string& out, const std::string& value);
-std::string bigint_array(const std::vector<long long>& values);
+
+// A bigint[] literal of `count` elements, the i-th being value(i); an empty optional is NULL.
+template <typename F>
+std::string bigint_array(std::size_t count, F value) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) out += ',';
+    const auto v = value(i);
+    if constexpr (std::is_integral_v<decltype(v)>) {
+      out += std::to_string(v);
+    } else {
+      out += v ? std::to_string(*v) : "NULL";
+    }
+  }
+  return out + "}";
+}
+inline std::string bigint_array(const std::vector<long long>& values) {
+  return bigint_array(values.size(), [&](std::size_t i) { return values[i]; });
+}
 
 }  // namespace evoucher::store
