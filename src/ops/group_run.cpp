@@ -39,10 +39,11 @@ std::string won_text(Won w) { return std::to_string(w.value()); }
 // Everything the group reads after taking its locks, and what it has decided so far.
 class Group {
  public:
-  Group(store::Tx& tx, const std::vector<const Command*>& commands, PolicyCache& policies)
-      : tx_(tx), commands_(commands), policies_(policies) {}
+  Group(store::Tx& tx, const std::vector<const Command*>& commands, PolicyCache& policies,
+        const PayableIds& payable_ids)
+      : tx_(tx), commands_(commands), policies_(policies), payable_ids_(payable_ids) {}
 
-  GroupOutcome run(const std::function<bool(const std::string&, const std::string&)>& payable_known);
+  GroupOutcome run();
 
  private:
   void read();
@@ -50,8 +51,7 @@ class Group {
   Result decide(const CancellationCommand& c);
   Result decide(const LoadCommand& c);
   Result decide(const RefundCommand& c);
-  void write(const std::function<bool(const std::string&, const std::string&)>& payable_known,
-             GroupOutcome& out);
+  void write(GroupOutcome& out);
 
   // A repeat of a key answers the first answer; the same key with another request is refused.
   // Covers keys stored earlier and keys answered earlier in this group.
@@ -84,6 +84,7 @@ class Group {
   store::Tx& tx_;
   const std::vector<const Command*>& commands_;
   PolicyCache& policies_;
+  const PayableIds& payable_ids_;
 
   std::map<std::string, store::Card> cards_;
   std::map<std::string, store::Merchant> merchants_;
@@ -153,6 +154,9 @@ void Group::read() {
       const auto card = cards_.find(p->card);
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
+      // A payable whose id the writer does not know yet is read with the balances, for its id.
+      if (!payable_ids_(card->second.district, p->merchant))
+        wanted.accounts.emplace_back(card->second.district, accounts::merchant_payable(p->merchant));
       wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       wanted.events.emplace_back("cancellation", x->event_id);
@@ -180,6 +184,7 @@ void Group::read() {
   for (auto& m : facts.merchants) merchants_[m.id] = std::move(m);
   versions_ = std::move(facts.versions);
   balances_ = std::move(facts.balances);
+  writes_.account_ids = std::move(facts.account_ids);
   months_ = std::move(facts.months);
   keys_ = std::move(facts.keys);
   events_ = std::move(facts.events);
@@ -472,13 +477,19 @@ Result Group::decide(const RefundCommand& c) {
   return keep_audited(c, key, "refund:" + ref, c.render(outcome));
 }
 
-void Group::write(const std::function<bool(const std::string&, const std::string&)>& payable_known,
-                  GroupOutcome& out) {
+void Group::write(GroupOutcome& out) {
+  // A payable the writer knows, or that the facts found, is named by id; one never seen is opened
+  // here and found by key in the write.
   std::vector<std::pair<std::string, store::AccountSpec>> open;
   for (const auto& [district, merchant] : payables_) {
-    if (payable_known(district, merchant)) continue;
-    open.push_back({district, {accounts::merchant_payable(merchant), store::Normal::credit, std::nullopt}});
-    out.opened_payables.emplace_back(district, merchant);
+    const DistrictKey account{district, accounts::merchant_payable(merchant)};
+    if (const auto known = payable_ids_(district, merchant)) {
+      writes_.account_ids[account] = *known;
+    } else if (const auto read = writes_.account_ids.find(account); read != writes_.account_ids.end()) {
+      out.payable_ids.push_back({{district, merchant}, read->second});
+    } else {
+      open.push_back({district, {account.second, store::Normal::credit, std::nullopt}});
+    }
   }
   store::open_accounts(tx_, open);
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
@@ -489,21 +500,21 @@ void Group::write(const std::function<bool(const std::string&, const std::string
                            c.cancellation_id);
 }
 
-GroupOutcome Group::run(const std::function<bool(const std::string&, const std::string&)>& payable_known) {
+GroupOutcome Group::run() {
   read();
   GroupOutcome out;
   for (const auto* c : commands_)
     out.results.push_back(std::visit([this](const auto& command) { return decide(command); }, *c));
-  write(payable_known, out);
+  write(out);
   return out;
 }
 
 }  // namespace
 
 GroupOutcome run_group(store::Tx& tx, const std::vector<const Command*>& commands, PolicyCache& policies,
-                       const std::function<bool(const std::string&, const std::string&)>& payable_known) {
-  Group group(tx, commands, policies);
-  return group.run(payable_known);
+                       const PayableIds& payable_ids) {
+  Group group(tx, commands, policies, payable_ids);
+  return group.run();
 }
 
 }  // namespace evoucher::ops

@@ -92,10 +92,13 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
       connection = std::make_unique<store::Connection>(url_, connection_options_);
     }
     store::Tx tx(*connection);
-    outcome = run_group(tx, commands, policies_, [this](const std::string& district, const std::string& merchant) {
-      std::lock_guard lock(payables_mutex_);
-      return payables_.count({district, merchant}) > 0;
-    });
+    outcome = run_group(tx, commands, policies_,
+                        [this](const std::string& district, const std::string& merchant) -> std::optional<std::int64_t> {
+                          std::lock_guard lock(payables_mutex_);
+                          const auto found = payables_.find({district, merchant});
+                          if (found == payables_.end()) return std::nullopt;
+                          return found->second;
+                        });
     tx.commit();
     if (options_.kill_after_commit) raise(SIGKILL);
   } catch (const store::Unavailable& e) {
@@ -122,7 +125,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
   }
   {
     std::lock_guard lock(payables_mutex_);
-    for (auto& p : outcome.opened_payables) payables_.insert(std::move(p));
+    for (auto& [payable, id] : outcome.payable_ids) payables_.emplace(std::move(payable), id);
   }
   record_group(to - from);
   for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, std::move(outcome.results[i - from]));

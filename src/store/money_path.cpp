@@ -105,9 +105,9 @@ std::string facts_sql(bool admin) {
       " (SELECT coalesce(json_agg(json_build_array(id, scope, "
       "          to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
       "    FROM policies), "
-      " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance)), '[]') "
+      " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance, a.id)), '[]') "
       "    FROM unnest(" + account_districts + ", " + account_keys + ") AS x(d, k) "
-      "    CROSS JOIN LATERAL (SELECT district, key, balance FROM accounts WHERE district = x.d AND key = x.k "
+      "    CROSS JOIN LATERAL (SELECT district, key, balance, id FROM accounts WHERE district = x.d AND key = x.k "
       "                        LIMIT 1) a), "
       " (SELECT coalesce(json_agg(json_build_array(m.district, m.member_id, m.month::text, m.loaded, "
       "          m.eligible_spent)), '[]') "
@@ -161,7 +161,8 @@ using Table = std::vector<Column>;
 const Table kJournalColumns{
     {"district", "text"}, {"id", "bigint"}, {"kind", "text"}, {"occurred_at", "timestamptz"}, {"reference", "text"}};
 const Table kEntryColumns{
-    {"district", "text"}, {"journal", "bigint"}, {"seq", "smallint"}, {"key", "text"}, {"amount", "bigint"}};
+    {"district", "text"}, {"journal", "bigint"}, {"seq", "smallint"}, {"key", "text"}, {"amount", "bigint"},
+    {"account_id", "bigint"}};
 const Table kPaymentColumnsIn{
     {"district", "text"}, {"id", "bigint"}, {"event_id", "text"}, {"card_token", "text"}, {"member_id", "text"},
     {"merchant_id", "text"}, {"merchant_district", "text"}, {"merchant_category", "text"},
@@ -209,9 +210,11 @@ std::string open_accounts_sql() {
          " ON CONFLICT (district, key) DO NOTHING";
 }
 
-// A posting to an unknown account inserts a NULL account_id, which NOT NULL refuses. A month
-// that falls (a cancellation) was raised before, so its row is there; an upsert would check the
-// negative proposed row against the table's CHECKs before finding the conflict.
+// An entry whose account id the group knows skips the lookup by key (the one-time filter on
+// `x.account_id IS NULL`); a posting to an unknown account inserts a NULL account_id, which NOT
+// NULL refuses. A month that falls (a cancellation) was raised before, so its row is there; an
+// upsert would check the negative proposed row against the table's CHECKs before finding the
+// conflict.
 // `admin`: loads, refunds and their keys; `lowering`: month counters that fall (cancellations).
 std::string write_group_sql(bool admin, bool lowering) {
   Params p;
@@ -219,8 +222,10 @@ std::string write_group_sql(bool admin, bool lowering) {
                     "  SELECT x.district, x.id, x.kind, x.occurred_at, NULLIF(x.reference, '') FROM " +
                     unnest(kJournalColumns, p) + "), ";
   sql += "e AS (INSERT INTO entries (district, journal_id, seq, account_id, amount) "
-         "  SELECT x.district, x.journal, x.seq, a.id, x.amount FROM " + unnest(kEntryColumns, p) +
-         "  LEFT JOIN LATERAL (SELECT id FROM accounts WHERE district = x.district AND key = x.key LIMIT 1) a ON true), ";
+         "  SELECT x.district, x.journal, x.seq, coalesce(x.account_id, a.id), x.amount FROM " +
+         unnest(kEntryColumns, p) +
+         "  LEFT JOIN LATERAL (SELECT id FROM accounts WHERE x.account_id IS NULL AND district = x.district "
+         "                     AND key = x.key LIMIT 1) a ON true), ";
   sql += "p AS (INSERT INTO payments (" + names(kPaymentColumnsIn) + ") SELECT * FROM " +
          unnest(kPaymentColumnsIn, p) + "), ";
   if (admin) {
@@ -472,8 +477,11 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
   for (const auto& v : parsed(row[1]))
     out.versions.push_back(
         {v[0].get<std::int64_t>(), v[1].get<std::string>(), parse_rfc3339(v[2].get<std::string>()).value()});
-  for (const auto& a : parsed(row[2]))
-    out.balances[{a[0].get<std::string>(), a[1].get<std::string>()}] = Won(a[2].get<std::int64_t>());
+  for (const auto& a : parsed(row[2])) {
+    DistrictKey key{a[0].get<std::string>(), a[1].get<std::string>()};
+    out.balances[key] = Won(a[2].get<std::int64_t>());
+    out.account_ids[std::move(key)] = a[3].get<std::int64_t>();
+  }
   for (const auto& m : parsed(row[3]))
     out.months[{m[0].get<std::string>(), m[1].get<std::string>(), m[2].get<std::string>()}] = {
         Won(m[3].get<std::int64_t>()), Won(m[4].get<std::int64_t>())};
@@ -544,7 +552,11 @@ void write_group(Tx& tx, const GroupWrites& w) {
       throw std::logic_error("journal " + j.reference + " does not balance");
     heads.text(j.district).number(j.id).text(j.kind).time(j.occurred_at).text(j.reference).end();
     int seq = 0;
-    for (const auto& p : j.postings) lines.text(j.district).number(j.id).number(++seq).text(p.account).number(p.amount).end();
+    for (const auto& p : j.postings) {
+      const auto id = w.account_ids.find({j.district, p.account});
+      lines.text(j.district).number(j.id).number(++seq).text(p.account).number(p.amount);
+      lines.number(id == w.account_ids.end() ? std::optional<std::int64_t>() : id->second).end();
+    }
   }
   for (const auto& p : w.payments) add_payment(payments, p);
   for (const auto& m : w.loads) add_money(loads, m);

@@ -8,7 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -77,9 +77,10 @@ class GroupWriter {
   BoundedQueue<Job> queue_;
   std::vector<std::thread> threads_;
 
-  // Payable accounts known to exist, as (district, merchant): opened once, not on every payment.
+  // Payable accounts known to exist, as (district, merchant), with their ids: opened once, not on
+  // every payment, and named by id in the entries.
   std::mutex payables_mutex_;
-  std::set<std::pair<std::string, std::string>> payables_;
+  std::map<std::pair<std::string, std::string>, std::int64_t> payables_;  // (district, merchant) -> payable id
 
   mutable std::mutex stats_mutex_;
   GroupStats stats_;

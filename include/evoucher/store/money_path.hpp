@@ -70,6 +70,7 @@ struct Facts {
   std::vector<Merchant> merchants;
   std::vector<PolicyVersion> versions;            // every policy version's header
   std::map<DistrictKey, Won> balances;            // natural balances; a missing account is absent
+  std::map<DistrictKey, std::int64_t> account_ids;  // the same accounts' ids, which never change
   std::map<MonthKey, MonthTotals> months;
   std::map<DistrictKey, StoredKey> keys;
   std::map<EventKey, StoredKey> events;
@@ -141,6 +142,9 @@ struct GroupWrites {
   std::vector<EventRow> events;
   std::vector<MonthDelta> months;  // one per member and month
   std::vector<AuditEntry> audits;  // one per admin command judged
+  // Ids of accounts the journals name, by (district, key), when known; an entry to any other
+  // account finds its id by key in the write.
+  std::map<DistrictKey, std::int64_t> account_ids;
 };
 // Every journal, entry, record, key and month counter of a group in one statement: the ledger
 // trigger runs once for the whole group, and a hot merchant's payable moves once.
