@@ -111,6 +111,8 @@ class Group {
   };
   std::vector<Clawed> clawbacks_;
   std::set<DistrictKey> payables_;  // (district, merchant) that approved payments credit
+  // Payables the writer did not know, whose ids the facts read found: ((district, merchant), id).
+  std::vector<std::pair<DistrictKey, std::int64_t>> learned_payables_;
 };
 
 void Group::read() {
@@ -142,6 +144,7 @@ void Group::read() {
   store::lock_pools(tx_, {pools.begin(), pools.end()});
 
   store::FactsRequest wanted;
+  std::set<DistrictKey> unknown_payables;  // (district, merchant) whose payable id the writer lacks
   wanted.ids = static_cast<int>(commands_.size());
   auto member_accounts = [&](const std::string& district, const std::string& member) {
     wanted.accounts.emplace_back(district, accounts::member_cash(member));
@@ -155,8 +158,12 @@ void Group::read() {
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
       // A payable whose id the writer does not know yet is read with the balances, for its id.
-      if (!payable_ids_(card->second.district, p->merchant))
-        wanted.accounts.emplace_back(card->second.district, accounts::merchant_payable(p->merchant));
+      const auto& district = card->second.district;
+      if (const auto id = payable_ids_(district, p->merchant)) {
+        writes_.account_ids[{district, accounts::merchant_payable(p->merchant)}] = *id;
+      } else if (unknown_payables.insert({district, p->merchant}).second) {
+        wanted.accounts.emplace_back(district, accounts::merchant_payable(p->merchant));
+      }
       wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       wanted.events.emplace_back("cancellation", x->event_id);
@@ -184,7 +191,11 @@ void Group::read() {
   for (auto& m : facts.merchants) merchants_[m.id] = std::move(m);
   versions_ = std::move(facts.versions);
   balances_ = std::move(facts.balances);
-  writes_.account_ids = std::move(facts.account_ids);
+  writes_.account_ids.merge(facts.account_ids);
+  for (const auto& [district, merchant] : unknown_payables)
+    if (const auto found = writes_.account_ids.find({district, accounts::merchant_payable(merchant)});
+        found != writes_.account_ids.end())
+      learned_payables_.push_back({{district, merchant}, found->second});
   months_ = std::move(facts.months);
   keys_ = std::move(facts.keys);
   events_ = std::move(facts.events);
@@ -478,19 +489,14 @@ Result Group::decide(const RefundCommand& c) {
 }
 
 void Group::write(GroupOutcome& out) {
-  // A payable the writer knows, or that the facts found, is named by id; one never seen is opened
+  // A payable the writer knew, or that the facts found, is named by id; one never seen is opened
   // here and found by key in the write.
   std::vector<std::pair<std::string, store::AccountSpec>> open;
   for (const auto& [district, merchant] : payables_) {
-    const DistrictKey account{district, accounts::merchant_payable(merchant)};
-    if (const auto known = payable_ids_(district, merchant)) {
-      writes_.account_ids[account] = *known;
-    } else if (const auto read = writes_.account_ids.find(account); read != writes_.account_ids.end()) {
-      out.payable_ids.push_back({{district, merchant}, read->second});
-    } else {
-      open.push_back({district, {account.second, store::Normal::credit, std::nullopt}});
-    }
+    const auto key = accounts::merchant_payable(merchant);
+    if (!writes_.account_ids.count({district, key})) open.push_back({district, {key, store::Normal::credit, std::nullopt}});
   }
+  out.payable_ids = std::move(learned_payables_);
   store::open_accounts(tx_, open);
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
   store::write_group(tx_, writes_);
