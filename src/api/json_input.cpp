@@ -214,6 +214,16 @@ std::int64_t Fields::integer(const char* name, std::int64_t min, std::int64_t ma
 
 Won Fields::amount(const char* name) { return Won(integer(name, 1, kMaxAmount)); }
 
+bool Fields::boolean(const char* name) {
+  const json* v = take(name, true);
+  if (!v) return false;
+  if (!v->is_boolean()) {
+    fail(name, "must be true or false");
+    return false;
+  }
+  return v->get<bool>();
+}
+
 Timestamp Fields::time(const char* name) {
   const auto t = optional_time(name);
   if (!t && !problem_) fail(name, "is required");

@@ -92,6 +92,21 @@ std::optional<engine::CityRules> city_rules_from_json(const json& rules, std::st
   if (f.has("monthly_load_limit")) r.monthly_load_limit = f.amount("monthly_load_limit");
   if (f.has("balance_cap")) r.balance_cap = f.amount("balance_cap");
   if (f.has("refund_min_used_pct")) r.refund_min_used_pct = static_cast<int>(f.integer("refund_min_used_pct", 0, 100));
+  if (const json* fraud = f.raw("fraud"); fraud && !fraud->is_null()) {
+    if (!fraud->is_object()) {
+      f.fail("fraud", "must be an object");
+    } else {
+      Fields x(*fraud, "rules.fraud.");
+      auto& d = r.fraud;
+      if (x.has("repeat_per_day")) d.repeat_per_day = static_cast<int>(x.integer("repeat_per_day", 0, 1000));
+      if (x.has("large_price")) d.large_price = Won(x.integer("large_price", 0, kMaxAmount));
+      if (x.has("burst_count")) d.burst_count = static_cast<int>(x.integer("burst_count", 0, 1000));
+      if (x.has("burst_minutes")) d.burst_minutes = static_cast<int>(x.integer("burst_minutes", 1, 1000));
+      if (x.has("own_shop")) d.own_shop = x.boolean("own_shop");
+      if (x.has("sales_over_revenue")) d.sales_over_revenue = x.boolean("sales_over_revenue");
+      if (auto p = x.problem()) f.fail("fraud", "is invalid: " + *p);
+    }
+  }
   return finish(f, r, problem);
 }
 

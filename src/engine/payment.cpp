@@ -110,12 +110,21 @@ std::optional<CancellationQuote> quote_cancellation(const PaymentState& p, Won a
   q.refund_points = amount - q.refund_cash;
   q.remaining = p.charged - p.cancelled - amount;
   q.earned_after = earnings(q.remaining, p.eligible_before, p.merchant, p.card_district, policy);
+  if (p.cashback_forfeited) {
+    q.earned_after.cashback = {};
+    q.earned_after.eligible = Won(0);
+  }
   q.reversed = {p.earned.cashback.city - q.earned_after.cashback.city,
                 p.earned.cashback.district - q.earned_after.cashback.district,
                 p.earned.cashback.merchant - q.earned_after.cashback.merchant};
   q.fee_support_reversed = p.earned.fee_support - q.earned_after.fee_support;
   q.eligible_reduction = p.earned.eligible - q.earned_after.eligible;
   return q;
+}
+
+Forfeit forfeit_cashback(const PaymentState& p) {
+  if (p.cashback_forfeited) return {};
+  return {p.earned.cashback, p.earned.eligible};
 }
 
 }  // namespace evoucher::engine

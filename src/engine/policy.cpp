@@ -36,6 +36,14 @@ std::vector<std::string> validate(const CityRules& r) {
     errors.push_back("balance_cap must be from 1 to " + std::to_string(kMaxAmount));
   if (r.refund_min_used_pct < 0 || r.refund_min_used_pct > 100)
     errors.push_back("refund_min_used_pct must be from 0 to 100");
+  const auto& f = r.fraud;
+  if (f.repeat_per_day < 0 || f.repeat_per_day > 1000) errors.push_back("fraud.repeat_per_day must be from 0 to 1000");
+  if (f.large_price.value() < 0 || f.large_price.value() > kMaxAmount)
+    errors.push_back("fraud.large_price must be from 0 to " + std::to_string(kMaxAmount));
+  if (f.burst_count != 0 && (f.burst_count < 2 || f.burst_count > FraudRules::kMaxBurstCount))
+    errors.push_back("fraud.burst_count must be 0 (off) or from 2 to " + std::to_string(FraudRules::kMaxBurstCount));
+  if (f.burst_minutes < 1 || f.burst_minutes > FraudRules::kMaxBurstMinutes)
+    errors.push_back("fraud.burst_minutes must be from 1 to " + std::to_string(FraudRules::kMaxBurstMinutes));
   return errors;
 }
 

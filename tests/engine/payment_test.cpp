@@ -232,6 +232,26 @@ TEST_F(PaymentRules, CancellationCannotExceedCharged) {
   EXPECT_TRUE(quote_cancellation(p, Won(10'000), policy).has_value());
 }
 
+// A confirmed fraud flag: the cashback goes, the fee support stays, and a later cancellation
+// reverses no cashback (it has none left) but still returns the money and the fee support.
+TEST_F(PaymentRules, ForfeitTakesTheCashbackAndLaterCancellationsReverseNoMore) {
+  auto q = approve(Won(50'000), bp_bakery(), {Won(1'000'000), Won(0)}, Won(0));
+  auto p = state_of(q, bp_bakery());
+  const auto f = forfeit_cashback(p);
+  EXPECT_EQ(f.reversed, (Cashback{Won(4'750), Won(950), Won(0)}));
+  EXPECT_EQ(f.eligible_reduction, Won(47'500));
+  p.earned = {Won(0), {}, q.earned.fee_support};
+  p.cashback_forfeited = true;
+  EXPECT_EQ(forfeit_cashback(p).reversed, Cashback{});
+  EXPECT_EQ(forfeit_cashback(p).eligible_reduction, Won(0));
+  const auto c = quote_cancellation(p, Won(20'000), policy).value();
+  EXPECT_EQ(c.refund_cash, Won(20'000));
+  EXPECT_EQ(c.reversed, Cashback{});
+  EXPECT_EQ(c.eligible_reduction, Won(0));
+  EXPECT_EQ(c.fee_support_reversed, Won(100));  // 237 - floor(27,500 x 0.5 %) = 237 - 137
+  EXPECT_EQ(c.earned_after, (Earnings{Won(0), {}, Won(137)}));
+}
+
 TEST(PolicyVersions, TheVersionInForceSwitchesBetweenTwoPayments) {
   struct Version {
     int id;

@@ -35,6 +35,7 @@ class Fields {
   std::string text(const char* name, std::size_t max_length = 200);
   std::string one_of(const char* name, std::initializer_list<const char*> allowed);
   Won amount(const char* name);  // an integer from 1 to 10^13
+  bool boolean(const char* name);
   std::int64_t integer(const char* name, std::int64_t min, std::int64_t max);
   Timestamp time(const char* name);
   std::optional<Timestamp> optional_time(const char* name);

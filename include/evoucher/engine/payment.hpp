@@ -107,6 +107,7 @@ struct PaymentState {
   Earnings earned;      // what the remaining amount earns now
   MerchantTerms merchant;
   std::string card_district;
+  bool cashback_forfeited = false;  // a confirmed fraud flag: it earns no cashback, whatever remains
 };
 
 struct CancellationQuote {
@@ -123,6 +124,15 @@ struct CancellationQuote {
 // nullopt when the amount would take cancellations past `charged`.
 std::optional<CancellationQuote> quote_cancellation(const PaymentState& payment, Won amount,
                                                     const PolicyInForce& original_policy);
+
+// A confirmed fraud flag takes back the payment's cashback as a cancellation would, with nothing
+// refunded: every component it earns now is reversed, and its eligible spend leaves the month.
+// Fee support is the merchant's and stays. Nothing more is reversed once forfeited.
+struct Forfeit {
+  Cashback reversed;
+  Won eligible_reduction;
+};
+Forfeit forfeit_cashback(const PaymentState& payment);
 
 }  // namespace evoucher::engine
 

@@ -22,6 +22,18 @@ struct RevenueTier {
   int percent_of_rate = 100;
 };
 
+// The fraud flags' thresholds (PRODUCT.md section 9). A count or price of 0 turns its rule off.
+struct FraudRules {
+  int repeat_per_day = 3;        // a member's nth and later approved payment at one merchant in one day
+  Won large_price{1'000'000};    // one payment's price at or above this
+  int burst_count = 5;           // this many payments by one card within burst_minutes
+  int burst_minutes = 10;
+  bool own_shop = true;
+  bool sales_over_revenue = true;  // judged nightly
+  static constexpr int kMaxBurstMinutes = 60;
+  static constexpr int kMaxBurstCount = 50;
+};
+
 struct CityRules {
   std::vector<Bracket> brackets;  // ascending up_to; the last up_to is the monthly cap
   Won revenue_ceiling{3'000'000'000};
@@ -33,6 +45,7 @@ struct CityRules {
   Won monthly_load_limit{700'000};
   Won balance_cap{1'500'000};
   int refund_min_used_pct = 60;
+  FraudRules fraud;
 
   Won monthly_cap() const { return brackets.empty() ? Won(0) : brackets.back().up_to; }
 };
