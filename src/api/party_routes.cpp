@@ -21,7 +21,22 @@ json merchant_json(const store::Merchant& m) {
   if (m.benefit_kind) benefit = {{"kind", *m.benefit_kind}, {"rate_bp", m.benefit_rate_bp.value_or(0)}};
   return {{"id", m.id},         {"business_no", m.business_no}, {"name", m.name},
           {"district", m.district}, {"category", m.category},  {"annual_revenue", m.annual_revenue.value()},
-          {"status", m.status}, {"benefit", benefit}};
+          {"status", m.status}, {"benefit", benefit},
+          {"owner_member", m.owner_member ? json(*m.owner_member) : json(nullptr)}};
+}
+
+// Reads owner_member: null or absent for none, else a member's id.
+void read_owner(Fields& f, store::Merchant& m) {
+  const json* o = f.raw("owner_member");
+  m.owner_member.reset();
+  if (!o || o->is_null()) return;
+  m.owner_member = f.client_id("owner_member");
+}
+
+// The owner must be a member; the 400 problem's detail when it is not.
+std::optional<std::string> unknown_owner(store::Tx& tx, const store::Merchant& m) {
+  if (!m.owner_member || store::find_member(tx, *m.owner_member)) return std::nullopt;
+  return "field 'owner_member': no member " + *m.owner_member;
 }
 
 json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
@@ -207,10 +222,12 @@ void add_party_routes(Service& service) {
     m.category = category(f);
     m.annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount));
     read_benefit(f, m);
+    read_owner(f, m);
     if (auto p = f.problem()) return invalid(*p);
     if (!may_write(who, m.district)) return forbidden("create merchants in " + m.district);
     store::Tx tx(c);
     if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
+    if (auto bad = unknown_owner(tx, m)) return invalid(*bad);
     const auto outcome = store::create_merchant(tx, m);
     return created_or_existing(outcome, tx, audit_entry(request, who, m.district, "merchant:" + m.id),
                                "merchant " + m.id, [&] { return merchant_json(m); });
@@ -228,8 +245,10 @@ void add_party_routes(Service& service) {
     if (f.has("annual_revenue")) m->annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount)), any = true;
     if (f.has("category")) m->category = category(f), any = true;
     if (f.raw("benefit")) read_benefit(f, *m), any = true;
+    if (f.raw("owner_member")) read_owner(f, *m), any = true;
     if (auto p = f.problem()) return invalid(*p);
-    if (!any) return invalid("the body must set at least one of status, annual_revenue, benefit, category");
+    if (!any) return invalid("the body must set at least one of status, annual_revenue, benefit, category, owner_member");
+    if (auto bad = unknown_owner(tx, *m)) return invalid(*bad);
     store::update_merchant(tx, *m);
     return commit_audited(tx, audit_entry(request, who, m->district, "merchant:" + m->id),
                           json_answer(200, merchant_json(*m)));

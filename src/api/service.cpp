@@ -49,6 +49,12 @@ std::string render_group_sizes(const ops::GroupStats& s) {
   out += "evoucher_group_commit_size_bucket{le=\"+Inf\"} " + std::to_string(s.groups) + "\n";
   out += "evoucher_group_commit_size_sum " + std::to_string(s.commands) + "\n";
   out += "evoucher_group_commit_size_count " + std::to_string(s.groups) + "\n";
+  out += "# HELP evoucher_flags_raised_total Fraud flags raised by approved payments since start, by issuing "
+         "district and rule.\n"
+         "# TYPE evoucher_flags_raised_total counter\n";
+  for (const auto& [key, count] : s.flags)
+    out += "evoucher_flags_raised_total{district=\"" + key.first + "\",rule=\"" + key.second + "\"} " +
+           std::to_string(count) + "\n";
   return out;
 }
 
@@ -66,6 +72,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   add_processor_routes(*this);
   add_batch_routes(*this);
   add_audit_routes(*this);
+  add_flag_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",

@@ -50,13 +50,20 @@ Postings cancellation_postings(const std::string& member, const std::string& mer
   add(out, accounts::member_cash(member), -quote.refund_cash);
   add(out, accounts::member_points(member), -quote.refund_points);
   if (clawback) {
-    const auto& t = clawback->taken;
-    add(out, accounts::member_points(member), t.total());
-    add_pool(out, pools.national, -t.national);
-    add_pool(out, pools.city, -t.city);
-    add_pool(out, pools.district, -t.district);
-    add(out, accounts::merchant_payable(merchant), -t.merchant);
+    const auto taken = clawback_postings(member, merchant, clawback->taken, pools);
+    out.insert(out.end(), taken.begin(), taken.end());
   }
+  return out;
+}
+
+Postings clawback_postings(const std::string& member, const std::string& merchant, const PostedCashback& t,
+                           const DrawnPools& pools) {
+  Postings out;
+  add(out, accounts::member_points(member), t.total());
+  add_pool(out, pools.national, -t.national);
+  add_pool(out, pools.city, -t.city);
+  add_pool(out, pools.district, -t.district);
+  add(out, accounts::merchant_payable(merchant), -t.merchant);
   return out;
 }
 

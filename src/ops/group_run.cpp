@@ -8,6 +8,7 @@
 #include <set>
 
 #include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/engine/fraud.hpp"
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/store/money_path.hpp"
 #include "evoucher/store/operations.hpp"
@@ -51,7 +52,12 @@ class Group {
   Result decide(const CancellationCommand& c);
   Result decide(const LoadCommand& c);
   Result decide(const RefundCommand& c);
+  Result decide(const FlagReviewCommand& c);
   void write(GroupOutcome& out);
+  // Judges the fraud rules on an approved payment, counts it into its member's day, and raises
+  // its flags with the group.
+  void judge_flags(const PaymentCommand& c, const store::PaymentRecord& p, const store::Merchant& m,
+                   const engine::FraudRules& rules);
 
   // A repeat of a key answers the first answer; the same key with another request is refused.
   // Covers keys stored earlier and keys answered earlier in this group.
@@ -104,12 +110,19 @@ class Group {
   std::vector<store::CancellationRecord> cancellation_rows_;
   struct Clawed {
     std::string district;
-    std::int64_t payment_id, cancellation_id;
+    std::int64_t payment_id;
+    std::optional<std::int64_t> cancellation_id;  // none for a confirmed fraud flag
     std::string business_date;
     store::PostedAmounts posted, unfunded;
     Won taken;
   };
   std::vector<Clawed> clawbacks_;
+  std::map<store::DayKey, engine::DayCounters> days_;  // fraud counters, as read and as counted
+  std::set<store::DayKey> days_counted_;               // the days this group's payments moved
+  std::map<std::pair<std::string, std::int64_t>, store::Flag> flags_;  // flags under review, locked
+  std::vector<store::FlagReview> reviews_;
+  std::vector<PaymentKey> forfeits_;
+  std::set<std::string> suspensions_;
   std::set<DistrictKey> payables_;  // (district, merchant) that approved payments credit
   // Payables the writer did not know, whose ids the facts read found: ((district, merchant), id).
   std::vector<std::pair<DistrictKey, std::int64_t>> learned_payables_;
@@ -127,6 +140,8 @@ void Group::read() {
       lock.members.push_back(l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
       lock.members.push_back(r->member);
+    } else if (const auto* f = std::get_if<FlagReviewCommand>(c)) {
+      if (f->payment_id) lock.payments.emplace_back(f->district, *f->payment_id);
     }
   }
   auto locked = store::lock_members(tx_, lock);
@@ -142,6 +157,12 @@ void Group::read() {
       if (id) pools.insert(*id);
   }
   store::lock_pools(tx_, {pools.begin(), pools.end()});
+  // Flags under review, after their payments: two reviews of one flag are judged one by one.
+  for (const auto* c : commands_)
+    if (const auto* f = std::get_if<FlagReviewCommand>(c))
+      if (!flags_.count({f->district, f->flag_id}))
+        if (auto flag = store::find_flag(tx_, f->district, f->flag_id, /*lock=*/true))
+          flags_[{f->district, f->flag_id}] = std::move(*flag);
 
   store::FactsRequest wanted;
   std::set<DistrictKey> unknown_payables;  // (district, merchant) whose payable id the writer lacks
@@ -165,6 +186,12 @@ void Group::read() {
         wanted.accounts.emplace_back(district, accounts::merchant_payable(p->merchant));
       }
       wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
+      // The member's day, and the day before when the longest burst window reaches back into it.
+      const auto day = seoul_business_date(p->occurred_at);
+      wanted.days.push_back({district, card->second.member_id, format_date(day)});
+      const auto window_start =
+          seoul_business_date(p->occurred_at - std::chrono::minutes(engine::FraudRules::kMaxBurstMinutes));
+      if (window_start != day) wanted.days.push_back({district, card->second.member_id, format_date(window_start)});
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       wanted.events.emplace_back("cancellation", x->event_id);
       if (!x->payment) continue;
@@ -200,6 +227,7 @@ void Group::read() {
   keys_ = std::move(facts.keys);
   events_ = std::move(facts.events);
   latest_money_ = std::move(facts.latest_money);
+  days_ = std::move(facts.days);
   ids_ = std::move(facts.ids);
 }
 
@@ -332,6 +360,7 @@ Result Group::decide(const PaymentCommand& c) {
   p.occurred_at = c.occurred_at;
   p.business_date = format_date(seoul_business_date(c.occurred_at));
   p.journal_id = journal_id;
+  judge_flags(c, p, m, policies.city->fraud);
   writes_.payments.push_back(std::move(p));
 
   cash -= q.paid_cash;
@@ -373,7 +402,8 @@ Result Group::decide(const CancellationCommand& c) {
       p.eligible_before,
       {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
       terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
-      p.district};
+      p.district,
+      p.cashback_forfeited};
   const auto q = engine::quote_cancellation(state, c.amount, policies.view());
   if (!q) {
     outcome.exceeds = "cancelling " + won_text(c.amount) + " would exceed the payment: charged " +
@@ -488,6 +518,127 @@ Result Group::decide(const RefundCommand& c) {
   return keep_audited(c, key, "refund:" + ref, c.render(outcome));
 }
 
+Timestamp now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
+
+std::int64_t epoch_ms(Timestamp t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void Group::judge_flags(const PaymentCommand& c, const store::PaymentRecord& p, const store::Merchant& m,
+                        const engine::FraudRules& rules) {
+  const store::DayKey key{p.district, p.member, p.business_date};
+  auto& today = days_[key];
+  std::vector<engine::RecentPayment> earlier;
+  const auto window_start =
+      format_date(seoul_business_date(c.occurred_at - std::chrono::minutes(engine::FraudRules::kMaxBurstMinutes)));
+  if (window_start != p.business_date)
+    if (const auto found = days_.find({p.district, p.member, window_start}); found != days_.end())
+      earlier = found->second.recent;
+  const engine::FlagFacts facts{c.price, c.card, m.id, epoch_ms(c.occurred_at), m.owner_member == p.member};
+  const auto at_merchant = today.by_merchant.count(m.id) ? today.by_merchant.at(m.id) : 0;
+  for (const auto rule : engine::judge_payment(rules, facts, today, earlier)) {
+    std::string detail;
+    switch (rule) {
+      case engine::FlagRule::repeat:
+        detail = "approved payment no. " + std::to_string(at_merchant + 1) + " by member " + p.member +
+                 " at merchant " + m.id + " on " + p.business_date + "; the rule flags no. " +
+                 std::to_string(rules.repeat_per_day) + " and later";
+        break;
+      case engine::FlagRule::large:
+        detail = "price " + won_text(c.price) + " won is at or above " + won_text(rules.large_price);
+        break;
+      case engine::FlagRule::burst:
+        detail = "card " + c.card + " made " + std::to_string(rules.burst_count) +
+                 " or more approved payments within " + std::to_string(rules.burst_minutes) + " minutes";
+        break;
+      case engine::FlagRule::own_shop:
+        detail = "member " + p.member + " is the registered owner of merchant " + m.id;
+        break;
+      case engine::FlagRule::sales_over_revenue:
+        break;  // judged nightly, never here
+    }
+    writes_.flags.push_back({p.district, rule, p.id, p.member, c.card, m.id, c.occurred_at, p.business_date,
+                             std::nullopt, std::move(detail)});
+  }
+  engine::count_payment(today, facts);
+  days_counted_.insert(key);
+}
+
+Result Group::decide(const FlagReviewCommand& c) {
+  FlagReviewOutcome outcome;
+  auto found = flags_.find({c.district, c.flag_id});
+  if (found == flags_.end()) {
+    outcome.not_found = "no flag " + c.flag_ref;
+    return answered(c.render(outcome));  // judged nothing, stored nothing
+  }
+  auto& flag = found->second;
+  auto audited = [&](Answer answer) {
+    if (c.audit) {
+      auto entry = *c.audit;
+      entry.resource = "flag:" + c.flag_ref;
+      entry.status = answer.status;
+      writes_.audits.push_back(std::move(entry));
+    }
+    return answered(std::move(answer));
+  };
+  if (flag.status != engine::FlagStatus::open) {
+    if (flag.status != c.outcome)
+      outcome.conflict = "flag " + c.flag_ref + " was already reviewed: " + engine::to_string(flag.status);
+    else
+      outcome.done = flag;  // the same review again: the flag as it stands
+    return answered(c.render(outcome));
+  }
+  store::FlagReview review{c.district, c.flag_id, c.outcome, c.reviewer, c.note, c.suspend_merchant, Won(0), Won(0),
+                           std::nullopt};
+  const auto payment = flag.raised.payment_id ? payments_.find({c.district, *flag.raised.payment_id}) : payments_.end();
+  if (c.outcome == engine::FlagStatus::confirmed && payment != payments_.end() &&
+      !payment->second.record.cashback_forfeited) {
+    auto& row = payment->second;
+    auto& p = row.record;
+    const engine::PaymentState state{
+        p.charged, p.paid_cash, p.paid_points, p.cancelled, p.refunded_cash, p.eligible_before,
+        {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
+        terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
+        p.district, false};
+    const auto forfeit = engine::forfeit_cashback(state);
+    review.forfeited = forfeit.reversed.total();
+    if (row.posted.posted) {
+      // What the batch posted goes back to where it came from, as a full cancellation's would.
+      const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
+      const auto& a = row.posted.amounts;
+      const auto claw =
+          engine::clawback_after_cancellation({a.national, a.city, a.district, a.merchant}, {}, *policies.city);
+      if (claw.taken.total() > Won(0)) {
+        const auto journal_id = next_ids().second;
+        const auto& pools = row.posted.pools;
+        writes_.journals.push_back({p.district, journal_id, "fraud_clawback", now(), c.flag_ref,
+                                    engine::clawback_postings(p.member, p.merchant, claw.taken,
+                                                              {pools.national, pools.city, pools.district})});
+        review.journal_id = journal_id;
+        review.clawed_back = claw.taken.total();
+        balance(p.district, accounts::member_points(p.member)) -= claw.taken.total();
+      }
+      clawbacks_.push_back({p.district, p.id, std::nullopt, p.business_date, {}, {}, claw.taken.total()});
+      row.posted.amounts = {};
+    }
+    add_to_month(p.district, p.member, seoul_month_start(p.occurred_at), Won(0), -forfeit.eligible_reduction);
+    forfeits_.push_back({p.district, p.id});
+    p.city_cashback = p.district_cashback = p.merchant_cashback = p.eligible = Won(0);
+    p.cashback_forfeited = true;
+  }
+  if (c.suspend_merchant) suspensions_.insert(flag.raised.merchant);
+  reviews_.push_back(review);
+  flag.status = c.outcome;
+  flag.reviewed_at = now();
+  flag.reviewed_by = c.reviewer;
+  flag.review_note = c.note;
+  flag.merchant_suspended = c.suspend_merchant;
+  flag.clawed_back = review.clawed_back;
+  flag.forfeited = review.forfeited;
+  outcome.done = flag;
+  return audited(c.render(outcome));
+}
+
 void Group::write(GroupOutcome& out) {
   // A payable the writer knew, or that the facts found, is named by id; one never seen is opened
   // here and found by key in the write.
@@ -499,11 +650,18 @@ void Group::write(GroupOutcome& out) {
   out.payable_ids = std::move(learned_payables_);
   store::open_accounts(tx_, open);
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
+  for (const auto& key : days_counted_) writes_.days[key] = days_.at(key);
+  out.flags = writes_.flags;
   store::write_group(tx_, writes_);
+  // Cancellations move a payment's cashback by differences and a forfeit sets it to zero: the
+  // forfeits go last, so that a cancellation judged before a review in the group applies first.
   for (const auto& c : cancellation_rows_) store::insert_cancellation(tx_, c);
   for (const auto& c : clawbacks_)
     store::record_clawback(tx_, c.district, c.payment_id, c.business_date, c.posted, c.unfunded, c.taken,
                            c.cancellation_id);
+  for (const auto& [district, id] : forfeits_) store::forfeit_payment_cashback(tx_, district, id);
+  for (const auto& r : reviews_) store::record_review(tx_, r);
+  for (const auto& merchant : suspensions_) store::suspend_merchant(tx_, merchant);
 }
 
 GroupOutcome Group::run() {

@@ -18,6 +18,7 @@ struct GroupOutcome {
   std::vector<Result> results;  // one per command, in order
   // Merchant payables whose ids this group read: ((district, merchant), account id).
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> payable_ids;
+  std::vector<store::NewFlag> flags;  // raised by the group's payments
 };
 
 // The id of a merchant's payable account in a district, when the caller knows it. Account ids

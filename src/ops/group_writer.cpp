@@ -56,8 +56,9 @@ GroupStats GroupWriter::stats() const {
   return stats_;
 }
 
-void GroupWriter::record_group(std::size_t size) {
+void GroupWriter::record_group(std::size_t size, const std::vector<store::NewFlag>& flags) {
   std::lock_guard lock(stats_mutex_);
+  for (const auto& f : flags) ++stats_.flags[{f.district, engine::to_string(f.rule)}];
   ++stats_.groups;
   stats_.commands += size;
   for (std::size_t i = 0; i < GroupStats::kBounds.size(); ++i)
@@ -127,7 +128,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
     std::lock_guard lock(payables_mutex_);
     for (auto& [payable, id] : outcome.payable_ids) payables_.emplace(std::move(payable), id);
   }
-  record_group(to - from);
+  record_group(to - from, outcome.flags);
   for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, std::move(outcome.results[i - from]));
 }
 

@@ -163,7 +163,7 @@ const Statement kRecordClawback{
     "WITH k AS (UPDATE cashback_postings SET posted_national = $3, posted_city = $4, posted_district = $5, "
     "  posted_merchant = $6, unfunded_national = $7, unfunded_city = $8, unfunded_district = $9, "
     "  clawed_back = clawed_back + $10 WHERE district = $1 AND business_date = $12::date AND payment_id = $2) "
-    "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11"};
+    "UPDATE cancellations SET clawed_back = $10 WHERE district = $1 AND id = $11::bigint"};
 
 // Per issuing district: what the date's payments owe the merchant now, less what settlements of
 // that date already paid.
@@ -509,7 +509,7 @@ std::optional<std::string> batch_report(Tx& tx, const std::string& district, con
 
 void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const std::string& business_date,
                      const PostedAmounts& posted_after, const PostedAmounts& unfunded_after, Won taken,
-                     std::int64_t cancellation_id) {
+                     std::optional<std::int64_t> cancellation_id) {
   with_unavailable_mapped([&] {
     run(tx, kRecordClawback, district, payment_id, posted_after.national.value(), posted_after.city.value(),
         posted_after.district.value(), posted_after.merchant.value(), unfunded_after.national.value(),

@@ -24,7 +24,7 @@ const std::string kPaymentColumns =
     "p.charged, p.paid_points, p.paid_cash, p.eligible_before, p.eligible, p.city_cashback, p.district_cashback, "
     "p.merchant_cashback, p.fee_support, p.cancelled, p.refunded_cash, p.city_policy_id, p.district_policy_id, "
     "to_char(p.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.business_date::text, "
-    "p.journal_id";
+    "p.journal_id, p.cashback_forfeited";
 
 
 // Each money-path statement comes in variants: a group of payments alone does not name the
@@ -86,6 +86,18 @@ std::string admin_fact(bool admin, Params& p, const std::string& before, const s
   return before + first + ", " + second + after;
 }
 
+// The fraud counters of each (district, member, business date) asked for.
+std::string days_fact(Params& p) {
+  const auto districts = p.add("text[]");
+  const auto members = p.add("text[]");
+  const auto dates = p.add("date[]");
+  return ", (SELECT coalesce(json_agg(json_build_array(c.district, c.member_id, c.business_date::text, c.merchants, "
+         "          c.counts, c.cards, c.times_ms)), '[]') "
+         "    FROM unnest(" + districts + ", " + members + ", " + dates + ") AS x(d, mid, day) "
+         "    CROSS JOIN LATERAL (SELECT * FROM payment_counters WHERE district = x.d AND member_id = x.mid "
+         "                        AND business_date = x.day LIMIT 1) c)";
+}
+
 // `admin`: loads and refunds, which also read idempotency keys and each member's latest load or
 // refund.
 std::string facts_sql(bool admin) {
@@ -99,7 +111,7 @@ std::string facts_sql(bool admin) {
   std::string sql =
       "SELECT "
       " (SELECT coalesce(json_agg(json_build_array(id, business_no, name, district, category, annual_revenue, "
-      "          status, benefit_kind, benefit_rate_bp)), '[]') "
+      "          status, benefit_kind, benefit_rate_bp, owner_member)), '[]') "
       "    FROM unnest(" + merchants + ") AS x(mid) "
       "    CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m), "
       " (SELECT coalesce(json_agg(json_build_array(id, scope, "
@@ -132,7 +144,7 @@ std::string facts_sql(bool admin) {
          "    FROM unnest(" + endpoints + ", " + events + ") AS x(ep, ev) "
          "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev "
          "                        LIMIT 1) pe), ";
-  return sql + admin_fact(admin, p,
+  sql += admin_fact(admin, p,
                           " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
                           "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', "
                           "                  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
@@ -143,6 +155,7 @@ std::string facts_sql(bool admin) {
                           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
                           "                        AND member_id = x.mid) r "
                           "   WHERE greatest(l.at, r.at) IS NOT NULL)");
+  return sql + days_fact(p);  // numbered after every parameter above
 }
 
 const Statement kFacts{"mp_facts", facts_sql(false)};
@@ -184,6 +197,13 @@ const Table kEventColumns{
     {"answer", "text"},      {"decision", "text"},  {"reason", "text"},       {"district", "text"},
     {"card_token", "text"},  {"member_id", "text"}, {"merchant_id", "text"},  {"amount", "bigint"},
     {"occurred_at", "timestamptz"}, {"operation", "text"}};
+// A day's counters: each array column travels as its own array literal, cast back in the write.
+const Table kDayColumns{{"district", "text"}, {"member", "text"},  {"business_date", "date"}, {"merchants", "text"},
+                        {"counts", "text"},   {"cards", "text"},   {"times", "text"}};
+const Table kFlagColumnsIn{
+    {"district", "text"},    {"rule", "text"},       {"payment_id", "bigint"},       {"member_id", "text"},
+    {"merchant_id", "text"}, {"card_token", "text"}, {"occurred_at", "timestamptz"}, {"business_date", "date"},
+    {"detail", "text"}};
 const Table kAccountColumns{{"district", "text"}, {"key", "text"}, {"normal", "smallint"}, {"min_balance", "bigint"}};
 
 std::string names(const Table& t) {
@@ -215,8 +235,9 @@ std::string open_accounts_sql() {
 // NULL refuses. A month that falls (a cancellation) was raised before, so its row is there; an
 // upsert would check the negative proposed row against the table's CHECKs before finding the
 // conflict.
-// `admin`: loads, refunds and their keys; `lowering`: month counters that fall (cancellations).
-std::string write_group_sql(bool admin, bool lowering) {
+// `admin`: loads, refunds and their keys; `lowering`: month counters that fall (cancellations);
+// `flags`: fraud flags raised (rare, so most groups do not name the table).
+std::string write_group_sql(bool admin, bool lowering, bool flags) {
   Params p;
   std::string sql = "WITH j AS (INSERT INTO journals (district, id, kind, occurred_at, reference) "
                     "  SELECT x.district, x.id, x.kind, x.occurred_at, NULLIF(x.reference, '') FROM " +
@@ -243,6 +264,14 @@ std::string write_group_sql(bool admin, bool lowering) {
     sql += "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, "
            "  eligible_spent = m.eligible_spent + x.eligible FROM " + unnest(kMonthColumns, p) +
            "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), ";
+  sql += "pc AS (INSERT INTO payment_counters (district, member_id, business_date, merchants, counts, cards, "
+         "  times_ms) SELECT x.district, x.member, x.business_date, x.merchants::text[], x.counts::integer[], "
+         "  x.cards::text[], x.times::bigint[] FROM " + unnest(kDayColumns, p) +
+         "  ON CONFLICT (district, member_id, business_date) DO UPDATE SET merchants = EXCLUDED.merchants, "
+         "  counts = EXCLUDED.counts, cards = EXCLUDED.cards, times_ms = EXCLUDED.times_ms), ";
+  if (flags)
+    sql += "fl AS (INSERT INTO flags (" + names(kFlagColumnsIn) + ") SELECT * FROM " + unnest(kFlagColumnsIn, p) +
+           "), ";
   sql += "ev AS (INSERT INTO processor_events (" + names(kEventColumns) + ") SELECT * FROM " +
          unnest(kEventColumns, p) + ") ";
   return sql + "SELECT 1";
@@ -255,10 +284,16 @@ const Statement kLockEvent{
     "mp_lock_event", "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))"};
 const Statement kInsertEvent{"mp_insert_event", insert_event_sql()};
 const Statement kOpenAccounts{"mp_open_accounts", open_accounts_sql()};
-const Statement kWriteGroup{"mp_write_group", write_group_sql(false, false)};
-const Statement kWriteGroupLowering{"mp_write_group_lowering", write_group_sql(false, true)};
-const Statement kWriteGroupAdmin{"mp_write_group_admin", write_group_sql(true, false)};
-const Statement kWriteGroupAdminLowering{"mp_write_group_admin_lowering", write_group_sql(true, true)};
+// The write statement's variants, indexed by admin * 4 + lowering * 2 + flags.
+const Statement kWriteGroup[] = {
+    {"mp_write_group", write_group_sql(false, false, false)},
+    {"mp_write_group_f", write_group_sql(false, false, true)},
+    {"mp_write_group_lowering", write_group_sql(false, true, false)},
+    {"mp_write_group_lowering_f", write_group_sql(false, true, true)},
+    {"mp_write_group_admin", write_group_sql(true, false, false)},
+    {"mp_write_group_admin_f", write_group_sql(true, false, true)},
+    {"mp_write_group_admin_lowering", write_group_sql(true, true, false)},
+    {"mp_write_group_admin_lowering_f", write_group_sql(true, true, true)}};
 
 // Rows of one table, built as the array literals of its columns, one value per column per row.
 class Rows {
@@ -384,6 +419,7 @@ PaymentRecord payment_from_row(const pqxx::row& r) {
   p.occurred_at = parse_rfc3339(r[27].as<std::string>()).value();
   p.business_date = r[28].as<std::string>();
   p.journal_id = r[29].as<std::int64_t>();
+  p.cashback_forfeited = r[30].as<bool>();
   return p;
 }
 
@@ -467,13 +503,22 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     params.push_back(member_districts);
     params.push_back(member_ids);
   }
+  const std::set<DayKey> days(request.days.begin(), request.days.end());
+  std::vector<std::string> day_districts, day_members, day_dates;
+  for (const auto& d : days) {
+    day_districts.push_back(d.district);
+    day_members.push_back(d.member);
+    day_dates.push_back(d.date);
+  }
+  params.insert(params.end(), {text_array(day_districts), text_array(day_members), text_array(day_dates)});
   const auto row = run_with(tx, admin ? kFactsAdmin : kFacts, params).at(0);
   Facts out;
   for (const auto& m : parsed(row[0]))
     out.merchants.push_back(Merchant{m[0].get<std::string>(), m[1].get<std::string>(), m[2].get<std::string>(),
                                      m[3].get<std::string>(), m[4].get<std::string>(), Won(m[5].get<std::int64_t>()),
                                      m[6].get<std::string>(), text_or_null(m[7]),
-                                     m[8].is_null() ? std::nullopt : std::optional<int>(m[8].get<int>())});
+                                     m[8].is_null() ? std::nullopt : std::optional<int>(m[8].get<int>()),
+                                     text_or_null(m[9])});
   for (const auto& v : parsed(row[1]))
     out.versions.push_back(
         {v[0].get<std::int64_t>(), v[1].get<std::string>(), parse_rfc3339(v[2].get<std::string>()).value()});
@@ -494,6 +539,12 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
                                                                       e[4].get<std::string>()};
   for (const auto& m : parsed(row[7]))
     out.latest_money[{m[0].get<std::string>(), m[1].get<std::string>()}] = parse_rfc3339(m[2].get<std::string>()).value();
+  for (const auto& d : parsed(row[8])) {
+    auto& day = out.days[{d[0].get<std::string>(), d[1].get<std::string>(), d[2].get<std::string>()}];
+    for (std::size_t i = 0; i < d[3].size(); ++i) day.by_merchant[d[3][i].get<std::string>()] = d[4][i].get<int>();
+    for (std::size_t i = 0; i < d[5].size(); ++i)
+      day.recent.push_back({d[5][i].get<std::string>(), d[6][i].get<std::int64_t>()});
+  }
   return out;
 }
 
@@ -520,9 +571,9 @@ std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& pay
   for (const auto& r : run_mapped(tx, kLockPayments, districts, ids)) {
     PaymentRow row;
     row.record = payment_from_row(r);
-    row.posted.posted = r[30].as<bool>();
-    row.posted.pools = {opt<std::int64_t>(r[31]), opt<std::int64_t>(r[32]), opt<std::int64_t>(r[33])};
-    row.posted.amounts = {won(r[34]), won(r[35]), won(r[36]), won(r[37])};
+    row.posted.posted = r[31].as<bool>();
+    row.posted.pools = {opt<std::int64_t>(r[32]), opt<std::int64_t>(r[33]), opt<std::int64_t>(r[34])};
+    row.posted.amounts = {won(r[35]), won(r[36]), won(r[37]), won(r[38])};
     out.push_back(std::move(row));
   }
   return out;
@@ -568,18 +619,37 @@ void write_group(Tx& tx, const GroupWrites& w) {
     rows.text(d.month.district).text(d.month.member).text(d.month.month).number(d.loaded).number(d.eligible_spent).end();
   }
   for (const auto& e : w.events) add_event(events, e);
+  Rows days(kDayColumns), flags(kFlagColumnsIn);
+  for (const auto& [key, day] : w.days) {
+    std::vector<std::string> merchants, counts, cards, times;
+    for (const auto& [merchant, count] : day.by_merchant) {
+      merchants.push_back(merchant);
+      counts.push_back(std::to_string(count));
+    }
+    for (const auto& r : day.recent) {
+      cards.push_back(r.card);
+      times.push_back(std::to_string(r.at_ms));
+    }
+    days.text(key.district).text(key.member).text(key.date).text(text_array(merchants)).text(text_array(counts));
+    days.text(text_array(cards)).text(text_array(times)).end();
+  }
+  for (const auto& f : w.flags) {
+    flags.text(f.district).text(std::string(engine::to_string(f.rule))).number(f.payment_id).text(f.member);
+    flags.text(f.merchant).text(f.card).time(f.occurred_at).text(f.business_date).text(f.detail).end();
+  }
   const bool admin = !w.loads.empty() || !w.refunds.empty() || !w.keys.empty();
   const bool lowering = !lowered.empty();
+  const bool flagged = !flags.empty();
   std::vector<std::string> params;
   std::vector<const Rows*> tables{&heads, &lines, &payments};
   if (admin) tables.insert(tables.end(), {&loads, &refunds, &keys});
   tables.push_back(&raised);
   if (lowering) tables.push_back(&lowered);
+  tables.push_back(&days);
+  if (flagged) tables.push_back(&flags);
   tables.push_back(&events);
   for (const Rows* rows : tables) rows->append_to(params);
-  run_with(tx, admin ? (lowering ? kWriteGroupAdminLowering : kWriteGroupAdmin)
-                     : (lowering ? kWriteGroupLowering : kWriteGroup),
-           params);
+  run_with(tx, kWriteGroup[(admin ? 4 : 0) + (lowering ? 2 : 0) + (flagged ? 1 : 0)], params);
   record_audit(tx, w.audits);
 }
 

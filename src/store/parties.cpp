@@ -27,16 +27,17 @@ const Statement kCardStatus{
 const Statement kInsertMerchant{
     "merchant_insert",
     "INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, status, benefit_kind, "
-    "benefit_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING 1"};
+    "benefit_rate_bp, owner_member) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING "
+    "RETURNING 1"};
 const std::string kSelectMerchant =
-    "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp "
-    "FROM merchants WHERE id = $1";
+    "SELECT id, business_no, name, district, category, annual_revenue, status, benefit_kind, benefit_rate_bp, "
+    "owner_member FROM merchants WHERE id = $1";
 const Statement kFindMerchant{"merchant_find", kSelectMerchant};
 const Statement kLockMerchant{"merchant_lock", kSelectMerchant + " FOR UPDATE"};
 const Statement kUpdateMerchant{
     "merchant_update",
     "UPDATE merchants SET category = $2, annual_revenue = $3, status = $4, benefit_kind = $5, benefit_rate_bp = $6, "
-    "updated_at = now() WHERE id = $1"};
+    "owner_member = $7, updated_at = now() WHERE id = $1"};
 const Statement kMerchantPayable{
     "merchant_payable", "SELECT coalesce(sum(balance), 0)::bigint FROM accounts WHERE key = $1"};
 
@@ -64,7 +65,7 @@ const Statement kFindToken{
 Merchant merchant_from(const pqxx::row& r) {
   return Merchant{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
                   r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), r[6].as<std::string>(),
-                  opt<std::string>(r[7]), opt<int>(r[8])};
+                  opt<std::string>(r[7]), opt<int>(r[8]), opt<std::string>(r[9])};
 }
 
 PolicyRow policy_from(const pqxx::row& r) {
@@ -116,7 +117,7 @@ void set_card_status(Tx& tx, const std::string& token, const std::string& status
 CreateOutcome create_merchant(Tx& tx, const Merchant& m) {
   const bool inserted = with_unavailable_mapped([&] {
     return !run(tx, kInsertMerchant, m.id, m.business_no, m.name, m.district, m.category, m.annual_revenue.value(),
-                m.status, m.benefit_kind, m.benefit_rate_bp)
+                m.status, m.benefit_kind, m.benefit_rate_bp, m.owner_member)
                 .empty();
   });
   if (inserted) return CreateOutcome::created;
@@ -133,7 +134,8 @@ std::optional<Merchant> find_merchant(Tx& tx, const std::string& id, bool lock) 
 
 void update_merchant(Tx& tx, const Merchant& m) {
   with_unavailable_mapped([&] {
-    run(tx, kUpdateMerchant, m.id, m.category, m.annual_revenue.value(), m.status, m.benefit_kind, m.benefit_rate_bp);
+    run(tx, kUpdateMerchant, m.id, m.category, m.annual_revenue.value(), m.status, m.benefit_kind, m.benefit_rate_bp,
+        m.owner_member);
     return 0;
   });
 }

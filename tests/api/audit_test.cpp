@@ -19,7 +19,8 @@ const std::set<std::pair<std::string, std::string>> kWriteRoutes{
     {"POST", "/v1/districts"},  {"POST", "/v1/members"},          {"POST", "/v1/cards"},
     {"PATCH", "/v1/cards/{token}"}, {"POST", "/v1/merchants"},    {"PATCH", "/v1/merchants/{id}"},
     {"POST", "/v1/policies"},   {"POST", "/v1/pools"},            {"POST", "/v1/pools/{id}/top-ups"},
-    {"POST", "/v1/loads"},      {"POST", "/v1/refunds"},          {"POST", "/v1/batches/cashback"}};
+    {"POST", "/v1/loads"},      {"POST", "/v1/refunds"},          {"POST", "/v1/batches/cashback"},
+    {"POST", "/v1/flags/{id}/review"}};
 
 TEST(AuditRoutes, EveryAdminWriteRouteIsListed) {
   std::set<std::pair<std::string, std::string>> writes;
@@ -96,6 +97,12 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
                   "batch-1")
                 .status,
             200);
+  ASSERT_EQ(scalar("INSERT INTO flags (district, id, rule, payment_id, merchant_id, occurred_at, business_date, detail) "
+                   "VALUES ('bupyeong', 9000001, 'large', 1, 'bp-cafe', '2020-03-02T01:00:00Z', '2020-03-02', 'f') "
+                   "RETURNING id"),
+            9'000'001);
+  EXPECT_EQ(as_bp("POST", "/v1/flags/flag-bupyeong-9000001/review", {{"outcome", "cleared"}, {"note", "ok"}}).status,
+            200);
 
   // Neither a replay, nor bad input, nor a refusal, nor a conflict writes a row.
   EXPECT_EQ(as_bp("POST", "/v1/pools/" + pool_id + "/top-ups", {{"amount", 1000}}, "top-1").status, 201);
@@ -120,9 +127,11 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/loads", "member:m1", 422},
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/refunds",
        "refund:" + refund.body["refund_id"].get<std::string>(), 201},
-      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/batches/cashback", "batch:bupyeong/2020-03-02", 200}};
+      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/batches/cashback", "batch:bupyeong/2020-03-02", 200},
+      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/flags/flag-bupyeong-9000001/review",
+       "flag:flag-bupyeong-9000001", 200}};
   EXPECT_EQ(trail(auditor), expected);
-  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 13);
+  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 14);
 
   // The expected rows name every write route.
   std::set<std::pair<std::string, std::string>> covered;
@@ -131,6 +140,7 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
     if (path == "/v1/cards/ca1") path = "/v1/cards/{token}";
     if (path == "/v1/merchants/bp-new") path = "/v1/merchants/{id}";
     if (path == "/v1/pools/" + pool_id + "/top-ups") path = "/v1/pools/{id}/top-ups";
+    if (path == "/v1/flags/flag-bupyeong-9000001/review") path = "/v1/flags/{id}/review";
     covered.emplace(std::get<3>(row), path);
   }
   EXPECT_EQ(covered, kWriteRoutes);

@@ -100,7 +100,7 @@ TEST_F(Contract, CreationIsIdempotentByIdentifier) {
   auto m = admin("POST", "/v1/merchants", merchant);
   EXPECT_EQ(m.status, 201);
   EXPECT_EQ(m.body, json::parse(R"({"id":"ys-new","business_no":"1","name":"N","district":"yeonsu",
-    "category":"cafe","annual_revenue":5,"status":"active","benefit":{"kind":"pre_discount","rate_bp":100}})"));
+    "category":"cafe","annual_revenue":5,"status":"active","benefit":{"kind":"pre_discount","rate_bp":100},"owner_member":null})"));
   EXPECT_EQ(admin("POST", "/v1/merchants", merchant).status, 200);
   auto changed = merchant;
   changed["annual_revenue"] = 6;
@@ -287,6 +287,17 @@ const std::vector<MatrixCase>& matrix() {
       {"GET", "/v1/audit",
        [](const std::string& d, int) { return R{"/v1/audit?from=2020-01-01&to=2099-12-31&district=" + d, nullptr, false}; },
        read_own, read_other},
+      {"GET", "/v1/flags",
+       [](const std::string& d, int) { return R{"/v1/flags?from=2020-01-01&to=2020-12-31&district=" + d, nullptr, false}; },
+       read_own, read_other},
+      // The same review again answers the flag as it stands: the city admin's first, then the
+      // district admin's repeat.
+      {"POST", "/v1/flags/{id}/review",
+       [](const std::string& d, int) {
+         return R{"/v1/flags/flag-" + d + "-" + std::to_string(d == "bupyeong" ? 9'000'001 : 9'000'002) + "/review",
+                  {{"outcome", "cleared"}, {"note", "matrix"}}, false};
+       },
+       {200, 200, 403}, {200, 404, 403}},
   };
   return cases;
 }
@@ -320,6 +331,12 @@ TEST_F(Contract, RoleMatrix) {
                   .status,
               200);
   }
+  // A flag in each district, with fixed ids the review rows name.
+  for (const auto& [d, id] : std::vector<std::pair<std::string, int>>{{"bupyeong", 9'000'001}, {"yeonsu", 9'000'002}})
+    ASSERT_EQ(scalar("INSERT INTO flags (district, id, rule, payment_id, merchant_id, occurred_at, business_date, "
+                     "detail) VALUES ('" + d + "', " + std::to_string(id) + ", 'large', 1, 'bp-cafe', "
+                     "'2020-03-02T01:00:00Z', '2020-03-02', 'fixture') RETURNING id"),
+              id);
   const std::string bp = token("district_admin", "bupyeong"), auditor = token("auditor");
   int n = 0;
   for (const auto& c : matrix())

@@ -43,6 +43,15 @@ TEST(JournalRecipes, CancellationAfterPostingClawsBackToThePools) {
   EXPECT_EQ(imbalance(cancellation_postings("m1", "ys-books", q, std::nullopt, {})), Won(0));
 }
 
+TEST(JournalRecipes, FraudClawbackReturnsWhatWasPosted) {
+  const auto p = clawback_postings("m1", "bp-bakery", {Won(3'166), Won(1'584), Won(950), Won(0)}, {11, 12, 13});
+  EXPECT_EQ(p, (Postings{{"member:m1:points", Won(5'700)},
+                         {"pool:11:drawn", Won(-3'166)},
+                         {"pool:12:drawn", Won(-1'584)},
+                         {"pool:13:drawn", Won(-950)}}));
+  EXPECT_EQ(imbalance(p), Won(0));
+}
+
 TEST(JournalRecipes, CashbackPostingAndSettlementBalance) {
   const auto c = cashback_postings("m1", "ys-books", {Won(30'350), Won(15'175), Won(950), Won(14'400)}, {1, 2, 3});
   EXPECT_EQ(c, (Postings{{"pool:1:drawn", Won(30'350)},

@@ -40,6 +40,11 @@ struct DrawnPools {
 Postings cancellation_postings(const std::string& member, const std::string& merchant, const CancellationQuote& quote,
                                const std::optional<Clawback>& clawback, const DrawnPools& pools);
 
+// A confirmed fraud flag on a posted payment: what was posted goes back from points to the pools
+// it came from, and the merchant component to the merchant's payable.
+Postings clawback_postings(const std::string& member, const std::string& merchant, const PostedCashback& taken,
+                           const DrawnPools& pools);
+
 // The nightly batch's posting of one payment's cashback: the pools and the merchant pay points.
 Postings cashback_postings(const std::string& member, const std::string& merchant, const PostedCashback& paid,
                            const DrawnPools& pools);

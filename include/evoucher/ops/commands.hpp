@@ -11,6 +11,7 @@
 #include "evoucher/engine/member_money.hpp"
 #include "evoucher/engine/payment.hpp"
 #include "evoucher/store/audit.hpp"
+#include "evoucher/store/flags.hpp"
 #include "evoucher/time.hpp"
 
 namespace evoucher::ops {
@@ -122,7 +123,28 @@ struct RefundCommand {
   std::function<Answer(const RefundOutcome&)> render;
 };
 
-using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, RefundCommand>;
+struct FlagReviewOutcome {
+  std::optional<store::Flag> done;       // the flag after the review, or as it stood on a repeat
+  std::optional<std::string> not_found;  // the detail of a 404
+  std::optional<std::string> conflict;   // reviewed before with the other outcome
+};
+
+// A review is idempotent by its flag: the same outcome again answers the flag as it stands and
+// writes nothing; the other outcome is refused.
+struct FlagReviewCommand {
+  std::string district;
+  std::int64_t flag_id = 0;
+  std::string flag_ref;                   // as the caller sent it
+  std::optional<std::int64_t> payment_id;  // the flag's payment, which never changes; none for a merchant's flag
+  engine::FlagStatus outcome = engine::FlagStatus::cleared;
+  std::string note;
+  bool suspend_merchant = false;
+  std::string reviewer;  // the token's name
+  std::optional<store::AuditEntry> audit;
+  std::function<Answer(const FlagReviewOutcome&)> render;
+};
+
+using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, RefundCommand, FlagReviewCommand>;
 
 // How a command ended: answered, or not at all (the caller answers 503 or 500, and nothing was
 // stored under the key, so a retry is judged afresh).

@@ -37,6 +37,8 @@ struct GroupStats {
   std::uint64_t groups = 0;
   std::uint64_t commands = 0;
   std::uint64_t over = 0;  // groups larger than the last bound
+  // Fraud flags raised by committed payments, by (district, rule): districts are few, rules five.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> flags;
 };
 
 class GroupWriter {
@@ -67,7 +69,7 @@ class GroupWriter {
   void work();
   void run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from, std::size_t to,
            int attempt);
-  void record_group(std::size_t size);
+  void record_group(std::size_t size, const std::vector<store::NewFlag>& flags);
 
   std::string url_;
   store::ConnectionOptions connection_options_;

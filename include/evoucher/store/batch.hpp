@@ -81,7 +81,7 @@ struct PostedState {
 };
 void record_clawback(Tx& tx, const std::string& district, std::int64_t payment_id, const std::string& business_date,
                      const PostedAmounts& posted_after, const PostedAmounts& unfunded_after, Won taken,
-                     std::int64_t cancellation_id);
+                     std::optional<std::int64_t> cancellation_id);  // none for a confirmed fraud flag
 
 struct Owed {
   std::string district;  // the issuing district's sub-account

@@ -10,11 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "evoucher/engine/fraud.hpp"
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/engine/money.hpp"
 #include "evoucher/store/audit.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/connection.hpp"
+#include "evoucher/store/flags.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"
 #include "evoucher/store/parties.hpp"
@@ -43,6 +45,11 @@ struct MonthKey {
   std::string district, member, month;  // month: "YYYY-MM-01"
   auto operator<=>(const MonthKey&) const = default;
 };
+// A member's Seoul business day, for the fraud counters.
+struct DayKey {
+  std::string district, member, date;  // date: "YYYY-MM-DD"
+  auto operator<=>(const DayKey&) const = default;
+};
 struct StoredKey {
   std::string request_hash;
   int status = 0;
@@ -64,6 +71,7 @@ struct FactsRequest {
   std::vector<DistrictKey> keys;      // idempotency keys
   std::vector<EventKey> events;       // processor events
   std::vector<DistrictKey> members;   // (district, member) whose latest load or refund is wanted
+  std::vector<DayKey> days;           // fraud counters
   int ids = 0;                        // fresh operation ids wanted, each with a journal id
 };
 struct Facts {
@@ -75,6 +83,7 @@ struct Facts {
   std::map<DistrictKey, StoredKey> keys;
   std::map<EventKey, StoredKey> events;
   std::map<DistrictKey, Timestamp> latest_money;  // a member's latest load or refund, when any
+  std::map<DayKey, engine::DayCounters> days;     // a day without payments is absent
   std::vector<std::pair<std::int64_t, std::int64_t>> ids;  // (operation id, journal id)
 };
 // Everything a group decides on, read after its locks in one statement.
@@ -142,6 +151,8 @@ struct GroupWrites {
   std::vector<EventRow> events;
   std::vector<MonthDelta> months;  // one per member and month
   std::vector<AuditEntry> audits;  // one per admin command judged
+  std::map<DayKey, engine::DayCounters> days;  // each member day's counters after the group
+  std::vector<NewFlag> flags;                  // raised by the group's payments
   // Ids of accounts the journals name, by (district, key), when known; an entry to any other
   // account finds its id by key in the write.
   std::map<DistrictKey, std::int64_t> account_ids;

@@ -61,6 +61,7 @@ struct PaymentRecord {
   Timestamp occurred_at;
   std::string business_date;
   std::int64_t journal_id = 0;
+  bool cashback_forfeited = false;  // a confirmed fraud flag took its cashback
 };
 
 struct CancellationRecord {

@@ -43,6 +43,7 @@ struct Merchant {
   std::string status = "active";
   std::optional<std::string> benefit_kind;  // pre_discount or merchant_cashback
   std::optional<int> benefit_rate_bp;
+  std::optional<std::string> owner_member;  // the registered owner, a member, when known
   bool operator==(const Merchant&) const = default;
 };
 CreateOutcome create_merchant(Tx& tx, const Merchant& merchant);

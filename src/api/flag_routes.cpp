@@ -1,0 +1,148 @@
+// Fraud flags (부정유통): the review queue, GET /v1/flags, for the city admin, an auditor, and a
+// district admin of the flag's district; and POST /v1/flags/{id}/review, which the group writer
+// records with its clawback, in one commit.
+#include <limits>
+
+#include "endpoints.hpp"
+#include "evoucher/store/flags.hpp"
+
+namespace evoucher::api {
+namespace {
+
+using json = nlohmann::json;
+
+json flag_json(const store::Flag& f) {
+  const auto& n = f.raised;
+  auto optional_text = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"id", operation_ref("flag", n.district, f.id)},
+          {"rule", engine::to_string(n.rule)},
+          {"status", engine::to_string(f.status)},
+          {"payment_id", n.payment_id ? json(operation_ref("pay", n.district, *n.payment_id)) : json(nullptr)},
+          {"district", n.district},
+          {"member", optional_text(n.member)},
+          {"merchant", n.merchant},
+          {"card", optional_text(n.card)},
+          {"at", format_rfc3339(n.occurred_at)},
+          {"business_date", n.business_date},
+          {"month", n.month ? json(n.month->substr(0, 7)) : json(nullptr)},
+          {"detail", n.detail},
+          {"raised_at", format_rfc3339(f.raised_at)},
+          {"review", f.reviewed_at ? json{{"at", format_rfc3339(*f.reviewed_at)},
+                                          {"by", f.reviewed_by.value_or("")},
+                                          {"note", f.review_note.value_or("")},
+                                          {"merchant_suspended", f.merchant_suspended},
+                                          {"cashback_forfeited", f.forfeited.value()},
+                                          {"clawed_back", f.clawed_back.value()}}
+                                   : json(nullptr)}};
+}
+
+// A business date from the query, within the service's era; the 400 detail otherwise.
+std::optional<std::string> query_date(const std::map<std::string, std::string>& query, const char* name,
+                                      std::string& bad) {
+  const auto d = query.count(name) ? parse_date(query.at(name)) : std::nullopt;
+  if (!d || !in_service_era(*d)) {
+    bad = std::string("query parameter '") + name + "' must be a date, YYYY-MM-DD, " + kServiceEra;
+    return std::nullopt;
+  }
+  return format_date(*d);
+}
+
+Response get_flags(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
+  std::string bad;
+  const auto query = read_query(request, {"district", "from", "to", "rule", "status", "after", "limit"}, bad);
+  if (!query) return invalid(bad);
+  store::FlagQuery q;
+  const auto from = query_date(*query, "from", bad);
+  if (!from) return invalid(bad);
+  const auto to = query_date(*query, "to", bad);
+  if (!to) return invalid(bad);
+  if (*to < *from) return invalid("query parameter 'to' must not be before 'from'");
+  q.from = *from;
+  q.to = *to;
+  if (query->count("district")) {
+    const auto& district = query->at("district");
+    if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
+    if (!may_read(who, district)) return problem(ErrorCode::not_found, "no district " + district);
+    q.district = district;
+  } else if (who.role == Role::district_admin) {
+    q.district = who.district;  // a district admin's queue is its own district's
+  }
+  if (query->count("rule")) {
+    q.rule = engine::flag_rule_from(query->at("rule"));
+    if (!q.rule)
+      return invalid("query parameter 'rule' must be one of repeat, large, burst, own_shop, sales_over_revenue");
+  }
+  if (query->count("status")) {
+    q.status = engine::flag_status_from(query->at("status"));
+    if (!q.status) return invalid("query parameter 'status' must be one of open, cleared, confirmed");
+  }
+  if (query->count("after")) {
+    const auto after = positive_integer(query->at("after"), std::numeric_limits<std::int64_t>::max());
+    if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
+    q.after = *after;
+  }
+  if (query->count("limit")) {
+    const auto limit = positive_integer(query->at("limit"), 500);
+    if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
+    q.limit = static_cast<int>(*limit);
+  }
+  store::Tx tx(c);
+  auto rows = store::list_flags(tx, q);
+  const bool more = static_cast<int>(rows.size()) > q.limit;
+  if (more) rows.resize(static_cast<std::size_t>(q.limit));
+  json flags = json::array();
+  for (const auto& f : rows) flags.push_back(flag_json(f));
+  return json_answer(200, {{"flags", flags},
+                           {"next", more && !rows.empty() ? json(std::to_string(rows.back().id)) : json(nullptr)}});
+}
+
+ops::Answer render_review(const ops::FlagReviewOutcome& o) {
+  if (o.not_found) return to_answer(problem(ErrorCode::not_found, *o.not_found));
+  if (o.conflict) return to_answer(problem(ErrorCode::already_exists, *o.conflict));
+  return to_answer(json_answer(200, flag_json(*o.done)));
+}
+
+void post_review(ops::GroupWriter& writer, store::Connection& c, const Request& request, const PathParams& params,
+                 const Principal& who, Reply reply) {
+  const auto& ref_text = params.at("id");
+  const auto ref = parse_operation_ref("flag", ref_text);
+  // Another district's flag is as absent as one that never was.
+  if (!ref || !may_write(who, ref->district)) return reply(problem(ErrorCode::not_found, "no flag " + ref_text));
+  json doc;
+  auto f = Fields::parse(request.body, doc);
+  ops::FlagReviewCommand command;
+  const auto outcome = f.one_of("outcome", {"cleared", "confirmed"});
+  command.note = f.text("note", 2000);
+  if (f.has("suspend_merchant")) command.suspend_merchant = f.boolean("suspend_merchant");
+  if (auto p = f.problem()) return reply(invalid(*p));
+  command.outcome = *engine::flag_status_from(outcome);
+  if (command.suspend_merchant && command.outcome != engine::FlagStatus::confirmed)
+    return reply(invalid("field 'suspend_merchant': only a confirmed flag may suspend the merchant"));
+  {
+    store::Tx tx(c);
+    const auto flag = store::find_flag(tx, ref->district, ref->id);
+    if (!flag) return reply(problem(ErrorCode::not_found, "no flag " + ref_text));
+    command.payment_id = flag->raised.payment_id;
+  }
+  command.district = ref->district;
+  command.flag_id = ref->id;
+  command.flag_ref = ref_text;
+  command.reviewer = who.name;
+  command.audit = audit_entry(request, who, ref->district);
+  command.render = render_review;
+  submit_command(writer, std::move(command), std::move(reply));
+}
+
+}  // namespace
+
+void add_flag_routes(Service& service) {
+  service.admin_route("GET", "/v1/flags", get_flags);
+  auto& writer = service.writer();
+  service.admin_command("POST", "/v1/flags/{id}/review",
+                        [&writer](store::Connection& c, const Request& request, const PathParams& params,
+                                  const Principal& who, Reply reply) {
+                          post_review(writer, c, request, params, who, std::move(reply));
+                        });
+}
+
+}  // namespace evoucher::api
