@@ -122,6 +122,17 @@ const Invariant kInvariants[] = {
      "                           WHERE key LIKE 'pool:%:drawn' GROUP BY 1) a ON a.pool = p.id "
      " WHERE $1::text IS NOT NULL AND (p.drawn <> coalesce(a.total, 0) OR p.drawn > p.budget OR p.drawn < 0) "
      " ORDER BY p.id LIMIT 20"},
+    {"every payment flag names a payment of its district, and a confirmed one's payment earns no cashback",
+     "SELECT count(*) FROM flags WHERE district = $1 AND payment_id IS NOT NULL", "payment flags",
+     "SELECT format('flag %s/%s (%s, %s) names payment %s: %s', f.district, f.id, f.rule, f.status, f.payment_id, "
+     "              CASE WHEN p.id IS NULL THEN 'not in its district' "
+     "                   ELSE format('it still earns city %s district %s merchant %s', p.city_cashback, "
+     "                               p.district_cashback, p.merchant_cashback) END) "
+     "  FROM flags f LEFT JOIN payments p ON p.district = f.district AND p.id = f.payment_id "
+     " WHERE f.district = $1 AND f.payment_id IS NOT NULL "
+     "   AND (p.id IS NULL OR (f.status = 'confirmed' AND (NOT p.cashback_forfeited OR p.city_cashback <> 0 "
+     "        OR p.district_cashback <> 0 OR p.merchant_cashback <> 0))) "
+     " ORDER BY f.id LIMIT 20"},
     {"every idempotency key has its answer",
      "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
      "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "

@@ -220,7 +220,20 @@ TEST_F(Flags, AConfirmedReviewClawsBackThePaymentsCashback) {
   EXPECT_EQ(cancelled.body["refunded"], json({{"cash", 9'500}, {"points", 0}}));
   EXPECT_EQ(cancelled.body["cashback_reversed"], json({{"city", 0}, {"district", 0}, {"merchant", 0}}));
   EXPECT_EQ(admin("GET", "/v1/members/m1").body["points"], 2'280);
+  EXPECT_EQ(admin("GET", "/v1/districts/bupyeong/summary?from=2000-01-01&to=2099-12-31").body["cashback"]["clawed_back"],
+            1'140);
   expect_verified();
+
+  // verify names a flag whose payment is not in its district.
+  ASSERT_EQ(scalar("INSERT INTO flags (district, id, rule, payment_id, merchant_id, occurred_at, business_date, detail) "
+                   "VALUES ('bupyeong', 9000001, 'large', 999999, 'bp-cafe', '2020-03-02T01:00:00Z', '2020-03-02', "
+                   "'f') RETURNING id"),
+            9'000'001);
+  auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_NE(v.exit_code, 0);
+  EXPECT_NE(v.output.find("flag bupyeong/9000001 (large, open) names payment 999999: not in its district"),
+            std::string::npos)
+      << v.output;
 }
 
 // A confirmed flag on a payment still pending: it simply earns nothing, and the batch posts nothing.
