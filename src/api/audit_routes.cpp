@@ -1,7 +1,5 @@
 // The audit trail, read back: GET /v1/audit?from=D1&to=D2[&district=C][&after=CURSOR][&limit=N].
 // Dates are Seoul business dates, both included. A district admin reads only its own district.
-#include <limits>
-
 #include "endpoints.hpp"
 
 namespace evoucher::api {
@@ -26,24 +24,12 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   store::AuditQuery q;
   q.from = seoul_day_start(days[0]);
   q.to = seoul_day_start(std::chrono::sys_days(days[1]) + std::chrono::days(1));
-  if (query->count("district")) {
-    const auto& district = query->at("district");
-    if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
-    if (!may_read(who, district)) return problem(ErrorCode::not_found, "no district " + district);
-    q.district = district;
-  } else if (who.role == Role::district_admin) {
-    q.district = who.district;  // a district admin's trail is its own district's
-  }
-  if (query->count("after")) {
-    const auto after = positive_integer(query->at("after"), std::numeric_limits<std::int64_t>::max());
-    if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
-    q.after = *after;
-  }
-  if (query->count("limit")) {
-    const auto limit = positive_integer(query->at("limit"), 500);
-    if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
-    q.limit = static_cast<int>(*limit);
-  }
+  auto listing = read_listing(*query, who);
+  if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
+  const auto& page = std::get<Listing>(listing);
+  q.district = page.district;
+  q.after = page.after;
+  q.limit = page.limit;
   store::Tx tx(c);
   auto rows = store::audit_entries(tx, q);
   const bool more = static_cast<int>(rows.size()) > q.limit;

@@ -2,6 +2,7 @@
 #include "endpoints.hpp"
 
 #include <charconv>
+#include <limits>
 
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/ledger.hpp"
@@ -134,6 +135,29 @@ std::optional<std::int64_t> positive_integer(const std::string& text, std::int64
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > max) return std::nullopt;
   return n;
+}
+
+std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who) {
+  Listing out;
+  if (query.count("district")) {
+    const auto& district = query.at("district");
+    if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
+    if (!may_read(who, district)) return problem(ErrorCode::not_found, "no district " + district);
+    out.district = district;
+  } else if (who.role == Role::district_admin) {
+    out.district = who.district;  // a district admin's list is its own district's
+  }
+  if (query.count("after")) {
+    const auto after = positive_integer(query.at("after"), std::numeric_limits<std::int64_t>::max());
+    if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
+    out.after = *after;
+  }
+  if (query.count("limit")) {
+    const auto limit = positive_integer(query.at("limit"), 500);
+    if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
+    out.limit = static_cast<int>(*limit);
+  }
+  return out;
 }
 
 Timestamp now_utc() {

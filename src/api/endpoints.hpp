@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "evoucher/api/json_input.hpp"
 #include "evoucher/api/problem.hpp"
@@ -67,6 +68,16 @@ Timestamp now_utc();
 
 // A whole decimal number from 1 to max, and nothing else; nullopt otherwise.
 std::optional<std::int64_t> positive_integer(const std::string& text, std::int64_t max);
+
+// A paged, district-scoped list's query parameters: `district` (a district admin's own by
+// default, and 404 for another), `after` (the previous page's last id) and `limit` (1-500).
+struct Listing {
+  std::optional<std::string> district;
+  std::int64_t after = 0;
+  int limit = 100;
+};
+// The listing, or the problem answer for a bad parameter.
+std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who);
 
 // An admin write's audit row: the token's name and role, the method and path, and whose resource
 // (a district code, or "city"). The resource and status are filled in once the write is judged.

@@ -1,8 +1,6 @@
 // Fraud flags (부정유통): the review queue, GET /v1/flags, for the city admin, an auditor, and a
 // district admin of the flag's district; and POST /v1/flags/{id}/review, which the group writer
 // records with its clawback, in one commit.
-#include <limits>
-
 #include "endpoints.hpp"
 #include "evoucher/store/flags.hpp"
 
@@ -59,14 +57,12 @@ Response get_flags(store::Connection& c, const Request& request, const PathParam
   if (*to < *from) return invalid("query parameter 'to' must not be before 'from'");
   q.from = *from;
   q.to = *to;
-  if (query->count("district")) {
-    const auto& district = query->at("district");
-    if (!is_district_code(district)) return invalid("query parameter 'district' must be a district code");
-    if (!may_read(who, district)) return problem(ErrorCode::not_found, "no district " + district);
-    q.district = district;
-  } else if (who.role == Role::district_admin) {
-    q.district = who.district;  // a district admin's queue is its own district's
-  }
+  auto listing = read_listing(*query, who);
+  if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
+  const auto& page = std::get<Listing>(listing);
+  q.district = page.district;
+  q.limit = page.limit;
+  if (page.after > 0) q.after = page.after;
   if (query->count("rule")) {
     q.rule = engine::flag_rule_from(query->at("rule"));
     if (!q.rule)
@@ -75,16 +71,6 @@ Response get_flags(store::Connection& c, const Request& request, const PathParam
   if (query->count("status")) {
     q.status = engine::flag_status_from(query->at("status"));
     if (!q.status) return invalid("query parameter 'status' must be one of open, cleared, confirmed");
-  }
-  if (query->count("after")) {
-    const auto after = positive_integer(query->at("after"), std::numeric_limits<std::int64_t>::max());
-    if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
-    q.after = *after;
-  }
-  if (query->count("limit")) {
-    const auto limit = positive_integer(query->at("limit"), 500);
-    if (!limit) return invalid("query parameter 'limit' must be an integer from 1 to 500");
-    q.limit = static_cast<int>(*limit);
   }
   store::Tx tx(c);
   auto rows = store::list_flags(tx, q);
