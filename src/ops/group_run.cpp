@@ -602,15 +602,15 @@ Result Group::decide(const FlagReviewCommand& c) {
         p.district, false};
     const auto forfeit = engine::forfeit_cashback(state);
     review.forfeited = forfeit.reversed.total();
-    if (row.posted.posted) {
+    if (auto& posted = row.posted; posted.posted) {
       // What the batch posted goes back to where it came from, as a full cancellation's would.
       const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
-      const auto& a = row.posted.amounts;
+      const auto& a = posted.amounts;
       const auto claw =
           engine::clawback_after_cancellation({a.national, a.city, a.district, a.merchant}, {}, *policies.city);
       if (claw.taken.total() > Won(0)) {
         const auto journal_id = next_ids().second;
-        const auto& pools = row.posted.pools;
+        const auto& pools = posted.pools;
         writes_.journals.push_back({p.district, journal_id, "fraud_clawback", now(), c.flag_ref,
                                     engine::clawback_postings(p.member, p.merchant, claw.taken,
                                                               {pools.national, pools.city, pools.district})});
@@ -619,7 +619,7 @@ Result Group::decide(const FlagReviewCommand& c) {
         balance(p.district, accounts::member_points(p.member)) -= claw.taken.total();
       }
       clawbacks_.push_back({p.district, p.id, std::nullopt, p.business_date, {}, {}, claw.taken.total()});
-      row.posted.amounts = {};
+      posted.amounts = {};
     }
     add_to_month(p.district, p.member, seoul_month_start(p.occurred_at), Won(0), -forfeit.eligible_reduction);
     forfeits_.push_back({p.district, p.id});
