@@ -26,8 +26,8 @@ CREATE TABLE payment_counters (
 -- and stay there, through later cancellations too.
 ALTER TABLE payments ADD COLUMN cashback_forfeited boolean NOT NULL DEFAULT false;
 
--- One flag per payment and rule; sales over revenue is per merchant and month, under the
--- merchant's own district, and names no payment.
+-- A payment's flags are raised once, when it is approved, one per rule; sales over revenue is
+-- per merchant and month, under the merchant's own district, and names no payment.
 CREATE TABLE flags (
   district       text NOT NULL,
   id             bigint NOT NULL DEFAULT nextval('operation_id_seq'),
@@ -54,7 +54,6 @@ CREATE TABLE flags (
   CHECK ((rule = 'sales_over_revenue') = (month IS NOT NULL)),
   CHECK ((status = 'open') = (reviewed_at IS NULL))
 ) PARTITION BY LIST (district);
-CREATE UNIQUE INDEX flags_once_per_payment ON flags (district, payment_id, rule) WHERE payment_id IS NOT NULL;
 CREATE UNIQUE INDEX flags_once_per_month ON flags (district, merchant_id, month) WHERE month IS NOT NULL;
 CREATE INDEX flags_by_date ON flags (district, business_date, id);
 
