@@ -119,7 +119,6 @@ class Group {
   std::vector<Clawed> clawbacks_;
   std::map<store::DayKey, engine::DayCounters> days_;  // fraud counters, as read and as counted
   std::set<store::DayKey> days_counted_;               // the days this group's payments moved
-  std::set<store::DayKey> days_read_;                  // the days that have a row
   std::map<std::pair<std::string, std::int64_t>, store::Flag> flags_;  // flags under review, locked
   std::vector<store::FlagReview> reviews_;
   std::vector<PaymentKey> forfeits_;
@@ -229,7 +228,6 @@ void Group::read() {
   events_ = std::move(facts.events);
   latest_money_ = std::move(facts.latest_money);
   days_ = std::move(facts.days);
-  for (const auto& [key, day] : days_) days_read_.insert(key);
   ids_ = std::move(facts.ids);
 }
 
@@ -652,10 +650,7 @@ void Group::write(GroupOutcome& out) {
   out.payable_ids = std::move(learned_payables_);
   store::open_accounts(tx_, open);
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
-  for (const auto& key : days_counted_) {
-    writes_.days[key] = days_.at(key);
-    if (!days_read_.count(key)) writes_.new_days.insert(key);
-  }
+  for (const auto& key : days_counted_) writes_.days[key] = days_.at(key);
   out.flags = writes_.flags;
   store::write_group(tx_, writes_);
   // Cancellations move a payment's cashback by differences and a forfeit sets it to zero: the

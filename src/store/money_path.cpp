@@ -264,14 +264,12 @@ std::string write_group_sql(bool admin, bool lowering, bool flags) {
     sql += "ml AS (UPDATE member_months m SET loaded = m.loaded + x.loaded, "
            "  eligible_spent = m.eligible_spent + x.eligible FROM " + unnest(kMonthColumns, p) +
            "  WHERE m.district = x.district AND m.member_id = x.member AND m.month = x.month), ";
-  // The group read every counter row it writes, under the members' locks: a new row is a plain
-  // insert and an old one a plain update (an upsert's speculative insertion costs more).
-  sql += "pci AS (INSERT INTO payment_counters (district, member_id, business_date, merchants, counts, cards, "
+  // A member's day is read under the member's lock and written back whole.
+  sql += "pc AS (INSERT INTO payment_counters (district, member_id, business_date, merchants, counts, cards, "
          "  times_ms) SELECT x.district, x.member, x.business_date, x.merchants::text[], x.counts::integer[], "
-         "  x.cards::text[], x.times::bigint[] FROM " + unnest(kDayColumns, p) + "), ";
-  sql += "pcu AS (UPDATE payment_counters c SET merchants = x.merchants::text[], counts = x.counts::integer[], "
-         "  cards = x.cards::text[], times_ms = x.times::bigint[] FROM " + unnest(kDayColumns, p) +
-         "  WHERE c.district = x.district AND c.member_id = x.member AND c.business_date = x.business_date), ";
+         "  x.cards::text[], x.times::bigint[] FROM " + unnest(kDayColumns, p) +
+         "  ON CONFLICT (district, member_id, business_date) DO UPDATE SET merchants = EXCLUDED.merchants, "
+         "  counts = EXCLUDED.counts, cards = EXCLUDED.cards, times_ms = EXCLUDED.times_ms), ";
   if (flags)
     sql += "fl AS (INSERT INTO flags (" + names(kFlagColumnsIn) + ") SELECT * FROM " + unnest(kFlagColumnsIn, p) +
            "), ";
@@ -622,9 +620,8 @@ void write_group(Tx& tx, const GroupWrites& w) {
     rows.text(d.month.district).text(d.month.member).text(d.month.month).number(d.loaded).number(d.eligible_spent).end();
   }
   for (const auto& e : w.events) add_event(events, e);
-  Rows new_days(kDayColumns), old_days(kDayColumns), flags(kFlagColumnsIn);
+  Rows days(kDayColumns), flags(kFlagColumnsIn);
   for (const auto& [key, day] : w.days) {
-    auto& days = w.new_days.count(key) ? new_days : old_days;
     std::vector<std::string> merchants, counts, cards, times;
     for (const auto& [merchant, count] : day.by_merchant) {
       merchants.push_back(merchant);
@@ -649,7 +646,7 @@ void write_group(Tx& tx, const GroupWrites& w) {
   if (admin) tables.insert(tables.end(), {&loads, &refunds, &keys});
   tables.push_back(&raised);
   if (lowering) tables.push_back(&lowered);
-  tables.insert(tables.end(), {&new_days, &old_days});
+  tables.push_back(&days);
   if (flagged) tables.push_back(&flags);
   tables.push_back(&events);
   for (const Rows* rows : tables) rows->append_to(params);

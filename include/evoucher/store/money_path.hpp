@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -153,7 +152,6 @@ struct GroupWrites {
   std::vector<MonthDelta> months;  // one per member and month
   std::vector<AuditEntry> audits;  // one per admin command judged
   std::map<DayKey, engine::DayCounters> days;  // each member day's counters after the group
-  std::set<DayKey> new_days;                   // of those, the ones without a row yet
   std::vector<NewFlag> flags;                  // raised by the group's payments
   // Ids of accounts the journals name, by (district, key), when known; an entry to any other
   // account finds its id by key in the write.
