@@ -24,6 +24,7 @@ void add_processor_routes(Service& service);
 void add_batch_routes(Service& service);
 void add_audit_routes(Service& service);
 void add_flag_routes(Service& service);
+void add_program_routes(Service& service);
 
 Response json_answer(int status, const nlohmann::json& body);
 Response invalid(const std::string& detail);

@@ -8,6 +8,7 @@
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"
 #include "evoucher/store/parties.hpp"
+#include "evoucher/store/programs.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -91,7 +92,11 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
   const auto [cash, points] = member_balances(tx, member->district, member->id);
   const auto totals = store::member_totals(tx, member->district, member->id);
   const auto m = store::member_month(tx, member->district, member->id, month + "-01");
+  json programs = json::array();
+  for (const auto& w : store::member_wallets(tx, member->district, member->id))
+    programs.push_back({{"program", w.program}, {"balance", w.balance.value()}, {"expires_on", w.expires_on}});
   return json_answer(200, {{"id", member->id},
+                           {"programs", programs},
                            {"district", member->district},
                            {"cash", cash.value()},
                            {"points", points.value()},

@@ -20,12 +20,14 @@ ops::Answer render_payment(const ops::PaymentOutcome& o) {
     return to_answer(json_answer(200, {{"decision", "declined"}, {"reason", engine::to_string(*o.declined)}}));
   const auto& a = *o.approved;
   const auto& q = a.quote;
+  json paid{{"points", q.paid_points.value()}, {"cash", q.paid_cash.value()}};
+  if (q.paid_program > Won(0)) paid["program"] = q.paid_program.value();  // only when program money paid
   return to_answer(json_answer(200, {{"decision", "approved"},
                                      {"payment_id", a.payment_id},
                                      {"price", q.price.value()},
                                      {"discount", q.discount.value()},
                                      {"charged", q.charged.value()},
-                                     {"paid", {{"points", q.paid_points.value()}, {"cash", q.paid_cash.value()}}},
+                                     {"paid", paid},
                                      {"cashback", cashback_json(q.earned.cashback)},
                                      {"fee_support", q.earned.fee_support.value()},
                                      {"policy_id", a.city_policy_id ? json(*a.city_policy_id) : json(nullptr)}}));
@@ -36,10 +38,12 @@ ops::Answer render_cancellation(const ops::CancellationOutcome& o) {
   if (o.exceeds) return to_answer(problem(ErrorCode::cancel_exceeds_payment, *o.exceeds));
   const auto& d = *o.done;
   const auto& q = d.quote;
+  json refunded{{"cash", q.refund_cash.value()}, {"points", q.refund_points.value()}};
+  if (q.refund_program > Won(0)) refunded["program"] = q.refund_program.value();
   return to_answer(json_answer(200, {{"cancellation_id", d.cancellation_id},
                                      {"payment_id", d.payment_id},
                                      {"amount", q.amount.value()},
-                                     {"refunded", {{"cash", q.refund_cash.value()}, {"points", q.refund_points.value()}}},
+                                     {"refunded", refunded},
                                      {"cashback_reversed", cashback_json(q.reversed)},
                                      {"remaining", q.remaining.value()}}));
 }

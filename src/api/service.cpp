@@ -12,12 +12,18 @@
 namespace evoucher::api {
 namespace {
 
-bool is_json(const std::string* content_type) {
+bool is_media(const std::string* content_type, const char* media) {
   if (!content_type) return false;
   std::string v = content_type->substr(0, content_type->find(';'));
   while (!v.empty() && v.back() == ' ') v.pop_back();
   for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return v == "application/json";
+  return v == media;
+}
+
+// Bodies are JSON; a bulk grant may also come as CSV.
+bool acceptable_body(const std::string* content_type, const std::string& route) {
+  if (is_media(content_type, "application/json")) return true;
+  return route == "/v1/programs/{id}/grants" && is_media(content_type, "text/csv");
 }
 
 Response internal_error(const char* where, const std::exception* e) {
@@ -73,6 +79,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   add_batch_routes(*this);
   add_audit_routes(*this);
   add_flag_routes(*this);
+  add_program_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",
@@ -332,8 +339,10 @@ void Service::handle(Request request, Reply reply) {
     counted(problem(ErrorCode::invalid_request, *bad));
     return;
   }
-  if ((request.method == "POST" || request.method == "PATCH") && !is_json(request.header("content-type"))) {
-    counted(problem(ErrorCode::unsupported_media_type, "the body must be application/json"));
+  if ((request.method == "POST" || request.method == "PATCH") && !acceptable_body(request.header("content-type"), route)) {
+    counted(problem(ErrorCode::unsupported_media_type,
+                    route == "/v1/programs/{id}/grants" ? "the body must be application/json or text/csv"
+                                                        : "the body must be application/json"));
     return;
   }
   try {

@@ -37,6 +37,7 @@ Postings refund_postings(const std::string& member, Won amount) {
 
 Postings payment_postings(const std::string& member, const std::string& merchant, const PaymentQuote& quote) {
   Postings out;
+  for (const auto& d : quote.program_draws) add(out, accounts::member_program(d.program, member), d.amount);
   add(out, accounts::member_points(member), quote.paid_points);
   add(out, accounts::member_cash(member), quote.paid_cash);
   add(out, accounts::merchant_payable(merchant), -quote.charged);
@@ -44,11 +45,20 @@ Postings payment_postings(const std::string& member, const std::string& merchant
 }
 
 Postings cancellation_postings(const std::string& member, const std::string& merchant, const CancellationQuote& quote,
-                               const std::optional<Clawback>& clawback, const DrawnPools& pools) {
+                               const std::optional<Clawback>& clawback, const DrawnPools& pools,
+                               const std::map<std::string, std::int64_t>& program_pools) {
   Postings out;
   add(out, accounts::merchant_payable(merchant), quote.amount);
   add(out, accounts::member_cash(member), -quote.refund_cash);
   add(out, accounts::member_points(member), -quote.refund_points);
+  for (const auto& r : quote.program_refunds) {
+    if (!r.to_pool) {
+      add(out, accounts::member_program(r.program, member), -r.amount);
+      continue;
+    }
+    const auto pool = program_pools.find(r.program);
+    add_pool(out, pool == program_pools.end() ? std::nullopt : std::optional(pool->second), -r.amount);
+  }
   if (clawback) {
     const auto taken = clawback_postings(member, merchant, clawback->taken, pools);
     out.insert(out.end(), taken.begin(), taken.end());
@@ -92,6 +102,14 @@ Postings settlement_postings(const std::string& merchant, Won payable, Won fee_s
   add(out, accounts::fee_support_expense(), fee_support);
   add(out, accounts::float_account(), -(payable + fee_support));
   return out;
+}
+
+Postings grant_postings(const std::string& program, std::int64_t pool_id, const std::string& member, Won amount) {
+  return {{accounts::pool_drawn(pool_id), amount}, {accounts::member_program(program, member), -amount}};
+}
+
+Postings expiry_postings(const std::string& program, std::int64_t pool_id, const std::string& member, Won amount) {
+  return {{accounts::member_program(program, member), amount}, {accounts::pool_drawn(pool_id), -amount}};
 }
 
 }  // namespace evoucher::engine

@@ -2,6 +2,7 @@
 #include "evoucher/engine/payment.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace evoucher::engine {
 namespace {
@@ -39,12 +40,13 @@ const char* to_string(Decline decline) {
 }
 
 Earnings earnings(Won charged, Won eligible_before, const MerchantTerms& merchant, const std::string& card_district,
-                  const PolicyInForce& policy) {
+                  const PolicyInForce& policy, Won program_part) {
   const CityRules& rules = policy.city;
+  const Won earning = charged - program_part;  // the part that earns cashback
   Earnings out;
   if (earns_city_cashback(rules, merchant)) {
     const Won room = std::max(Won(0), rules.monthly_cap() - eligible_before);
-    out.eligible = std::min(charged, room);
+    out.eligible = std::min(earning, room);
     const int percent = percent_of_rate(rules, merchant.annual_revenue);
     // Each bracket takes the part of [before, before + eligible) that falls inside it.
     Won lower{0};
@@ -63,7 +65,7 @@ Earnings earnings(Won charged, Won eligible_before, const MerchantTerms& merchan
     out.fee_support = apply_bp(charged, policy.district->fee_support_bp);
   }
   if (merchant.benefit && merchant.benefit->kind == BenefitKind::merchant_cashback)
-    out.cashback.merchant = apply_bp(charged, merchant.benefit->rate_bp);
+    out.cashback.merchant = apply_bp(earning, merchant.benefit->rate_bp);
   return out;
 }
 
@@ -82,15 +84,28 @@ PaymentDecision decide_payment(const PaymentRequest& request, const PolicyInForc
   q.price = request.price;
   if (m.benefit && m.benefit->kind == BenefitKind::pre_discount) q.discount = apply_bp(request.price, m.benefit->rate_bp);
   q.charged = q.price - q.discount;
+  // Program money valid here pays first, the earliest expiry first; then points; then cash.
+  std::vector<const ProgramWallet*> valid;
+  for (const auto& w : request.wallets)
+    if (w.balance > Won(0) && program_valid(w, m, policy.city, request.business_date)) valid.push_back(&w);
+  std::sort(valid.begin(), valid.end(), [](const ProgramWallet* a, const ProgramWallet* b) {
+    return std::tie(a->expires_on, a->program) < std::tie(b->expires_on, b->program);
+  });
+  for (const auto* w : valid) {
+    const Won take = std::min(w->balance, q.charged - q.paid_program);
+    if (take <= Won(0)) break;
+    q.program_draws.push_back({w->program, take, w->expires_on});
+    q.paid_program += take;
+  }
   const Won points = std::max(Won(0), request.balances.points);
-  q.paid_points = std::min(points, q.charged);
-  q.paid_cash = q.charged - q.paid_points;
+  q.paid_points = std::min(points, q.charged - q.paid_program);
+  q.paid_cash = q.charged - q.paid_program - q.paid_points;
   if (q.paid_cash > request.balances.cash) {
     decision.declined = Decline::insufficient_funds;
     return decision;
   }
   q.eligible_before = request.month_eligible_spent;
-  q.earned = earnings(q.charged, q.eligible_before, m, request.card_district, policy);
+  q.earned = earnings(q.charged, q.eligible_before, m, request.card_district, policy, q.paid_program);
   decision.approved = q;
   return decision;
 }
@@ -102,14 +117,35 @@ CitySplit split_city_component(Won city, const CityRules& rules) {
   return s;
 }
 
-std::optional<CancellationQuote> quote_cancellation(const PaymentState& p, Won amount, const PolicyInForce& policy) {
+bool program_valid(const ProgramWallet& w, const MerchantTerms& m, const CityRules& rules,
+                   const std::string& business_date) {
+  if (business_date > w.expires_on) return false;
+  if (w.scope.categories && !w.scope.categories->count(m.category)) return false;
+  return w.scope.over_ceiling_allowed || m.annual_revenue <= rules.revenue_ceiling;
+}
+
+std::optional<CancellationQuote> quote_cancellation(const PaymentState& p, Won amount, const PolicyInForce& policy,
+                                                    const std::string& business_date) {
   if (amount <= Won(0) || p.cancelled + amount > p.charged) return std::nullopt;
   CancellationQuote q;
   q.amount = amount;
   q.refund_cash = std::min(amount, p.paid_cash - p.refunded_cash);
-  q.refund_points = amount - q.refund_cash;
+  const Won refunded_points = p.cancelled - p.refunded_cash - p.refunded_program;
+  q.refund_points = std::min(amount - q.refund_cash, p.paid_points - refunded_points);
+  // The rest is program money, back to the wallet spent last first.
+  Won program_left;
+  for (const auto& d : p.program_left) program_left += d.amount;
+  Won rest = amount - q.refund_cash - q.refund_points;
+  for (auto d = p.program_left.rbegin(); d != p.program_left.rend() && rest > Won(0); ++d) {
+    const Won back = std::min(rest, d->amount);
+    if (back <= Won(0)) continue;
+    q.program_refunds.push_back({d->program, back, !business_date.empty() && business_date > d->expires_on});
+    q.refund_program += back;
+    rest -= back;
+  }
   q.remaining = p.charged - p.cancelled - amount;
-  q.earned_after = earnings(q.remaining, p.eligible_before, p.merchant, p.card_district, policy);
+  q.earned_after = earnings(q.remaining, p.eligible_before, p.merchant, p.card_district, policy,
+                            program_left - q.refund_program);
   if (p.cashback_forfeited) {
     q.earned_after.cashback = {};
     q.earned_after.eligible = Won(0);

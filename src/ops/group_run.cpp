@@ -12,6 +12,7 @@
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/store/money_path.hpp"
 #include "evoucher/store/operations.hpp"
+#include "evoucher/store/programs.hpp"
 
 namespace evoucher::ops {
 namespace {
@@ -53,6 +54,7 @@ class Group {
   Result decide(const LoadCommand& c);
   Result decide(const RefundCommand& c);
   Result decide(const FlagReviewCommand& c);
+  Result decide(const GrantCommand& c);
   void write(GroupOutcome& out);
   // Judges the fraud rules on an approved payment, counts it into its member's day, and raises
   // its flags with the group.
@@ -123,6 +125,14 @@ class Group {
   std::vector<store::FlagReview> reviews_;
   std::vector<PaymentKey> forfeits_;
   std::set<std::string> suspensions_;
+  std::map<DistrictKey, std::vector<store::WalletFact>> wallets_;  // (district, member)
+  std::map<std::string, std::string> member_districts_;           // members named by grants
+  std::map<std::string, store::Program> programs_;                 // programs granted by the group
+  std::map<std::string, std::map<std::string, Won>> granted_;      // program -> member -> amount
+  std::map<std::int64_t, Won> pools_left_;                         // program pools: what is left
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> wallets_to_open_;
+  std::vector<std::pair<std::string, store::GrantRow>> grant_rows_;  // (program, grant)
+  std::vector<std::pair<std::string, store::AccountSpec>> pool_accounts_;
   std::set<DistrictKey> payables_;  // (district, merchant) that approved payments credit
   // Payables the writer did not know, whose ids the facts read found: ((district, merchant), id).
   std::vector<std::pair<DistrictKey, std::int64_t>> learned_payables_;
@@ -142,6 +152,9 @@ void Group::read() {
       lock.members.push_back(r->member);
     } else if (const auto* f = std::get_if<FlagReviewCommand>(c)) {
       if (f->payment_id) lock.payments.emplace_back(f->district, *f->payment_id);
+    } else if (const auto* g = std::get_if<GrantCommand>(c)) {
+      for (const auto& l : g->lines)
+        if (!l.refused) lock.members.push_back(l.member);
     }
   }
   auto locked = store::lock_members(tx_, lock);
@@ -156,7 +169,24 @@ void Group::read() {
     for (const auto& id : {row.posted.pools.national, row.posted.pools.city, row.posted.pools.district})
       if (id) pools.insert(*id);
   }
+  // Grants draw their programs' pools.
+  std::vector<std::string> grant_members;
+  for (const auto* c : commands_)
+    if (const auto* g = std::get_if<GrantCommand>(c)) {
+      if (!programs_.count(g->program))
+        if (auto program = store::find_program(tx_, g->program)) programs_[g->program] = std::move(*program);
+      if (programs_.count(g->program)) pools.insert(programs_.at(g->program).pool_id);
+      for (const auto& l : g->lines)
+        if (!l.refused) grant_members.push_back(l.member);
+    }
   store::lock_pools(tx_, {pools.begin(), pools.end()});
+  if (!grant_members.empty()) {
+    member_districts_ = store::member_districts(tx_, grant_members);
+    for (const auto& [id, program] : programs_) {
+      granted_[id] = store::granted(tx_, id, grant_members);
+      if (const auto pool = store::find_pool(tx_, program.pool_id)) pools_left_[program.pool_id] = pool->remaining();
+    }
+  }
   // Flags under review, after their payments: two reviews of one flag are judged one by one.
   for (const auto* c : commands_)
     if (const auto* f = std::get_if<FlagReviewCommand>(c))
@@ -167,6 +197,14 @@ void Group::read() {
   store::FactsRequest wanted;
   std::set<DistrictKey> unknown_payables;  // (district, merchant) whose payable id the writer lacks
   wanted.ids = static_cast<int>(commands_.size());
+  for (const auto* c : commands_)
+    if (const auto* g = std::get_if<GrantCommand>(c)) {
+      wanted.ids += static_cast<int>(g->lines.size());  // a journal a grant
+      wanted.keys.emplace_back(g->district, "grant:" + g->program + ":" + g->key);
+      for (const auto& l : g->lines)
+        if (const auto d = member_districts_.find(l.member); d != member_districts_.end())
+          wanted.wallets.emplace_back(d->second, l.member);
+    }
   auto member_accounts = [&](const std::string& district, const std::string& member) {
     wanted.accounts.emplace_back(district, accounts::member_cash(member));
     wanted.accounts.emplace_back(district, accounts::member_points(member));
@@ -178,6 +216,7 @@ void Group::read() {
       const auto card = cards_.find(p->card);
       if (card == cards_.end()) continue;
       member_accounts(card->second.district, card->second.member_id);
+      wanted.wallets.emplace_back(card->second.district, card->second.member_id);
       // A payable whose id the writer does not know yet is read with the balances, for its id.
       const auto& district = card->second.district;
       if (const auto id = payable_ids_(district, p->merchant)) {
@@ -228,6 +267,13 @@ void Group::read() {
   events_ = std::move(facts.events);
   latest_money_ = std::move(facts.latest_money);
   days_ = std::move(facts.days);
+  wallets_ = std::move(facts.wallets);
+  for (const auto& [member, wallets] : wallets_)
+    for (const auto& w : wallets) {
+      const DistrictKey key{member.first, accounts::member_program(w.program, member.second)};
+      balances_[key] = w.balance;
+      writes_.account_ids[key] = w.account_id;
+    }
   ids_ = std::move(facts.ids);
 }
 
@@ -321,8 +367,16 @@ Result Group::decide(const PaymentCommand& c) {
   const auto& month_totals = month(district, member, month_key);
   const auto terms =
       terms_of(m.district, m.category, m.annual_revenue, m.status == "active", m.benefit_kind, m.benefit_rate_bp);
-  const engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
-                                       {cash, points},    month_totals.eligible_spent};
+  engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
+                                 {cash, points},    month_totals.eligible_spent};
+  request.business_date = format_date(seoul_business_date(c.occurred_at));
+  if (const auto w = wallets_.find({district, member}); w != wallets_.end())
+    for (const auto& wallet : w->second) {
+      engine::ProgramScope scope{std::nullopt, wallet.over_ceiling_allowed};
+      if (wallet.categories) scope.categories = std::set<std::string>(wallet.categories->begin(), wallet.categories->end());
+      request.wallets.push_back({wallet.program, balance(district, accounts::member_program(wallet.program, member)),
+                                 wallet.expires_on, std::move(scope)});
+    }
   const auto decision = engine::decide_payment(request, policies.view());
   if (decision.declined) return decline(*decision.declined);
   const auto& q = *decision.approved;
@@ -360,6 +414,12 @@ Result Group::decide(const PaymentCommand& c) {
   p.occurred_at = c.occurred_at;
   p.business_date = format_date(seoul_business_date(c.occurred_at));
   p.journal_id = journal_id;
+  p.paid_program = q.paid_program;
+  int seq = 0;
+  for (const auto& d : q.program_draws) {
+    writes_.payment_programs.push_back({district, id, d.program, ++seq, d.amount});
+    balance(district, accounts::member_program(d.program, member)) -= d.amount;
+  }
   judge_flags(c, p, m, policies.city->fraud);
   writes_.payments.push_back(std::move(p));
 
@@ -393,7 +453,7 @@ Result Group::decide(const CancellationCommand& c) {
   event.merchant = p.merchant;
 
   const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
-  const engine::PaymentState state{
+  engine::PaymentState state{
       p.charged,
       p.paid_cash,
       p.paid_points,
@@ -403,8 +463,17 @@ Result Group::decide(const CancellationCommand& c) {
       {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
       terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
       p.district,
-      p.cashback_forfeited};
-  const auto q = engine::quote_cancellation(state, c.amount, policies.view());
+      p.cashback_forfeited,
+      {},
+      p.refunded_program};
+  std::map<std::string, std::int64_t> program_pools;
+  for (const auto& part : row.programs) {
+    program_pools[part.program] = part.pool_id;
+    if (part.amount > part.refunded)
+      state.program_left.push_back({part.program, part.amount - part.refunded, part.expires_on});
+  }
+  const auto cancel_date = format_date(seoul_business_date(c.occurred_at));
+  const auto q = engine::quote_cancellation(state, c.amount, policies.view(), cancel_date);
   if (!q) {
     outcome.exceeds = "cancelling " + won_text(c.amount) + " would exceed the payment: charged " +
                       won_text(p.charged) + ", already cancelled " + won_text(p.cancelled) + ", remaining " +
@@ -425,9 +494,16 @@ Result Group::decide(const CancellationCommand& c) {
   }
   writes_.journals.push_back({p.district, journal_id, "cancellation", c.occurred_at, ref,
                        engine::cancellation_postings(p.member, p.merchant, *q, claw,
-                                                     {pools.national, pools.city, pools.district})});
+                                                     {pools.national, pools.city, pools.district}, program_pools)});
+  for (const auto& r : q->program_refunds) {
+    writes_.program_refunds.push_back({p.district, p.id, r.program, 0, r.amount});
+    for (auto& part : row.programs)
+      if (part.program == r.program) part.refunded += r.amount;
+    if (!r.to_pool) balance(p.district, accounts::member_program(r.program, p.member)) += r.amount;
+  }
+  p.refunded_program += q->refund_program;
   cancellation_rows_.push_back({id, p.district, c.event_id, p.id, q->amount, q->refund_cash, q->refund_points,
-                                q->reversed.city, q->reversed.district, q->reversed.merchant,
+                                q->refund_program, q->reversed.city, q->reversed.district, q->reversed.merchant,
                                 q->fee_support_reversed, q->eligible_reduction, c.occurred_at,
                                 format_date(seoul_business_date(c.occurred_at)), journal_id});
   if (claw) {
@@ -519,6 +595,59 @@ Result Group::decide(const RefundCommand& c) {
 }
 
 Timestamp now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
+
+Result Group::decide(const GrantCommand& c) {
+  const DistrictKey key{c.district, "grant:" + c.program + ":" + c.key};
+  if (auto e = earlier(keys_, key, c.request_hash)) return *e;
+  GrantOutcome outcome;
+  const auto& program = programs_.at(c.program);
+  const auto date = format_date(seoul_business_date(c.occurred_at));
+  const bool in_period = date >= program.grant_from && date <= program.grant_to;
+  auto& already = granted_[c.program];
+  Won& left = pools_left_[program.pool_id];
+  for (const auto& l : c.lines) {
+    auto refuse = [&](std::string reason) { outcome.refused.push_back({l.line, l.member, std::move(reason)}); };
+    if (l.refused) {
+      refuse(*l.refused);
+      continue;
+    }
+    if (!in_period) {
+      refuse("the grant period is " + program.grant_from + " to " + program.grant_to + "; this grant is dated " + date);
+      continue;
+    }
+    const auto district = member_districts_.find(l.member);
+    if (district == member_districts_.end() || (program.district != "city" && district->second != program.district)) {
+      refuse(program.district == "city" ? "no member " + l.member
+                                        : "no member " + l.member + " in " + program.district);
+      continue;
+    }
+    if (const auto had = already.find(l.member); had != already.end()) {
+      refuse("already granted " + won_text(had->second) + " won by this program");
+      continue;
+    }
+    if (l.amount > left) {
+      refuse("the program's pool has " + won_text(left) + " won left");
+      continue;
+    }
+    const auto& d = district->second;
+    const auto journal_id = next_ids().second;
+    writes_.journals.push_back({d, journal_id, "grant", c.occurred_at, "grant " + c.program,
+                                engine::grant_postings(c.program, program.pool_id, l.member, l.amount)});
+    pool_accounts_.push_back({d, {accounts::pool_drawn(program.pool_id), store::Normal::debit, std::nullopt}});
+    const DistrictKey wallet{d, accounts::member_program(c.program, l.member)};
+    if (!writes_.account_ids.count(wallet)) {
+      if (wallets_to_open_.empty() || wallets_to_open_.back().first != c.program) wallets_to_open_.push_back({c.program, {}});
+      wallets_to_open_.back().second.emplace_back(d, l.member);
+    }
+    balance(d, wallet.second) += l.amount;
+    grant_rows_.push_back({c.program, {d, l.member, l.amount, journal_id}});
+    already[l.member] = l.amount;
+    left -= l.amount;
+    ++outcome.accepted;
+    outcome.amount += l.amount;
+  }
+  return keep_audited(c, key, "program:" + c.program, c.render(outcome));
+}
 
 std::int64_t epoch_ms(Timestamp t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -648,7 +777,9 @@ void Group::write(GroupOutcome& out) {
     if (!writes_.account_ids.count({district, key})) open.push_back({district, {key, store::Normal::credit, std::nullopt}});
   }
   out.payable_ids = std::move(learned_payables_);
+  open.insert(open.end(), pool_accounts_.begin(), pool_accounts_.end());
   store::open_accounts(tx_, open);
+  for (const auto& [program, members] : wallets_to_open_) store::open_wallets(tx_, program, members);
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
   for (const auto& key : days_counted_) writes_.days[key] = days_.at(key);
   out.flags = writes_.flags;
@@ -662,6 +793,7 @@ void Group::write(GroupOutcome& out) {
   for (const auto& [district, id] : forfeits_) store::forfeit_payment_cashback(tx_, district, id);
   for (const auto& r : reviews_) store::record_review(tx_, r);
   for (const auto& merchant : suspensions_) store::suspend_merchant(tx_, merchant);
+  for (const auto& [program, grant] : grant_rows_) store::insert_grants(tx_, program, {grant});
 }
 
 GroupOutcome Group::run() {

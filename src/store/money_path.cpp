@@ -24,7 +24,7 @@ const std::string kPaymentColumns =
     "p.charged, p.paid_points, p.paid_cash, p.eligible_before, p.eligible, p.city_cashback, p.district_cashback, "
     "p.merchant_cashback, p.fee_support, p.cancelled, p.refunded_cash, p.city_policy_id, p.district_policy_id, "
     "to_char(p.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.business_date::text, "
-    "p.journal_id, p.cashback_forfeited";
+    "p.journal_id, p.cashback_forfeited, p.paid_program, p.refunded_program";
 
 
 // Each money-path statement comes in variants: a group of payments alone does not name the
@@ -155,7 +155,16 @@ std::string facts_sql(bool admin) {
                           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
                           "                        AND member_id = x.mid) r "
                           "   WHERE greatest(l.at, r.at) IS NOT NULL)");
-  return sql + days_fact(p);  // numbered after every parameter above
+  sql += days_fact(p);  // numbered after every parameter above
+  const auto wallet_districts = p.add("text[]");
+  const auto wallet_members = p.add("text[]");
+  return sql + ", (SELECT coalesce(json_agg(json_build_array(w.district, w.member_id, w.program_id, a.balance, a.id, "
+               "          g.expires_on::text, g.categories, g.over_ceiling_allowed, g.pool_id)), '[]') "
+               "    FROM unnest(" + wallet_districts + ", " + wallet_members + ") AS x(d, mid) "
+               "    CROSS JOIN LATERAL (SELECT * FROM program_wallets WHERE district = x.d AND member_id = x.mid) w "
+               "    CROSS JOIN LATERAL (SELECT balance, id FROM accounts WHERE district = w.district "
+               "                        AND id = w.account_id LIMIT 1) a "
+               "    CROSS JOIN LATERAL (SELECT * FROM programs WHERE id = w.program_id LIMIT 1) g)";
 }
 
 const Statement kFacts{"mp_facts", facts_sql(false)};
@@ -184,7 +193,7 @@ const Table kPaymentColumnsIn{
     {"paid_cash", "bigint"}, {"eligible_before", "bigint"}, {"eligible", "bigint"}, {"city_cashback", "bigint"},
     {"district_cashback", "bigint"}, {"merchant_cashback", "bigint"}, {"fee_support", "bigint"},
     {"city_policy_id", "bigint"}, {"district_policy_id", "bigint"}, {"occurred_at", "timestamptz"},
-    {"business_date", "date"}, {"journal_id", "bigint"}};
+    {"business_date", "date"}, {"journal_id", "bigint"}, {"paid_program", "bigint"}};
 const Table kMoneyColumns{{"district", "text"}, {"id", "bigint"},          {"member_id", "text"},
                           {"amount", "bigint"},  {"bank_ref", "text"},     {"occurred_at", "timestamptz"},
                           {"journal_id", "bigint"}};
@@ -359,7 +368,7 @@ void add_payment(Rows& rows, const PaymentRecord& p) {
   rows.number(p.paid_points).number(p.paid_cash).number(p.eligible_before).number(p.eligible);
   rows.number(p.city_cashback).number(p.district_cashback).number(p.merchant_cashback).number(p.fee_support);
   rows.number(p.city_policy_id).number(p.district_policy_id).time(p.occurred_at).text(p.business_date);
-  rows.number(p.journal_id).end();
+  rows.number(p.journal_id).number(p.paid_program).end();
 }
 
 void add_money(Rows& rows, const MoneyRecord& m) {
@@ -384,6 +393,23 @@ const Statement kLockPayments{
         "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p "
         "LEFT JOIN LATERAL (SELECT * FROM cashback_postings WHERE district = p.district "
         "                   AND business_date = p.business_date AND payment_id = p.id LIMIT 1) k ON true"};
+
+const Statement kPaymentPrograms{
+    "mp_payment_programs",
+    "SELECT pp.district, pp.payment_id, pp.program_id, pp.seq, pp.amount, pp.refunded, g.expires_on::text, g.pool_id "
+    "  FROM unnest($1::text[], $2::bigint[]) AS x(d, pid) "
+    "  CROSS JOIN LATERAL (SELECT * FROM payment_programs WHERE district = x.d AND payment_id = x.pid) pp "
+    "  CROSS JOIN LATERAL (SELECT * FROM programs WHERE id = pp.program_id LIMIT 1) g "
+    " ORDER BY pp.district, pp.payment_id, pp.seq"};
+const Statement kInsertPaymentPrograms{
+    "mp_insert_payment_programs",
+    "INSERT INTO payment_programs (district, payment_id, program_id, seq, amount) "
+    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::bigint[])"};
+const Statement kRefundPaymentPrograms{
+    "mp_refund_payment_programs",
+    "UPDATE payment_programs pp SET refunded = pp.refunded + x.amount "
+    "  FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])) AS x(d, pid, prog, amount) "
+    " WHERE pp.district = x.d AND pp.payment_id = x.pid AND pp.program_id = x.prog"};
 
 const Statement kLockPools{
     "mp_lock_pools", "SELECT id FROM pools WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
@@ -421,6 +447,8 @@ PaymentRecord payment_from_row(const pqxx::row& r) {
   p.business_date = r[28].as<std::string>();
   p.journal_id = r[29].as<std::int64_t>();
   p.cashback_forfeited = r[30].as<bool>();
+  p.paid_program = won(r[31]);
+  p.refunded_program = won(r[32]);
   return p;
 }
 
@@ -512,6 +540,8 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     day_dates.push_back(d.date);
   }
   params.insert(params.end(), {text_array(day_districts), text_array(day_members), text_array(day_dates)});
+  const auto [wallet_districts, wallet_members] = columns(request.wallets);
+  params.insert(params.end(), {wallet_districts, wallet_members});
   const auto row = run_with(tx, admin ? kFactsAdmin : kFacts, params).at(0);
   Facts out;
   for (const auto& m : parsed(row[0]))
@@ -546,6 +576,12 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     for (std::size_t i = 0; i < d[5].size(); ++i)
       day.recent.push_back({d[5][i].get<std::string>(), d[6][i].get<std::int64_t>()});
   }
+  for (const auto& w : parsed(row[9])) {
+    WalletFact f{w[2].get<std::string>(), Won(w[3].get<std::int64_t>()), w[4].get<std::int64_t>(),
+                 w[5].get<std::string>(), std::nullopt, w[7].get<bool>(), w[8].get<std::int64_t>()};
+    if (!w[6].is_null()) f.categories = w[6].get<std::vector<std::string>>();
+    out.wallets[{w[0].get<std::string>(), w[1].get<std::string>()}].push_back(std::move(f));
+  }
   return out;
 }
 
@@ -572,11 +608,22 @@ std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& pay
   for (const auto& r : run_mapped(tx, kLockPayments, districts, ids)) {
     PaymentRow row;
     row.record = payment_from_row(r);
-    row.posted.posted = r[31].as<bool>();
-    row.posted.pools = {opt<std::int64_t>(r[32]), opt<std::int64_t>(r[33]), opt<std::int64_t>(r[34])};
-    row.posted.amounts = {won(r[35]), won(r[36]), won(r[37]), won(r[38])};
+    row.posted.posted = r[33].as<bool>();
+    row.posted.pools = {opt<std::int64_t>(r[34]), opt<std::int64_t>(r[35]), opt<std::int64_t>(r[36])};
+    row.posted.amounts = {won(r[37]), won(r[38]), won(r[39]), won(r[40])};
     out.push_back(std::move(row));
   }
+  // Program money, for the payments that took any.
+  std::vector<PaymentKey> with_programs;
+  for (const auto& row : out)
+    if (row.record.paid_program > Won(0)) with_programs.emplace_back(row.record.district, row.record.id);
+  if (with_programs.empty()) return out;
+  const auto [pd, pids] = columns(with_programs);
+  std::map<PaymentKey, std::vector<PaymentProgram>> parts;
+  for (const auto& r : run_mapped(tx, kPaymentPrograms, pd, pids))
+    parts[{r[0].as<std::string>(), r[1].as<std::int64_t>()}].push_back(
+        {r[2].as<std::string>(), r[3].as<int>(), won(r[4]), won(r[5]), r[6].as<std::string>(), r[7].as<std::int64_t>()});
+  for (auto& row : out) row.programs = parts[{row.record.district, row.record.id}];
   return out;
 }
 
@@ -652,6 +699,24 @@ void write_group(Tx& tx, const GroupWrites& w) {
   for (const Rows* rows : tables) rows->append_to(params);
   run_with(tx, kWriteGroup[(admin ? 4 : 0) + (lowering ? 2 : 0) + (flagged ? 1 : 0)], params);
   record_audit(tx, w.audits);
+  auto program_lines = [&](const Statement& st, const std::vector<GroupWrites::ProgramLine>& lines, bool with_seq) {
+    if (lines.empty()) return;
+    std::vector<std::string> districts, programs, seqs;
+    std::vector<long long> payments, amounts;
+    for (const auto& l : lines) {
+      districts.push_back(l.district);
+      payments.push_back(l.payment_id);
+      programs.push_back(l.program);
+      seqs.push_back(std::to_string(l.seq));
+      amounts.push_back(l.amount.value());
+    }
+    std::vector<std::string> params{text_array(districts), bigint_array(payments), text_array(programs)};
+    if (with_seq) params.push_back(text_array(seqs));
+    params.push_back(bigint_array(amounts));
+    run_with(tx, st, params);
+  };
+  program_lines(kInsertPaymentPrograms, w.payment_programs, true);
+  program_lines(kRefundPaymentPrograms, w.program_refunds, false);
 }
 
 }  // namespace evoucher::store

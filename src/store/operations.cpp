@@ -21,9 +21,10 @@ const Statement kInsertCancellation{
     "op_insert_cancellation",
     "WITH c AS (INSERT INTO cancellations (district, id, event_id, payment_id, amount, refund_cash, refund_points, "
     "  reversed_city, reversed_district, reversed_merchant, reversed_fee_support, eligible_reduction, occurred_at, "
-    "  business_date, journal_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
-    "  $14::date, $15)) "
+    "  business_date, journal_id, refund_program) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+    "  $13::timestamptz, $14::date, $15, $16)) "
     "UPDATE payments SET cancelled = cancelled + $5, refunded_cash = refunded_cash + $6, "
+    "  refunded_program = refunded_program + $16, "
     "  city_cashback = city_cashback - $8, district_cashback = district_cashback - $9, "
     "  merchant_cashback = merchant_cashback - $10, fee_support = fee_support - $11, eligible = eligible - $12 "
     "WHERE district = $1 AND id = $4"};
@@ -54,7 +55,7 @@ void insert_cancellation(Tx& tx, const CancellationRecord& c) {
     run(tx, kInsertCancellation, c.district, c.id, c.event_id, c.payment_id, c.amount.value(), c.refund_cash.value(),
         c.refund_points.value(), c.reversed_city.value(), c.reversed_district.value(), c.reversed_merchant.value(),
         c.reversed_fee_support.value(), c.eligible_reduction.value(), format_rfc3339(c.occurred_at), c.business_date,
-        c.journal_id);
+        c.journal_id, c.refund_program.value());
     return 0;
   });
 }

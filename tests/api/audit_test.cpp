@@ -20,7 +20,7 @@ const std::set<std::pair<std::string, std::string>> kWriteRoutes{
     {"PATCH", "/v1/cards/{token}"}, {"POST", "/v1/merchants"},    {"PATCH", "/v1/merchants/{id}"},
     {"POST", "/v1/policies"},   {"POST", "/v1/pools"},            {"POST", "/v1/pools/{id}/top-ups"},
     {"POST", "/v1/loads"},      {"POST", "/v1/refunds"},          {"POST", "/v1/batches/cashback"},
-    {"POST", "/v1/flags/{id}/review"}};
+    {"POST", "/v1/flags/{id}/review"},  {"POST", "/v1/programs"},      {"POST", "/v1/programs/{id}/grants"}};
 
 TEST(AuditRoutes, EveryAdminWriteRouteIsListed) {
   std::set<std::pair<std::string, std::string>> writes;
@@ -103,6 +103,17 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
             9'000'001);
   EXPECT_EQ(as_bp("POST", "/v1/flags/flag-bupyeong-9000001/review", {{"outcome", "cleared"}, {"note", "ok"}}).status,
             200);
+  EXPECT_EQ(as_bp("POST", "/v1/programs",
+                  {{"id", "bp-relief"}, {"name", "재난지원금"}, {"district", "bupyeong"}, {"funder", "district"},
+                   {"budget", 1'000'000}, {"grant_from", "2020-01-01"}, {"grant_to", "2099-12-31"},
+                   {"expires_on", "2099-12-31"}, {"scope", {{"categories", nullptr}, {"over_ceiling_allowed", true}}}},
+                  "program-1")
+                .status,
+            201);
+  EXPECT_EQ(as_bp("POST", "/v1/programs/bp-relief/grants", {{"grants", {{{"member", "m2"}, {"amount", 1000}}}}},
+                  "grant-1")
+                .status,
+            200);
 
   // Neither a replay, nor bad input, nor a refusal, nor a conflict writes a row.
   EXPECT_EQ(as_bp("POST", "/v1/pools/" + pool_id + "/top-ups", {{"amount", 1000}}, "top-1").status, 201);
@@ -129,9 +140,11 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
        "refund:" + refund.body["refund_id"].get<std::string>(), 201},
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/batches/cashback", "batch:bupyeong/2020-03-02", 200},
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/flags/flag-bupyeong-9000001/review",
-       "flag:flag-bupyeong-9000001", 200}};
+       "flag:flag-bupyeong-9000001", 200},
+      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/programs", "program:bp-relief", 201},
+      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/programs/bp-relief/grants", "program:bp-relief", 200}};
   EXPECT_EQ(trail(auditor), expected);
-  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 14);
+  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 16);
 
   // The expected rows name every write route.
   std::set<std::pair<std::string, std::string>> covered;
@@ -141,6 +154,7 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
     if (path == "/v1/merchants/bp-new") path = "/v1/merchants/{id}";
     if (path == "/v1/pools/" + pool_id + "/top-ups") path = "/v1/pools/{id}/top-ups";
     if (path == "/v1/flags/flag-bupyeong-9000001/review") path = "/v1/flags/{id}/review";
+    if (path == "/v1/programs/bp-relief/grants") path = "/v1/programs/{id}/grants";
     covered.emplace(std::get<3>(row), path);
   }
   EXPECT_EQ(covered, kWriteRoutes);

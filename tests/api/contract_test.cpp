@@ -287,6 +287,23 @@ const std::vector<MatrixCase>& matrix() {
       {"GET", "/v1/audit",
        [](const std::string& d, int) { return R{"/v1/audit?from=2020-01-01&to=2099-12-31&district=" + d, nullptr, false}; },
        read_own, read_other},
+      {"POST", "/v1/programs",
+       [](const std::string& d, int n) {
+         return R{"/v1/programs",
+                  {{"id", "prog" + std::to_string(n)}, {"name", "p"}, {"district", d}, {"funder", "district"},
+                   {"budget", 1}, {"grant_from", "2020-01-01"}, {"grant_to", "2020-12-31"}, {"expires_on", "2020-12-31"},
+                   {"scope", {{"categories", nullptr}, {"over_ceiling_allowed", false}}}},
+                  true};
+       },
+       write_own, write_other},
+      {"GET", "/v1/programs/{id}",
+       [](const std::string& d, int) { return R{"/v1/programs/fx-" + d, nullptr, false}; }, read_own, read_other},
+      // A second grant to the same member is a refused line in a 200 answer.
+      {"POST", "/v1/programs/{id}/grants",
+       [](const std::string& d, int) {
+         return R{"/v1/programs/fx-" + d + "/grants", {{"grants", {{{"member", of(d).member}, {"amount", 1}}}}}, true};
+       },
+       {200, 200, 403}, {200, 404, 403}},
       {"GET", "/v1/flags",
        [](const std::string& d, int) { return R{"/v1/flags?from=2020-01-01&to=2020-12-31&district=" + d, nullptr, false}; },
        read_own, read_other},
@@ -331,6 +348,15 @@ TEST_F(Contract, RoleMatrix) {
                   .status,
               200);
   }
+  // A program of each district, granting until 2099.
+  for (const char* d : {"bupyeong", "yeonsu"})
+    ASSERT_EQ(admin("POST", "/v1/programs",
+                    {{"id", std::string("fx-") + d}, {"name", "fixture"}, {"district", d}, {"funder", "district"},
+                     {"budget", 1'000'000}, {"grant_from", "2020-01-01"}, {"grant_to", "2099-12-31"},
+                     {"expires_on", "2099-12-31"}, {"scope", {{"categories", nullptr}, {"over_ceiling_allowed", false}}}},
+                    kAdminToken, std::string("fixture-program-") + d)
+                  .status,
+              201);
   // A flag in each district, with fixed ids the review rows name.
   for (const auto& [d, id] : std::vector<std::pair<std::string, int>>{{"bupyeong", 9'000'001}, {"yeonsu", 9'000'002}})
     ASSERT_EQ(scalar("INSERT INTO flags (district, id, rule, payment_id, merchant_id, occurred_at, business_date, "

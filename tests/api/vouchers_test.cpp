@@ -33,7 +33,7 @@ TEST_F(WorkedExample, TableOfTheEngineIssue) {
 
   auto state = admin("GET", "/v1/members/m1?month=2020-03");
   ASSERT_EQ(state.status, 200);
-  EXPECT_EQ(state.body, json::parse(R"({"id":"m1","district":"bupyeong","cash":572500,"points":0,
+  EXPECT_EQ(state.body, json::parse(R"({"id":"m1","district":"bupyeong","cash":572500,"points":0,"programs":[],
     "pending_cashback":55100,"month":{"month":"2020-03","loaded":1000000,"eligible_spent":427500}})"));
 
   // The nightly batch posts the 55,100 of pending cashback to points.

@@ -11,6 +11,11 @@ inline std::string float_account() { return "float"; }
 // What the district's members hold (liabilities, credit-normal). Cash never goes below zero.
 inline std::string member_cash(const std::string& member) { return "member:" + member + ":cash"; }
 inline std::string member_points(const std::string& member) { return "member:" + member + ":points"; }
+// A member's program money of one program (liability, credit-normal, never below zero). Program
+// ids hold no ':', so the key reads one way only.
+inline std::string member_program(const std::string& program, const std::string& member) {
+  return "program:" + program + ":" + member;
+}
 // What the platform owes a merchant for this district's cards (liability, credit-normal).
 inline std::string merchant_payable(const std::string& merchant) { return "merchant:" + merchant + ":payable"; }
 // Cashback drawn from one funding pool for this district's cards (expense, debit-normal).

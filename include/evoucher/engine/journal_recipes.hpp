@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,8 +38,14 @@ struct DrawnPools {
 
 // 취소: the payable returns the cancelled amount to cash and points; when the batch had already
 // posted the payment's cashback, the clawback takes the difference from points back to its pools.
+// `program_pools`: each program's pool id, for program money that expired and goes to its pool.
 Postings cancellation_postings(const std::string& member, const std::string& merchant, const CancellationQuote& quote,
-                               const std::optional<Clawback>& clawback, const DrawnPools& pools);
+                               const std::optional<Clawback>& clawback, const DrawnPools& pools,
+                               const std::map<std::string, std::int64_t>& program_pools = {});
+
+// 정책발행: a grant draws the program's pool into the member's wallet; expiry returns what is left.
+Postings grant_postings(const std::string& program, std::int64_t pool_id, const std::string& member, Won amount);
+Postings expiry_postings(const std::string& program, std::int64_t pool_id, const std::string& member, Won amount);
 
 // A confirmed fraud flag on a posted payment: what was posted goes back from points to the pools
 // it came from, and the merchant component to the merchant's payable.

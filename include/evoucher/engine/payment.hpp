@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,35 @@ struct PolicyInForce {
   const DistrictRules* district = nullptr;  // the card's issuing district's policy, or none
 };
 
+// `program_part`: of charged, what program money paid; it earns no cashback and does not count
+// toward the monthly cap, but earns fee support.
 Earnings earnings(Won charged, Won eligible_before, const MerchantTerms& merchant, const std::string& card_district,
-                  const PolicyInForce& policy);
+                  const PolicyInForce& policy, Won program_part = Won(0));
+
+// Program money (정책발행) a member holds: one wallet per program, valid through the Seoul day
+// expires_on, at the merchants of the program's scope.
+struct ProgramScope {
+  std::optional<std::set<std::string>> categories;  // none: every category
+  bool over_ceiling_allowed = false;
+  bool operator==(const ProgramScope&) const = default;
+};
+struct ProgramWallet {
+  std::string program;
+  Won balance;
+  std::string expires_on;  // YYYY-MM-DD
+  ProgramScope scope;
+};
+// Whether the wallet's money may pay at the merchant on the Seoul business date.
+bool program_valid(const ProgramWallet& wallet, const MerchantTerms& merchant, const CityRules& rules,
+                   const std::string& business_date);
+
+// What a payment took from one wallet, in spending order.
+struct ProgramDraw {
+  std::string program;
+  Won amount;
+  std::string expires_on;
+  bool operator==(const ProgramDraw&) const = default;
+};
 
 enum class Decline { insufficient_funds, card_inactive, unknown_card, unknown_merchant, merchant_ineligible };
 const char* to_string(Decline decline);
@@ -69,6 +97,8 @@ struct PaymentRequest {
   MerchantTerms merchant;
   Balances balances;
   Won month_eligible_spent;  // across all the member's cards, in the payment's Seoul month
+  std::vector<ProgramWallet> wallets;  // the member's program money
+  std::string business_date;           // the payment's Seoul date, for the wallets' expiry
 };
 
 struct PaymentQuote {
@@ -79,6 +109,8 @@ struct PaymentQuote {
   Won paid_cash;
   Won eligible_before;
   Earnings earned;
+  Won paid_program;                        // the sum of program_draws
+  std::vector<ProgramDraw> program_draws;  // earliest expiry first
 };
 
 struct PaymentDecision {
@@ -108,12 +140,27 @@ struct PaymentState {
   MerchantTerms merchant;
   std::string card_district;
   bool cashback_forfeited = false;  // a confirmed fraud flag: it earns no cashback, whatever remains
+  // Program money: what each wallet paid, in spending order, less what earlier cancellations gave
+  // back to it.
+  std::vector<ProgramDraw> program_left;
+  Won refunded_program;  // what earlier cancellations gave back of program money
+};
+
+// A cancellation's program money going back: to the wallet, or, once the program has expired,
+// to the program's pool.
+struct ProgramRefund {
+  std::string program;
+  Won amount;
+  bool to_pool = false;
+  bool operator==(const ProgramRefund&) const = default;
 };
 
 struct CancellationQuote {
   Won amount;
   Won refund_cash;
   Won refund_points;
+  Won refund_program;                          // the sum of program_refunds
+  std::vector<ProgramRefund> program_refunds;  // the latest spent first
   Won remaining;            // charged - all cancellations
   Earnings earned_after;    // what the remaining amount earns
   Cashback reversed;        // earned before - earned after
@@ -121,9 +168,12 @@ struct CancellationQuote {
   Won eligible_reduction;   // how much the member's monthly eligible total drops
 };
 
-// nullopt when the amount would take cancellations past `charged`.
+// nullopt when the amount would take cancellations past `charged`. Money goes back in the reverse
+// of the spending order: cash first, then points, then program money. `business_date` is the
+// cancellation's Seoul date: program money expired by then goes to its pool.
 std::optional<CancellationQuote> quote_cancellation(const PaymentState& payment, Won amount,
-                                                    const PolicyInForce& original_policy);
+                                                    const PolicyInForce& original_policy,
+                                                    const std::string& business_date = "");
 
 // A confirmed fraud flag takes back the payment's cashback as a cancellation would, with nothing
 // refunded: every component it earns now is reversed, and its eligible spend leaves the month.

@@ -144,7 +144,37 @@ struct FlagReviewCommand {
   std::function<Answer(const FlagReviewOutcome&)> render;
 };
 
-using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, RefundCommand, FlagReviewCommand>;
+// A grant run of one program: each line accepted or refused with its reason, never stopping
+// half-way. Stored under the Idempotency-Key like every admin money call.
+struct GrantLine {
+  int line = 0;  // 1-based, as sent
+  std::string member;
+  Won amount;
+  std::optional<std::string> refused;  // a line refused before it was judged (bad input)
+};
+struct GrantRefusal {
+  int line = 0;
+  std::string member;
+  std::string reason;
+};
+struct GrantOutcome {
+  int accepted = 0;
+  Won amount;
+  std::vector<GrantRefusal> refused;
+};
+struct GrantCommand {
+  std::string program;
+  std::string district;  // the program's: "city" or a district code
+  std::string key;       // the Idempotency-Key
+  std::vector<GrantLine> lines;
+  Timestamp occurred_at;
+  std::string request_hash;
+  std::optional<store::AuditEntry> audit;
+  std::function<Answer(const GrantOutcome&)> render;
+};
+
+using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, RefundCommand, FlagReviewCommand,
+                             GrantCommand>;
 
 // How a command ended: answered, or not at all (the caller answers 503 or 500, and nothing was
 // stored under the key, so a retry is judged afresh).

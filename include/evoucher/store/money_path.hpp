@@ -50,6 +50,16 @@ struct DayKey {
   std::string district, member, date;  // date: "YYYY-MM-DD"
   auto operator<=>(const DayKey&) const = default;
 };
+// A member's wallet of one program, with the program's terms.
+struct WalletFact {
+  std::string program;
+  Won balance;
+  std::int64_t account_id = 0;
+  std::string expires_on;
+  std::optional<std::vector<std::string>> categories;
+  bool over_ceiling_allowed = false;
+  std::int64_t pool_id = 0;
+};
 struct StoredKey {
   std::string request_hash;
   int status = 0;
@@ -72,6 +82,7 @@ struct FactsRequest {
   std::vector<EventKey> events;       // processor events
   std::vector<DistrictKey> members;   // (district, member) whose latest load or refund is wanted
   std::vector<DayKey> days;           // fraud counters
+  std::vector<DistrictKey> wallets;   // (district, member) whose program wallets are wanted
   int ids = 0;                        // fresh operation ids wanted, each with a journal id
 };
 struct Facts {
@@ -84,15 +95,25 @@ struct Facts {
   std::map<EventKey, StoredKey> events;
   std::map<DistrictKey, Timestamp> latest_money;  // a member's latest load or refund, when any
   std::map<DayKey, engine::DayCounters> days;     // a day without payments is absent
+  std::map<DistrictKey, std::vector<WalletFact>> wallets;  // (district, member): every wallet
   std::vector<std::pair<std::int64_t, std::int64_t>> ids;  // (operation id, journal id)
 };
 // Everything a group decides on, read after its locks in one statement.
 Facts read_facts(Tx& tx, const FactsRequest& request);
 
+// What a payment took from one program wallet, with the program's expiry and pool.
+struct PaymentProgram {
+  std::string program;
+  int seq = 0;
+  Won amount, refunded;
+  std::string expires_on;
+  std::int64_t pool_id = 0;
+};
 // Approved payments with what the batch posted, locked until the group commits.
 struct PaymentRow {
   PaymentRecord record;
   PostedState posted;
+  std::vector<PaymentProgram> programs;  // in spending order
 };
 std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& payments);
 // Locks pool rows in id order before a clawback returns money to them: payments, then pools, then
@@ -152,6 +173,15 @@ struct GroupWrites {
   std::vector<MonthDelta> months;  // one per member and month
   std::vector<AuditEntry> audits;  // one per admin command judged
   std::map<DayKey, engine::DayCounters> days;  // each member day's counters after the group
+  // Program money: what new payments took from each wallet, and what cancellations gave back.
+  struct ProgramLine {
+    std::string district;
+    std::int64_t payment_id = 0;
+    std::string program;
+    int seq = 0;
+    Won amount;
+  };
+  std::vector<ProgramLine> payment_programs, program_refunds;  // seq unused in refunds
   std::vector<NewFlag> flags;                  // raised by the group's payments
   // Ids of accounts the journals name, by (district, key), when known; an entry to any other
   // account finds its id by key in the write.

@@ -62,6 +62,7 @@ struct PaymentRecord {
   std::string business_date;
   std::int64_t journal_id = 0;
   bool cashback_forfeited = false;  // a confirmed fraud flag took its cashback
+  Won paid_program, refunded_program;
 };
 
 struct CancellationRecord {
@@ -69,7 +70,7 @@ struct CancellationRecord {
   std::string district;
   std::string event_id;
   std::int64_t payment_id = 0;
-  Won amount, refund_cash, refund_points;
+  Won amount, refund_cash, refund_points, refund_program;
   Won reversed_city, reversed_district, reversed_merchant, reversed_fee_support, eligible_reduction;
   Timestamp occurred_at;
   std::string business_date;
