@@ -95,3 +95,20 @@ SELECT ledger_create_district_partitions(code) FROM districts;
 
 GRANT SELECT, INSERT ON programs, program_wallets, grants TO evoucher_service;
 GRANT SELECT, INSERT, UPDATE ON payment_programs TO evoucher_service;
+
+-- What the expiry batch returned from each wallet to its program's pool.
+CREATE TABLE program_expiries (
+  district       text NOT NULL,
+  id             bigint NOT NULL DEFAULT nextval('operation_id_seq'),
+  program_id     text NOT NULL,
+  member_id      text NOT NULL,
+  amount         bigint NOT NULL CHECK (amount > 0),
+  business_date  date NOT NULL,  -- the run's date
+  journal_id     bigint NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (district, id)
+) PARTITION BY LIST (district);
+CREATE INDEX program_expiries_by_program ON program_expiries (program_id);
+INSERT INTO district_partitioned_tables VALUES ('program_expiries');
+SELECT ledger_create_district_partitions(code) FROM districts;
+GRANT SELECT, INSERT ON program_expiries TO evoucher_service;

@@ -3,6 +3,7 @@
 
 #include "endpoints.hpp"
 #include "evoucher/ops/batch.hpp"
+#include "evoucher/ops/expiry.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/ledger.hpp"
@@ -123,6 +124,44 @@ void add_batch_routes(Service& service) {
   // connection with the command line's timeouts, and answers when it is done. A second call for
   // the same date waits for the first (its advisory lock) and answers the report.
   auto& batches = service.batches();
+  // Expiry is platform-wide: the city admin's. Like the cashback batch, it runs on the batch
+  // pool and its answer is stored under the key, in the city's partition.
+  service.admin_command("POST", "/v1/batches/expiry", [chunk, &batches](store::Connection& c, const Request& request,
+                                                                      const PathParams&, const Principal& who,
+                                                                      Reply reply) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto date = f.date("business_date");
+    std::string detail;
+    const auto key = idempotency_header(request, detail);
+    if (auto p = f.problem()) return reply(invalid(*p));
+    if (!key) return reply(invalid(detail));
+    if (who.role != Role::city_admin) return reply(forbidden("run the expiry batch"));
+    const auto hash = request_hash(request);
+    {
+      store::Tx tx(c);
+      if (auto earlier = earlier_answer(store::claim_key(tx, "city", "expiry:" + *key, hash)))
+        return reply(std::move(*earlier));
+    }
+    auto audit = audit_entry(request, who, "city", "expiry:" + date);
+    run_on(
+        batches,
+        [chunk, date, key = *key, hash, audit](store::Connection& bc, Reply answer_with) {
+          const auto outcome = ops::run_expiry(bc, date, now_utc(), chunk);
+          const auto answer = outcome.date_not_closed ? problem(ErrorCode::date_not_closed, *outcome.date_not_closed)
+                                                      : json_response(200, outcome.report);
+          store::Tx tx(bc);
+          if (store::claim_key(tx, "city", "expiry:" + key, hash).state == store::KeyState::fresh) {
+            store::record_answer(tx, "city", "expiry:" + key, answer.status, answer.body);
+            commit_audited(tx, audit, answer);
+          }
+          answer_with(answer);
+        },
+        std::move(reply),
+        {"too many batches are waiting; try again shortly",
+         "the expiry batch failed; run it again: it resumes where it stopped"});
+  });
+
   service.admin_command("POST", "/v1/batches/cashback", [chunk, &batches](store::Connection& c, const Request& request,
                                                                         const PathParams&, const Principal& who,
                                                                         Reply reply) {

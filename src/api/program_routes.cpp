@@ -105,6 +105,7 @@ Response get_program(store::Connection& c, const Request&, const PathParams& par
   for (const auto& [district, t] : store::program_totals(tx, program->id)) {
     all.granted += t.granted;
     all.spent += t.spent;
+    all.expired += t.expired;
     all.returned += t.returned;
     all.balance += t.balance;
     all.grants += t.grants;
@@ -112,12 +113,14 @@ Response get_program(store::Connection& c, const Request&, const PathParams& par
                            {"grants", t.grants},
                            {"granted", t.granted.value()},
                            {"spent", t.spent.value()},
+                           {"expired", t.expired.value()},
                            {"returned", t.returned.value()},
                            {"balance", t.balance.value()}});
   }
   body["grants"] = all.grants;
   body["granted"] = all.granted.value();
   body["spent"] = all.spent.value();
+  body["expired"] = all.expired.value();
   body["returned"] = all.returned.value();
   body["balance"] = all.balance.value();
   body["by_district"] = by_district;

@@ -12,6 +12,7 @@
 
 #include "evoucher/api/auth.hpp"
 #include "evoucher/ops/batch.hpp"
+#include "evoucher/ops/expiry.hpp"
 #include "evoucher/ops/flag_batch.hpp"
 #include "evoucher/api/policy_json.hpp"
 #include "evoucher/api/service.hpp"
@@ -39,6 +40,7 @@ commands:
   batch cashback --date D [--district C]
                                    post the business date's cashback (all districts unless --district)
   batch flags --date D             judge the nightly fraud rule (sales over revenue) for D's month
+  batch expire --date D            return the unspent money of programs expired by D to their pools
   seed demo                        load the Incheon March 2020 demo (once)
   db stop | db status | db url     the embedded PostgreSQL under var/pg
   token create --role R [--district C] [--name N]
@@ -208,11 +210,23 @@ int token(const Config& config, const Args& args) {
 // The nightly batch. EVOUCHER_FAULT_KILL_AFTER_CHUNKS=N makes the process kill itself after its
 // N-th committed chunk: the restart tests use it to stop a run half-way.
 int batch(const Config& config, const Args& args) {
-  if (args.words.size() != 2 || (args.words[1] != "cashback" && args.words[1] != "flags"))
-    throw UsageError("batch takes one argument: cashback or flags");
+  if (args.words.size() != 2 || (args.words[1] != "cashback" && args.words[1] != "flags" && args.words[1] != "expire"))
+    throw UsageError("batch takes one argument: cashback, flags or expire");
   const auto date = args.date ? parse_date(*args.date) : std::nullopt;
   if (!date || !in_service_era(*date))
     throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD, " + kServiceEra);
+  if (args.words[1] == "expire") {
+    if (args.district) throw UsageError("batch expire returns every program's money; it takes no --district");
+    store::Connection connection(database_url(config), cli_service_options(config));
+    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    const auto outcome = ops::run_expiry(connection, *args.date, now, config.batch_chunk_size);
+    if (outcome.date_not_closed) {
+      std::cerr << "evoucher: " << *outcome.date_not_closed << "\n";
+      return 1;
+    }
+    std::cout << outcome.report << "\n";
+    return 0;
+  }
   if (args.words[1] == "flags") {
     if (args.district) throw UsageError("batch flags judges every merchant; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));

@@ -45,13 +45,31 @@ const Statement kTotals{
     "  (SELECT coalesce(sum(amount - refunded), 0) FROM payment_programs WHERE district = d.code "
     "     AND program_id = $1)::bigint, "
     "  (SELECT coalesce(sum(a.balance), 0) FROM program_wallets w JOIN accounts a ON a.district = w.district "
-    "     AND a.id = w.account_id WHERE w.district = d.code AND w.program_id = $1)::bigint "
+    "     AND a.id = w.account_id WHERE w.district = d.code AND w.program_id = $1)::bigint, "
+    "  (SELECT coalesce(sum(amount), 0) FROM program_expiries WHERE district = d.code AND program_id = $1)::bigint "
     "  FROM districts d ORDER BY d.code"};
 const Statement kMemberWallets{
     "program_member_wallets",
     "SELECT w.program_id, a.balance, g.expires_on::text FROM program_wallets w "
     "  JOIN accounts a ON a.district = w.district AND a.id = w.account_id JOIN programs g ON g.id = w.program_id "
     " WHERE w.district = $1 AND w.member_id = $2 ORDER BY g.expires_on, w.program_id"};
+
+const Statement kExpiring{
+    "program_expiring",
+    "SELECT w.district, w.member_id, w.program_id, g.pool_id, a.balance FROM programs g "
+    "  JOIN program_wallets w ON w.program_id = g.id "
+    "  JOIN accounts a ON a.district = w.district AND a.id = w.account_id "
+    " WHERE g.expires_on <= $1::date AND a.balance > 0 ORDER BY w.district, w.member_id, w.program_id LIMIT $2"};
+const Statement kRecordExpiry{
+    "program_record_expiry",
+    "INSERT INTO program_expiries (district, program_id, member_id, amount, business_date, journal_id) "
+    "VALUES ($1, $2, $3, $4, $5::date, $6)"};
+const Statement kExpiryTotals{
+    "program_expiry_totals",
+    "SELECT g.id, p.source, (SELECT count(*) FROM program_expiries e WHERE e.program_id = g.id), "
+    "       (SELECT coalesce(sum(amount), 0) FROM program_expiries e WHERE e.program_id = g.id)::bigint, "
+    "       p.budget - p.drawn "
+    "  FROM programs g JOIN pools p ON p.id = g.pool_id WHERE g.expires_on <= $1::date ORDER BY g.id"};
 
 Program program_from(const pqxx::row& r) {
   Program p{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
@@ -151,7 +169,8 @@ std::map<std::string, ProgramTotals> program_totals(Tx& tx, const std::string& p
       t.grants = r[2].as<std::int64_t>();
       t.spent = won(r[3]);
       t.balance = won(r[4]);
-      t.returned = t.granted - t.spent - t.balance;
+      t.expired = won(r[5]);
+      t.returned = t.granted - t.spent - t.balance - t.expired;
       if (t.grants > 0) out[r[0].as<std::string>()] = t;
     }
     return out;
@@ -163,6 +182,32 @@ std::vector<WalletView> member_wallets(Tx& tx, const std::string& district, cons
     std::vector<WalletView> out;
     for (const auto& r : run(tx, kMemberWallets, district, member))
       out.push_back({r[0].as<std::string>(), won(r[1]), r[2].as<std::string>()});
+    return out;
+  });
+}
+
+std::vector<ExpiringWallet> expiring_wallets(Tx& tx, const std::string& business_date, int limit) {
+  return with_unavailable_mapped([&] {
+    std::vector<ExpiringWallet> out;
+    for (const auto& r : run(tx, kExpiring, business_date, limit))
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),
+                     won(r[4])});
+    return out;
+  });
+}
+
+void record_expiry(Tx& tx, const ExpiringWallet& w, const std::string& business_date, std::int64_t journal_id) {
+  with_unavailable_mapped([&] {
+    run(tx, kRecordExpiry, w.district, w.program, w.member, w.balance.value(), business_date, journal_id);
+    return 0;
+  });
+}
+
+std::vector<ExpiryTotals> expiry_totals(Tx& tx, const std::string& business_date) {
+  return with_unavailable_mapped([&] {
+    std::vector<ExpiryTotals> out;
+    for (const auto& r : run(tx, kExpiryTotals, business_date))
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), won(r[3]), won(r[4])});
     return out;
   });
 }

@@ -20,7 +20,8 @@ const std::set<std::pair<std::string, std::string>> kWriteRoutes{
     {"PATCH", "/v1/cards/{token}"}, {"POST", "/v1/merchants"},    {"PATCH", "/v1/merchants/{id}"},
     {"POST", "/v1/policies"},   {"POST", "/v1/pools"},            {"POST", "/v1/pools/{id}/top-ups"},
     {"POST", "/v1/loads"},      {"POST", "/v1/refunds"},          {"POST", "/v1/batches/cashback"},
-    {"POST", "/v1/flags/{id}/review"},  {"POST", "/v1/programs"},      {"POST", "/v1/programs/{id}/grants"}};
+    {"POST", "/v1/flags/{id}/review"},  {"POST", "/v1/programs"},      {"POST", "/v1/programs/{id}/grants"},
+    {"POST", "/v1/batches/expiry"}};
 
 TEST(AuditRoutes, EveryAdminWriteRouteIsListed) {
   std::set<std::pair<std::string, std::string>> writes;
@@ -114,6 +115,7 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
                   "grant-1")
                 .status,
             200);
+  EXPECT_EQ(admin("POST", "/v1/batches/expiry", {{"business_date", "2020-03-02"}}, kAdminToken, "expiry-1").status, 200);
 
   // Neither a replay, nor bad input, nor a refusal, nor a conflict writes a row.
   EXPECT_EQ(as_bp("POST", "/v1/pools/" + pool_id + "/top-ups", {{"amount", 1000}}, "top-1").status, 201);
@@ -142,9 +144,10 @@ TEST_F(AuditTest, EveryWriteRouteIsAuditedWithItsOutcome) {
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/flags/flag-bupyeong-9000001/review",
        "flag:flag-bupyeong-9000001", 200},
       {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/programs", "program:bp-relief", 201},
-      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/programs/bp-relief/grants", "program:bp-relief", 200}};
+      {"bp-desk", "district_admin", "bupyeong", "POST", "/v1/programs/bp-relief/grants", "program:bp-relief", 200},
+      {"EVOUCHER_ADMIN_TOKEN", "city_admin", "city", "POST", "/v1/batches/expiry", "expiry:2020-03-02", 200}};
   EXPECT_EQ(trail(auditor), expected);
-  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 16);
+  EXPECT_EQ(scalar("SELECT count(*) FROM audit_log"), 17);
 
   // The expected rows name every write route.
   std::set<std::pair<std::string, std::string>> covered;

@@ -304,6 +304,9 @@ const std::vector<MatrixCase>& matrix() {
          return R{"/v1/programs/fx-" + d + "/grants", {{"grants", {{{"member", of(d).member}, {"amount", 1}}}}}, true};
        },
        {200, 200, 403}, {200, 404, 403}},
+      {"POST", "/v1/batches/expiry",
+       [](const std::string&, int) { return R{"/v1/batches/expiry", {{"business_date", "2020-01-31"}}, true}; },
+       {200, 403, 403}, {200, 403, 403}},
       {"GET", "/v1/flags",
        [](const std::string& d, int) { return R{"/v1/flags?from=2020-01-01&to=2020-12-31&district=" + d, nullptr, false}; },
        read_own, read_other},

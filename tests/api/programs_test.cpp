@@ -100,7 +100,8 @@ TEST_F(Programs, ABulkGrantJudgesEveryLineAndAReplayWritesNothing) {
   EXPECT_EQ(report.body["granted"], 150'000);
   EXPECT_EQ(report.body["grants"], 2);
   EXPECT_EQ(report.body["by_district"],
-            json::parse(R"([{"district":"bupyeong","grants":2,"granted":150000,"spent":0,"returned":0,"balance":150000}])"));
+            json::parse(R"([{"district":"bupyeong","grants":2,"granted":150000,"spent":0,"expired":0,"returned":0,
+                                "balance":150000}])"));
   expect_verified();
 }
 
@@ -174,6 +175,50 @@ TEST_F(Programs, CancellationsReturnProgramMoneyToTheWalletOrAfterExpiryToThePoo
   EXPECT_EQ(report["spent"], 35'000);
   EXPECT_EQ(report["returned"], 25'000);
   EXPECT_EQ(report["balance"], 40'000);
+  expect_verified();
+}
+
+TEST_F(Programs, ExpiryReturnsUnspentMoneyToThePoolOnce) {
+  ASSERT_EQ(create(program("relief", "bupyeong", 1'000'000, "2020-08-31")).status, 201);
+  ASSERT_EQ(grant("relief", json::array({{{"member", "m1"}, {"amount", 100'000}}, {{"member", "m2"}, {"amount", 50'000}}}),
+                  "g")
+                .body["accepted"],
+            2);
+  const auto p = pay("p1", "c1", "bp-cafe", 30'000, "2020-05-01T12:00:00+09:00");
+  ASSERT_EQ(p.body["paid"], json({{"program", 30'000}, {"points", 0}, {"cash", 0}})) << p.body;
+  const std::map<std::string, std::string> env{{"EVOUCHER_DATABASE_URL", url}};
+  auto before = run_evoucher({"batch", "expire", "--date", "2020-08-30"}, env);
+  ASSERT_EQ(before.exit_code, 0) << before.output;
+  EXPECT_EQ(json::parse(before.output), json::parse(R"({"business_date":"2020-08-30","programs":[],"pools":[]})"));
+  const auto expected = json::parse(R"({"business_date":"2020-08-31",
+    "programs":[{"program":"relief","count":2,"returned":120000}],
+    "pools":[{"source":"program:relief","remaining":970000}]})");
+  auto first = run_evoucher({"batch", "expire", "--date", "2020-08-31"}, env);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(json::parse(first.output), expected);
+  auto again = run_evoucher({"batch", "expire", "--date", "2020-08-31"}, env);
+  EXPECT_EQ(json::parse(again.output), expected);
+  EXPECT_EQ(scalar("SELECT count(*) FROM program_expiries"), 2);
+  EXPECT_EQ(wallets("m1"), json::parse(R"([{"program":"relief","balance":0,"expires_on":"2020-08-31"}])"));
+  const auto api = admin("POST", "/v1/batches/expiry", {{"business_date", "2020-08-31"}}, kAdminToken, "exp-1");
+  EXPECT_EQ(api.status, 200) << api.body;
+  EXPECT_EQ(api.body, expected);
+  EXPECT_EQ(admin("POST", "/v1/batches/expiry", {{"business_date", "2020-08-31"}}, token("district_admin", "bupyeong"),
+                  "exp-2")
+                .status,
+            403);
+  EXPECT_EQ(admin("POST", "/v1/batches/expiry", {{"business_date", "2099-12-31"}}, kAdminToken, "exp-3").body["code"],
+            "date_not_closed");
+  // A cancellation after expiry sends its program money to the pool as well.
+  const auto c = cancel("x1", p.body["payment_id"], 30'000, "2020-09-02T12:00:00+09:00");
+  EXPECT_EQ(c.body["refunded"], json({{"cash", 0}, {"points", 0}, {"program", 30'000}}));
+  const auto report = admin("GET", "/v1/programs/relief").body;
+  EXPECT_EQ(report["pool"]["remaining"], 1'000'000);
+  EXPECT_EQ(report["granted"], 150'000);
+  EXPECT_EQ(report["spent"], 0);
+  EXPECT_EQ(report["expired"], 120'000);
+  EXPECT_EQ(report["returned"], 30'000);
+  EXPECT_EQ(report["balance"], 0);
   expect_verified();
 }
 

@@ -45,10 +45,10 @@ struct GrantRow {
 void open_wallets(Tx& tx, const std::string& program, const std::vector<std::pair<std::string, std::string>>& members);
 void insert_grants(Tx& tx, const std::string& program, const std::vector<GrantRow>& grants);
 
-// The program report, by district: granted, spent (net of cancellations), and returned to the
-// pool (cancelled after expiry, and expired).
+// The program report, by district: granted, spent (net of cancellations), expired (returned by
+// the expiry batch), returned (cancelled after expiry, back to the pool) and the wallets' balance.
 struct ProgramTotals {
-  Won granted, spent, returned, balance;
+  Won granted, spent, expired, returned, balance;
   std::int64_t grants = 0;
 };
 std::map<std::string, ProgramTotals> program_totals(Tx& tx, const std::string& program);
@@ -60,5 +60,22 @@ struct WalletView {
   std::string expires_on;
 };
 std::vector<WalletView> member_wallets(Tx& tx, const std::string& district, const std::string& member);
+
+// The expiry batch: wallets of programs expired by `business_date` that still hold money, at
+// most `limit`, in (district, member) order; and the record of what a run returned.
+struct ExpiringWallet {
+  std::string district, member, program;
+  std::int64_t pool_id = 0;
+  Won balance;
+};
+std::vector<ExpiringWallet> expiring_wallets(Tx& tx, const std::string& business_date, int limit);
+void record_expiry(Tx& tx, const ExpiringWallet& wallet, const std::string& business_date, std::int64_t journal_id);
+// Per program expired by the date: wallets returned, amount returned, and the pool's remaining.
+struct ExpiryTotals {
+  std::string program, pool_source;
+  std::int64_t count = 0;
+  Won returned, pool_remaining;
+};
+std::vector<ExpiryTotals> expiry_totals(Tx& tx, const std::string& business_date);
 
 }  // namespace evoucher::store
