@@ -124,17 +124,27 @@ Response get_statement(store::Connection& c, const Request& request, const PathP
   const auto member = store::find_member(tx, params.at("id"));
   // Another district's member is as absent as one that never was: a district admin cannot tell.
   if (!member || !may_read(who, member->district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
-  const auto cash_key = accounts::member_cash(member->id);
-  const auto page = store::statement(tx, member->district, {cash_key, accounts::member_points(member->id)}, limit, after);
+  // Cash, points, and each program wallet, named "program:<id>" with its expiry.
+  std::map<std::string, std::pair<std::string, std::optional<std::string>>> names{
+      {accounts::member_cash(member->id), {"cash", std::nullopt}},
+      {accounts::member_points(member->id), {"points", std::nullopt}}};
+  for (const auto& w : store::member_wallets(tx, member->district, member->id))
+    names[accounts::member_program(w.program, member->id)] = {"program:" + w.program, w.expires_on};
+  std::vector<std::string> keys;
+  for (const auto& [key, name] : names) keys.push_back(key);
+  const auto page = store::statement(tx, member->district, keys, limit, after);
   if (!page) return invalid("query parameter 'after' is not a cursor from an earlier page");
   json entries = json::array();
   for (const auto& line : page->lines) {
-    entries.push_back({{"at", format_rfc3339(line.at)},
-                       {"journal_id", line.journal_id},
-                       {"kind", line.kind},
-                       {"balance", line.account == cash_key ? "cash" : "points"},
-                       {"amount", line.amount.value()},
-                       {"balance_after", line.balance_after.value()}});
+    const auto& [name, expires_on] = names.at(line.account);
+    json entry{{"at", format_rfc3339(line.at)},
+               {"journal_id", line.journal_id},
+               {"kind", line.kind},
+               {"balance", name},
+               {"amount", line.amount.value()},
+               {"balance_after", line.balance_after.value()}};
+    if (expires_on) entry["expires_on"] = *expires_on;
+    entries.push_back(std::move(entry));
   }
   return json_answer(200, {{"entries", entries}, {"next", page->next ? json(*page->next) : json(nullptr)}});
 }

@@ -124,6 +124,18 @@ TEST_F(Programs, ProgramMoneyPaysFirstAndEarnsNoCashback) {
   EXPECT_EQ(pay("p2", "c1", "bp-cafe", 1'000, "2020-03-02T13:00:00+09:00").body["paid"],
             json({{"points", 0}, {"cash", 1'000}}));
   EXPECT_EQ(admin("GET", "/v1/programs/relief").body["spent"], 100'000);
+  // The statement shows the wallet's movements with its expiry.
+  const auto statement = admin("GET", "/v1/members/m1/statement").body["entries"];
+  std::vector<std::tuple<std::string, std::string, long long, long long>> lines;
+  for (const auto& e : statement) lines.emplace_back(e["kind"], e["balance"], e["amount"], e["balance_after"]);
+  EXPECT_EQ(lines, (std::vector<std::tuple<std::string, std::string, long long, long long>>{
+                       {"grant", "program:relief", 100'000, 100'000},
+                       {"load", "cash", 200'000, 200'000},
+                       {"payment", "program:relief", -100'000, 0},
+                       {"payment", "cash", -42'500, 157'500},
+                       {"payment", "cash", -1'000, 156'500}}));
+  EXPECT_EQ(statement[0]["expires_on"], "2020-08-31");
+  EXPECT_FALSE(statement[1].contains("expires_on"));
   expect_verified();
 }
 
