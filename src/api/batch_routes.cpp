@@ -269,7 +269,12 @@ void add_batch_routes(Service& service) {
                 {"clawed_back", s.clawed_back.value()}}},
               {"fee_support", s.fee_support.value()},
               {"settled", s.settled.value()},
-              {"outstanding", {{"cash", s.cash.value()}, {"points", s.points.value()}, {"payable", s.payable.value()}}}});
+              {"programs",
+               {{"granted", s.program_granted.value()}, {"spent", s.program_spent.value()},
+                {"refunded", s.program_refunded.value()}, {"expired", s.program_expired.value()}}},
+              {"outstanding",
+               {{"cash", s.cash.value()}, {"points", s.points.value()}, {"programs", s.program_held.value()},
+                {"payable", s.payable.value()}}}});
   });
 }
 

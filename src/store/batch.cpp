@@ -574,7 +574,16 @@ const Statement kSummary{
     "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
     " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:cash')::bigint, "
     " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'member:%:points')::bigint, "
-    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable')::bigint "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable')::bigint, "
+    " (SELECT coalesce(sum(g.amount), 0) FROM grants g JOIN journals j ON j.district = g.district AND j.id = g.journal_id "
+    "   WHERE g.district = $1 "
+    "     AND ((j.occurred_at + interval '9 hours') AT TIME ZONE 'UTC')::date BETWEEN $2::date AND $3::date)::bigint, "
+    " coalesce(sum(p.paid_program), 0)::bigint, "
+    " (SELECT coalesce(sum(refund_program), 0) FROM cancellations WHERE district = $1 "
+    "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
+    " (SELECT coalesce(sum(amount), 0) FROM program_expiries WHERE district = $1 "
+    "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'program:%')::bigint "
     "FROM payments p LEFT JOIN cashback_postings k ON k.district = p.district AND k.business_date = p.business_date "
     "  AND k.payment_id = p.id "
     "WHERE p.district = $1 AND p.business_date BETWEEN $2::date AND $3::date"};
@@ -603,6 +612,11 @@ DistrictSummary district_summary(Tx& tx, const std::string& district, const std:
     s.cash = won(r[15]);
     s.points = won(r[16]);
     s.payable = won(r[17]);
+    s.program_granted = won(r[18]);
+    s.program_spent = won(r[19]);
+    s.program_refunded = won(r[20]);
+    s.program_expired = won(r[21]);
+    s.program_held = won(r[22]);
     return s;
   });
 }

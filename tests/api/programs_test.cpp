@@ -224,6 +224,10 @@ TEST_F(Programs, ExpiryReturnsUnspentMoneyToThePoolOnce) {
   // A cancellation after expiry sends its program money to the pool as well.
   const auto c = cancel("x1", p.body["payment_id"], 30'000, "2020-09-02T12:00:00+09:00");
   EXPECT_EQ(c.body["refunded"], json({{"cash", 0}, {"points", 0}, {"program", 30'000}}));
+  const auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-01&to=2020-09-30").body;
+  EXPECT_EQ(summary["programs"], json({{"granted", 150'000}, {"spent", 30'000}, {"refunded", 30'000},
+                                       {"expired", 120'000}}));
+  EXPECT_EQ(summary["outstanding"]["programs"], 0);
   const auto report = admin("GET", "/v1/programs/relief").body;
   EXPECT_EQ(report["pool"]["remaining"], 1'000'000);
   EXPECT_EQ(report["granted"], 150'000);

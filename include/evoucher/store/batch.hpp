@@ -113,6 +113,9 @@ struct DistrictSummary {
   Won pending, posted_city, posted_district, posted_merchant, unfunded, clawed_back;
   Won fee_support, settled;
   Won cash, points, payable;
+  // Program money: granted (by grant date), spent by the dates' payments, given back by the
+  // dates' cancellations, expired by the dates' expiry runs, and held in wallets now.
+  Won program_granted, program_spent, program_refunded, program_expired, program_held;
 };
 DistrictSummary district_summary(Tx& tx, const std::string& district, const std::string& from, const std::string& to);
 
