@@ -180,6 +180,8 @@ int seed(const Config& config, const Args& args) {
   if (args.words.size() != 2 || args.words[1] != "demo") throw UsageError("seed takes one argument: demo");
   store::Connection connection(database_url(config), cli_connection_options(config));
   std::cout << (store::seed_demo(connection) ? "seeded the demo\n" : "the demo is already seeded\n");
+  std::cout << (store::seed_demo_relief(connection) ? "seeded its 2020 relief program\n"
+                                                    : "its 2020 relief program is already seeded\n");
   return 0;
 }
 

@@ -119,7 +119,7 @@ CitySplit split_city_component(Won city, const CityRules& rules) {
 
 bool program_valid(const ProgramWallet& w, const MerchantTerms& m, const CityRules& rules,
                    const std::string& business_date) {
-  if (business_date > w.expires_on) return false;
+  if (business_date > w.expires_on || business_date < w.valid_from) return false;
   if (w.scope.categories && !w.scope.categories->count(m.category)) return false;
   return w.scope.over_ceiling_allowed || m.annual_revenue <= rules.revenue_ceiling;
 }

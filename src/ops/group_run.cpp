@@ -375,7 +375,7 @@ Result Group::decide(const PaymentCommand& c) {
       engine::ProgramScope scope{std::nullopt, wallet.over_ceiling_allowed};
       if (wallet.categories) scope.categories = std::set<std::string>(wallet.categories->begin(), wallet.categories->end());
       request.wallets.push_back({wallet.program, balance(district, accounts::member_program(wallet.program, member)),
-                                 wallet.expires_on, std::move(scope)});
+                                 wallet.expires_on, std::move(scope), wallet.grant_from});
     }
   const auto decision = engine::decide_payment(request, policies.view());
   if (decision.declined) return decline(*decision.declined);

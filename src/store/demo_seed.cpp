@@ -4,6 +4,10 @@
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/parties.hpp"
+#include "evoucher/store/programs.hpp"
+#include "evoucher/engine/chart_of_accounts.hpp"
+#include "evoucher/engine/journal_recipes.hpp"
+#include "evoucher/store/ledger.hpp"
 
 namespace evoucher::store {
 namespace {
@@ -78,6 +82,30 @@ bool seed_demo(Connection& connection) {
     create_member(tx, {m.id, m.district});
     create_card(tx, m.card, m.id);
   }
+  tx.commit();
+  return true;
+}
+
+bool seed_demo_relief(Connection& connection) {
+  Tx tx(connection);
+  if (find_program(tx, "relief-2020")) return false;
+  Program relief{"relief-2020", "2020 재난지원금", "bupyeong",   "district", 0, "2020-05-11", "2020-08-31",
+                 "2020-08-31",  std::nullopt,      true};
+  relief = create_program(tx, relief, Won(10'000'000)).second;
+  const auto granted_at = parse_rfc3339("2020-05-11T09:00:00+09:00").value();
+  open_account(tx, "bupyeong", {accounts::pool_drawn(relief.pool_id), Normal::debit, std::nullopt});
+  std::vector<std::pair<std::string, std::string>> wallets;
+  for (const auto& m : kMembers)
+    if (std::string(m.district) == "bupyeong") wallets.emplace_back(m.district, m.id);
+  open_wallets(tx, relief.id, wallets);
+  std::vector<GrantRow> grants;
+  for (const auto& [district, member] : wallets) {
+    const auto posted = post_journal(tx, {district, "grant", granted_at, "grant " + relief.id,
+                                          engine::grant_postings(relief.id, relief.pool_id, member, Won(100'000))});
+    if (!posted.journal_id) throw std::runtime_error("the demo's relief grant was refused: " + posted.detail);
+    grants.push_back({district, member, Won(100'000), *posted.journal_id});
+  }
+  insert_grants(tx, relief.id, grants);
   tx.commit();
   return true;
 }

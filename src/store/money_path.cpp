@@ -159,7 +159,7 @@ std::string facts_sql(bool admin) {
   const auto wallet_districts = p.add("text[]");
   const auto wallet_members = p.add("text[]");
   return sql + ", (SELECT coalesce(json_agg(json_build_array(w.district, w.member_id, w.program_id, a.balance, a.id, "
-               "          g.expires_on::text, g.categories, g.over_ceiling_allowed, g.pool_id)), '[]') "
+               "          g.expires_on::text, g.categories, g.over_ceiling_allowed, g.pool_id, g.grant_from::text)), '[]') "
                "    FROM unnest(" + wallet_districts + ", " + wallet_members + ") AS x(d, mid) "
                "    CROSS JOIN LATERAL (SELECT * FROM program_wallets WHERE district = x.d AND member_id = x.mid) w "
                "    CROSS JOIN LATERAL (SELECT balance, id FROM accounts WHERE district = w.district "
@@ -578,7 +578,8 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
   }
   for (const auto& w : parsed(row[9])) {
     WalletFact f{w[2].get<std::string>(), Won(w[3].get<std::int64_t>()), w[4].get<std::int64_t>(),
-                 w[5].get<std::string>(), std::nullopt, w[7].get<bool>(), w[8].get<std::int64_t>()};
+                 w[5].get<std::string>(), std::nullopt, w[7].get<bool>(), w[8].get<std::int64_t>(),
+                 w[9].get<std::string>()};
     if (!w[6].is_null()) f.categories = w[6].get<std::vector<std::string>>();
     out.wallets[{w[0].get<std::string>(), w[1].get<std::string>()}].push_back(std::move(f));
   }

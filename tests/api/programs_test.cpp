@@ -2,6 +2,7 @@
 // the spending order, no cashback on the program part, the merchant scope, cancellations before
 // and after expiry, and the refund rule. `evoucher verify` passes after each scenario.
 #include "api/api_fixture.hpp"
+#include "evoucher/store/demo_seed.hpp"
 
 namespace evoucher::testing {
 namespace {
@@ -251,6 +252,29 @@ TEST_F(Programs, TheRefundRuleIgnoresProgramMoney) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.body["amount"], 100'000);
   EXPECT_EQ(wallets("m1")[0]["balance"], 20'000);  // program money is never refunded
+  expect_verified();
+}
+
+// The demo's 2020 재난지원금: 100,000 won to each Bupyeong member, from 2020-05-11.
+TEST_F(Programs, TheDemoReliefPaysFirstFromItsStart) {
+  {
+    store::Connection c(url);
+    ASSERT_TRUE(store::seed_demo_relief(c));
+    EXPECT_FALSE(store::seed_demo_relief(c));
+  }
+  EXPECT_EQ(wallets("m1"), json::parse(R"([{"program":"relief-2020","balance":100000,"expires_on":"2020-08-31"}])"));
+  EXPECT_EQ(wallets("m3"), json::array());
+  ASSERT_EQ(load("m1", 100'000, "l1", "2020-05-01T09:00:00+09:00").status, 201);
+  EXPECT_EQ(pay("p1", "c1", "bp-bakery", 10'000, "2020-05-10T12:00:00+09:00").body["paid"],
+            json({{"points", 0}, {"cash", 9'500}}));  // before the program started
+  const auto p = pay("p2", "c1", "bp-bakery", 30'000, "2020-05-15T12:00:00+09:00");
+  EXPECT_EQ(p.body["paid"], json({{"program", 28'500}, {"points", 0}, {"cash", 0}}));
+  EXPECT_EQ(p.body["cashback"], json({{"city", 0}, {"district", 0}, {"merchant", 0}}));
+  EXPECT_EQ(p.body["fee_support"], 142);
+  const auto report = admin("GET", "/v1/programs/relief-2020").body;
+  EXPECT_EQ(report["granted"], 200'000);
+  EXPECT_EQ(report["spent"], 28'500);
+  EXPECT_EQ(report["pool"], json({{"budget", 10'000'000}, {"remaining", 9'800'000}}));
   expect_verified();
 }
 

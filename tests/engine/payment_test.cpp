@@ -372,6 +372,12 @@ TEST_F(ProgramMoney, TheScopeAndTheExpiryDecideWhereItPays) {
                 "2020-08-31")
                 .approved->paid_program,
             Won(10'000));  // valid through its last day
+  auto late_start = wallet("r", Won(10'000), "2020-08-31", cafes);
+  late_start.valid_from = "2020-05-11";
+  EXPECT_EQ(pay(Won(10'000), plain("bupyeong"), {Won(10'000), Won(0)}, {late_start}, "2020-05-10").approved->paid_program,
+            Won(0));  // nothing dated before the program started
+  EXPECT_EQ(pay(Won(10'000), plain("bupyeong"), {Won(10'000), Won(0)}, {late_start}, "2020-05-11").approved->paid_program,
+            Won(10'000));
   const auto big = plain("bupyeong", Won(3'000'000'001));
   EXPECT_EQ(pay(Won(10'000), big, {Won(0), Won(0)}, {wallet("r", Won(10'000), "2020-08-31")}).declined,
             Decline::insufficient_funds);

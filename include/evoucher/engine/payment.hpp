@@ -74,8 +74,10 @@ struct ProgramWallet {
   Won balance;
   std::string expires_on;  // YYYY-MM-DD
   ProgramScope scope;
+  std::string valid_from;  // the program's grant_from: it pays nothing dated before
 };
-// Whether the wallet's money may pay at the merchant on the Seoul business date.
+// Whether the wallet's money may pay at the merchant on the Seoul business date: from the
+// program's start through its expiry, within its scope.
 bool program_valid(const ProgramWallet& wallet, const MerchantTerms& merchant, const CityRules& rules,
                    const std::string& business_date);
 

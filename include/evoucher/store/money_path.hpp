@@ -59,6 +59,7 @@ struct WalletFact {
   std::optional<std::vector<std::string>> categories;
   bool over_ceiling_allowed = false;
   std::int64_t pool_id = 0;
+  std::string grant_from;
 };
 struct StoredKey {
   std::string request_hash;
