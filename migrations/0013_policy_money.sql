@@ -44,10 +44,12 @@ CREATE TABLE program_wallets (
   PRIMARY KEY (district, member_id, program_id)
 ) PARTITION BY LIST (district);
 
--- One grant per program and member.
+-- One grant per program and member. Grants have no public identifier, so they take their ids from
+-- a sequence of their own and leave the operations' (pay-…, load-…) as they were.
+CREATE SEQUENCE grant_id_seq;
 CREATE TABLE grants (
   district    text NOT NULL,
-  id          bigint NOT NULL DEFAULT nextval('operation_id_seq'),
+  id          bigint NOT NULL DEFAULT nextval('grant_id_seq'),
   program_id  text NOT NULL,
   member_id   text NOT NULL,
   amount      bigint NOT NULL CHECK (amount > 0),
@@ -94,6 +96,7 @@ INSERT INTO district_partitioned_tables VALUES ('program_wallets'), ('grants'), 
 SELECT ledger_create_district_partitions(code) FROM districts;
 
 GRANT SELECT, INSERT ON programs, program_wallets, grants TO evoucher_service;
+GRANT USAGE, SELECT ON SEQUENCE grant_id_seq TO evoucher_service;
 GRANT SELECT, INSERT, UPDATE ON payment_programs TO evoucher_service;
 
 -- What the expiry batch returned from each wallet to its program's pool.
