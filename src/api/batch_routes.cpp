@@ -112,6 +112,33 @@ Response get_pools(store::Connection& c, const Request&, const PathParams&, cons
   return json_answer(200, {{"pools", list}});
 }
 
+// A batch run's admin call: where its answer is stored, and its audit row.
+struct StoredRun {
+  std::string district, key, hash;
+  store::AuditEntry audit;
+};
+
+// Runs `run` on the batch pool, on a connection with the command line's timeouts, and stores
+// its answer (a refusal too) under the key with its audit row, unless another call stored one
+// first.
+void run_stored(store::WorkerPool& batches, StoredRun stored, Reply reply,
+                std::function<Response(store::Connection&)> run) {
+  run_on(
+      batches,
+      [stored = std::move(stored), run = std::move(run)](store::Connection& bc, Reply answer_with) {
+        const auto answer = run(bc);
+        store::Tx tx(bc);
+        if (store::claim_key(tx, stored.district, stored.key, stored.hash).state == store::KeyState::fresh) {
+          store::record_answer(tx, stored.district, stored.key, answer.status, answer.body);
+          commit_audited(tx, stored.audit, answer);
+        }
+        answer_with(answer);
+      },
+      std::move(reply),
+      {"too many batches are waiting; try again shortly",
+       "the batch failed; run it again: it resumes where it stopped"});
+}
+
 }  // namespace
 
 void add_batch_routes(Service& service) {
@@ -124,44 +151,6 @@ void add_batch_routes(Service& service) {
   // connection with the command line's timeouts, and answers when it is done. A second call for
   // the same date waits for the first (its advisory lock) and answers the report.
   auto& batches = service.batches();
-  // Expiry is platform-wide: the city admin's. Like the cashback batch, it runs on the batch
-  // pool and its answer is stored under the key, in the city's partition.
-  service.admin_command("POST", "/v1/batches/expiry", [chunk, &batches](store::Connection& c, const Request& request,
-                                                                      const PathParams&, const Principal& who,
-                                                                      Reply reply) {
-    json doc;
-    auto f = Fields::parse(request.body, doc);
-    const auto date = f.date("business_date");
-    std::string detail;
-    const auto key = idempotency_header(request, detail);
-    if (auto p = f.problem()) return reply(invalid(*p));
-    if (!key) return reply(invalid(detail));
-    if (who.role != Role::city_admin) return reply(forbidden("run the expiry batch"));
-    const auto hash = request_hash(request);
-    {
-      store::Tx tx(c);
-      if (auto earlier = earlier_answer(store::claim_key(tx, "city", "expiry:" + *key, hash)))
-        return reply(std::move(*earlier));
-    }
-    auto audit = audit_entry(request, who, "city", "expiry:" + date);
-    run_on(
-        batches,
-        [chunk, date, key = *key, hash, audit](store::Connection& bc, Reply answer_with) {
-          const auto outcome = ops::run_expiry(bc, date, now_utc(), chunk);
-          const auto answer = outcome.date_not_closed ? problem(ErrorCode::date_not_closed, *outcome.date_not_closed)
-                                                      : json_response(200, outcome.report);
-          store::Tx tx(bc);
-          if (store::claim_key(tx, "city", "expiry:" + key, hash).state == store::KeyState::fresh) {
-            store::record_answer(tx, "city", "expiry:" + key, answer.status, answer.body);
-            commit_audited(tx, audit, answer);
-          }
-          answer_with(answer);
-        },
-        std::move(reply),
-        {"too many batches are waiting; try again shortly",
-         "the expiry batch failed; run it again: it resumes where it stopped"});
-  });
-
   service.admin_command("POST", "/v1/batches/cashback", [chunk, &batches](store::Connection& c, const Request& request,
                                                                         const PathParams&, const Principal& who,
                                                                         Reply reply) {
@@ -184,24 +173,37 @@ void add_batch_routes(Service& service) {
     }
     // The run commits in chunks; its audit row is written with its stored answer, when it ends.
     auto audit = audit_entry(request, who, district, "batch:" + district + "/" + date);
-    run_on(
-        batches,
-        [chunk, district, date, key = *key, hash, audit](store::Connection& bc, Reply answer_with) {
-          const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
-          // A refusal is an answer too, stored under the key like the report.
-          const auto answer = outcome.refusal == ops::BatchRefusal::date_not_closed
-                                  ? problem(ErrorCode::date_not_closed, outcome.detail)
-                                  : json_response(200, outcome.run.report);
-          store::Tx tx(bc);
-          if (store::claim_key(tx, district, "batch:" + key, hash).state == store::KeyState::fresh) {
-            store::record_answer(tx, district, "batch:" + key, answer.status, answer.body);
-            commit_audited(tx, audit, answer);
-          }
-          answer_with(answer);
-        },
-        std::move(reply),
-        {"too many batches are waiting; try again shortly",
-         "the batch failed; run it again: it resumes where it stopped"});
+    run_stored(batches, {district, "batch:" + *key, hash, audit}, std::move(reply), [chunk, district, date](store::Connection& bc) {
+      const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
+      return outcome.refusal == ops::BatchRefusal::date_not_closed ? problem(ErrorCode::date_not_closed, outcome.detail)
+                                                                   : json_response(200, outcome.run.report);
+    });
+  });
+
+  // Expiry is platform-wide: the city admin's; its key lives in the city's partition.
+  service.admin_command("POST", "/v1/batches/expiry", [chunk, &batches](store::Connection& c, const Request& request,
+                                                                      const PathParams&, const Principal& who,
+                                                                      Reply reply) {
+    json doc;
+    auto f = Fields::parse(request.body, doc);
+    const auto date = f.date("business_date");
+    std::string detail;
+    const auto key = idempotency_header(request, detail);
+    if (auto p = f.problem()) return reply(invalid(*p));
+    if (!key) return reply(invalid(detail));
+    if (who.role != Role::city_admin) return reply(forbidden("run the expiry batch"));
+    const auto hash = request_hash(request);
+    {
+      store::Tx tx(c);
+      if (auto earlier = earlier_answer(store::claim_key(tx, "city", "expiry:" + *key, hash)))
+        return reply(std::move(*earlier));
+    }
+    run_stored(batches, {"city", "expiry:" + *key, hash, audit_entry(request, who, "city", "expiry:" + date)},
+               std::move(reply), [chunk, date](store::Connection& bc) {
+                 const auto outcome = ops::run_expiry(bc, date, now_utc(), chunk);
+                 return outcome.date_not_closed ? problem(ErrorCode::date_not_closed, *outcome.date_not_closed)
+                                                : json_response(200, outcome.report);
+               });
   });
 
   service.admin_route("GET", "/v1/batches/cashback/{district}/{date}", [](store::Connection& c, const Request&,
