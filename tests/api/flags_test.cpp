@@ -114,6 +114,7 @@ TEST_F(Flags, BurstReachesBackAcrossMidnight) {
   approve("n4", "c1", "ys-books", 1'000, "2020-03-02T23:59:00+09:00");
   const auto fifth = approve("n5", "c1", "ys-diner", 1'000, "2020-03-03T00:01:00+09:00");
   EXPECT_EQ(raised(), (Raised{{"burst", fifth}}));
+  expect_verified();
 }
 
 TEST_F(Flags, OwnShopFlagsThePaymentsOfTheRegisteredOwner) {
@@ -285,6 +286,7 @@ TEST_F(Flags, TheQueueFiltersAndRefusesBadQueries) {
     EXPECT_EQ(a.status, 400) << query;
     EXPECT_EQ(a.body["detail"], detail) << query;
   }
+  expect_verified();
 }
 
 // The thresholds follow the city policy in force at the payment's time.
@@ -309,6 +311,7 @@ TEST_F(Flags, ThresholdsComeFromTheCityPolicy) {
                                  "funding_split": {"national": 1, "city": 1}, "fraud": {"burst_count": 1}})")}});
   EXPECT_EQ(refused.status, 422) << refused.body;
   EXPECT_EQ(refused.body["detail"], "rules.fraud.burst_count must be 0 (off) or from 2 to 50");
+  expect_verified();
 }
 
 }  // namespace

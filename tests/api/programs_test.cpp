@@ -300,6 +300,8 @@ TEST_F(Programs, BadProgramsAreRefusedAndNothingIsWritten) {
   const auto yeonsu = token("district_admin", "yeonsu");
   EXPECT_EQ(admin("GET", "/v1/programs/relief", nullptr, yeonsu).status, 404);
   EXPECT_EQ(grant("relief", json::array(), "empty").status, 400);
+  EXPECT_EQ(scalar("SELECT count(*) FROM grants"), 0);
+  expect_verified();
 }
 
 }  // namespace
