@@ -118,4 +118,8 @@ bool in_service_era(Timestamp t) {
 
 std::string seoul_month_start(Timestamp t) { return format_date(seoul_business_date(t)).substr(0, 7) + "-01"; }
 
+Timestamp now_utc() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
 }  // namespace evoucher

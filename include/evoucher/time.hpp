@@ -10,6 +10,9 @@ namespace evoucher {
 
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
+// The wall clock, as a Timestamp.
+Timestamp now_utc();
+
 // Parses RFC 3339 ("2020-03-02T10:00:00+09:00", "...Z", optional fraction up to microseconds).
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 // Formats in UTC with microseconds trimmed when zero: "2020-03-02T01:00:00Z".

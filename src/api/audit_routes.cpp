@@ -11,19 +11,11 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   std::string bad;
   const auto query = read_query(request, {"from", "to", "district", "after", "limit"}, bad);
   if (!query) return invalid(bad);
-  std::chrono::year_month_day days[2];
-  for (int i = 0; i < 2; ++i) {
-    const char* k = i == 0 ? "from" : "to";
-    const auto d = query->count(k) ? parse_date(query->at(k)) : std::nullopt;
-    if (!d || !in_service_era(*d))
-      return invalid(std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD, " + kServiceEra);
-    days[i] = *d;
-  }
-  if (std::chrono::sys_days(days[1]) < std::chrono::sys_days(days[0]))
-    return invalid("query parameter 'to' must not be before 'from'");
+  const auto days = read_date_range(*query, bad);
+  if (!days) return invalid(bad);
   store::AuditQuery q;
-  q.from = seoul_day_start(days[0]);
-  q.to = seoul_day_start(std::chrono::sys_days(days[1]) + std::chrono::days(1));
+  q.from = seoul_day_start(days->first);
+  q.to = seoul_day_start(std::chrono::sys_days(days->second) + std::chrono::days(1));
   auto listing = read_listing(*query, who);
   if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
   const auto& page = std::get<Listing>(listing);

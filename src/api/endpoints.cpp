@@ -137,6 +137,25 @@ std::optional<std::int64_t> positive_integer(const std::string& text, std::int64
   return n;
 }
 
+std::optional<std::pair<std::chrono::year_month_day, std::chrono::year_month_day>> read_date_range(
+    const std::map<std::string, std::string>& query, std::string& problem_detail) {
+  std::chrono::year_month_day days[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* k = i == 0 ? "from" : "to";
+    const auto d = query.count(k) ? parse_date(query.at(k)) : std::nullopt;
+    if (!d || !in_service_era(*d)) {
+      problem_detail = std::string("query parameter '") + k + "' must be a date, YYYY-MM-DD, " + kServiceEra;
+      return std::nullopt;
+    }
+    days[i] = *d;
+  }
+  if (std::chrono::sys_days(days[1]) < std::chrono::sys_days(days[0])) {
+    problem_detail = "query parameter 'to' must not be before 'from'";
+    return std::nullopt;
+  }
+  return std::pair{days[0], days[1]};
+}
+
 std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who) {
   Listing out;
   if (query.count("district")) {
@@ -158,10 +177,6 @@ std::variant<Listing, Response> read_listing(const std::map<std::string, std::st
     out.limit = static_cast<int>(*limit);
   }
   return out;
-}
-
-Timestamp now_utc() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 }  // namespace evoucher::api

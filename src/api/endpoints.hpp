@@ -65,7 +65,13 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
                                                              std::initializer_list<const char*> allowed,
                                                              std::string& problem_detail);
 
-Timestamp now_utc();
+// A load, refund or grant may be stamped at most this far after the server's clock.
+inline constexpr auto kClockTolerance = std::chrono::minutes(5);
+
+// Query parameters `from` and `to`: Seoul business dates in the service's era, `to` not before
+// `from`; otherwise the 400 problem's detail.
+std::optional<std::pair<std::chrono::year_month_day, std::chrono::year_month_day>> read_date_range(
+    const std::map<std::string, std::string>& query, std::string& problem_detail);
 
 // A whole decimal number from 1 to max, and nothing else; nullopt otherwise.
 std::optional<std::int64_t> positive_integer(const std::string& text, std::int64_t max);

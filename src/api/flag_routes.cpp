@@ -34,29 +34,15 @@ json flag_json(const store::Flag& f) {
                                    : json(nullptr)}};
 }
 
-// A business date from the query, within the service's era; the 400 detail otherwise.
-std::optional<std::string> query_date(const std::map<std::string, std::string>& query, const char* name,
-                                      std::string& bad) {
-  const auto d = query.count(name) ? parse_date(query.at(name)) : std::nullopt;
-  if (!d || !in_service_era(*d)) {
-    bad = std::string("query parameter '") + name + "' must be a date, YYYY-MM-DD, " + kServiceEra;
-    return std::nullopt;
-  }
-  return format_date(*d);
-}
-
 Response get_flags(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
   std::string bad;
   const auto query = read_query(request, {"district", "from", "to", "rule", "status", "after", "limit"}, bad);
   if (!query) return invalid(bad);
   store::FlagQuery q;
-  const auto from = query_date(*query, "from", bad);
-  if (!from) return invalid(bad);
-  const auto to = query_date(*query, "to", bad);
-  if (!to) return invalid(bad);
-  if (*to < *from) return invalid("query parameter 'to' must not be before 'from'");
-  q.from = *from;
-  q.to = *to;
+  const auto days = read_date_range(*query, bad);
+  if (!days) return invalid(bad);
+  q.from = format_date(days->first);
+  q.to = format_date(days->second);
   auto listing = read_listing(*query, who);
   if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
   const auto& page = std::get<Listing>(listing);

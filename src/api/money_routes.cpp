@@ -36,9 +36,6 @@ MoneyCall begin_money_call(store::Connection& c, const Request& request, const P
   return call;
 }
 
-// A load or refund may be stamped at most this far after the server's clock.
-constexpr auto kClockTolerance = std::chrono::minutes(5);
-
 // The time of a load or refund: now when absent, never more than kClockTolerance ahead.
 Timestamp money_time(Fields& f, Timestamp now) {
   const auto at = f.optional_time("occurred_at");

@@ -175,9 +175,6 @@ ops::Answer render_grants(const ops::GrantOutcome& o) {
   return to_answer(json_answer(200, {{"accepted", o.accepted}, {"amount", o.amount.value()}, {"refused", refused}}));
 }
 
-// A grant may be dated at most this far after the server's clock.
-constexpr auto kClockTolerance = std::chrono::minutes(5);
-
 void post_grants(ops::GroupWriter& writer, store::Connection& c, const Request& request, const PathParams& params,
                  const Principal& who, Reply reply) {
   ops::GrantCommand command;

@@ -220,8 +220,7 @@ int batch(const Config& config, const Args& args) {
   if (args.words[1] == "expire") {
     if (args.district) throw UsageError("batch expire returns every program's money; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));
-    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-    const auto outcome = ops::run_expiry(connection, *args.date, now, config.batch_chunk_size);
+    const auto outcome = ops::run_expiry(connection, *args.date, now_utc(), config.batch_chunk_size);
     if (outcome.date_not_closed) {
       std::cerr << "evoucher: " << *outcome.date_not_closed << "\n";
       return 1;
@@ -233,8 +232,7 @@ int batch(const Config& config, const Args& args) {
     if (args.district) throw UsageError("batch flags judges every merchant; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));
     ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
-    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-    const auto outcome = ops::run_flag_batch(connection, policies, *args.date, now);
+    const auto outcome = ops::run_flag_batch(connection, policies, *args.date, now_utc());
     if (outcome.date_not_closed) {
       std::cerr << "evoucher: " << *outcome.date_not_closed << "\n";
       return 1;
@@ -252,7 +250,7 @@ int batch(const Config& config, const Args& args) {
     store::Tx tx(connection);
     for (const auto& d : store::list_districts(tx)) districts.push_back(d.code);
   }
-  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  const auto now = now_utc();
   for (const auto& district : districts) {
     {
       store::Tx tx(connection);

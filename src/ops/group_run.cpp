@@ -38,6 +38,37 @@ engine::MerchantTerms terms_of(const std::string& district, const std::string& c
 
 std::string won_text(Won w) { return std::to_string(w.value()); }
 
+// The Seoul date where the longest burst window before `at` starts: the day before `at`'s, near
+// midnight.
+std::string burst_window_day(Timestamp at) {
+  return format_date(seoul_business_date(at - std::chrono::minutes(engine::FraudRules::kMaxBurstMinutes)));
+}
+
+// An approved payment as the engine judges its cancellations and forfeits: what it earns now,
+// and the program money it still holds, with each program's pool.
+engine::PaymentState payment_state(const store::PaymentRow& row, std::map<std::string, std::int64_t>& program_pools) {
+  const auto& p = row.record;
+  engine::PaymentState state{
+      p.charged,
+      p.paid_cash,
+      p.paid_points,
+      p.cancelled,
+      p.refunded_cash,
+      p.eligible_before,
+      {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
+      terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
+      p.district,
+      p.cashback_forfeited,
+      {},
+      p.refunded_program};
+  for (const auto& part : row.programs) {
+    program_pools[part.program] = part.pool_id;
+    if (part.amount > part.refunded)
+      state.program_left.push_back({part.program, part.amount - part.refunded, part.expires_on});
+  }
+  return state;
+}
+
 // Everything the group reads after taking its locks, and what it has decided so far.
 class Group {
  public:
@@ -70,13 +101,16 @@ class Group {
   // Stores a judged admin answer under its key, with its audit row when the command has one.
   template <typename AdminCommand>
   Result keep_audited(const AdminCommand& c, const DistrictKey& key, std::string resource, Answer answer) {
-    if (c.audit) {
-      auto entry = *c.audit;
-      entry.resource = std::move(resource);
-      entry.status = answer.status;
-      writes_.audits.push_back(std::move(entry));
-    }
+    audit(c.audit, std::move(resource), answer);
     return keep(key, c.request_hash, std::move(answer));
+  }
+  // Writes the admin command's audit row, when it has one, with the group.
+  void audit(const std::optional<store::AuditEntry>& who, std::string resource, const Answer& answer) {
+    if (!who) return;
+    auto entry = *who;
+    entry.resource = std::move(resource);
+    entry.status = answer.status;
+    writes_.audits.push_back(std::move(entry));
   }
   // Stores a judged processor answer under its event, with the group.
   Result keep(store::EventRow event, Answer answer);
@@ -226,11 +260,10 @@ void Group::read() {
       }
       wanted.months.push_back({card->second.district, card->second.member_id, seoul_month_start(p->occurred_at)});
       // The member's day, and the day before when the longest burst window reaches back into it.
-      const auto day = seoul_business_date(p->occurred_at);
-      wanted.days.push_back({district, card->second.member_id, format_date(day)});
-      const auto window_start =
-          seoul_business_date(p->occurred_at - std::chrono::minutes(engine::FraudRules::kMaxBurstMinutes));
-      if (window_start != day) wanted.days.push_back({district, card->second.member_id, format_date(window_start)});
+      const auto day = format_date(seoul_business_date(p->occurred_at));
+      wanted.days.push_back({district, card->second.member_id, day});
+      if (const auto start = burst_window_day(p->occurred_at); start != day)
+        wanted.days.push_back({district, card->second.member_id, start});
     } else if (const auto* x = std::get_if<CancellationCommand>(c)) {
       wanted.events.emplace_back("cancellation", x->event_id);
       if (!x->payment) continue;
@@ -367,16 +400,19 @@ Result Group::decide(const PaymentCommand& c) {
   const auto& month_totals = month(district, member, month_key);
   const auto terms =
       terms_of(m.district, m.category, m.annual_revenue, m.status == "active", m.benefit_kind, m.benefit_rate_bp);
-  engine::PaymentRequest request{c.price,           district, card_status(card->second.status), terms,
-                                 {cash, points},    month_totals.eligible_spent};
-  request.business_date = format_date(seoul_business_date(c.occurred_at));
+  const auto business_date = format_date(seoul_business_date(c.occurred_at));
+  std::vector<engine::ProgramWallet> wallets;
   if (const auto w = wallets_.find({district, member}); w != wallets_.end())
     for (const auto& wallet : w->second) {
       engine::ProgramScope scope{std::nullopt, wallet.over_ceiling_allowed};
       if (wallet.categories) scope.categories = std::set<std::string>(wallet.categories->begin(), wallet.categories->end());
-      request.wallets.push_back({wallet.program, balance(district, accounts::member_program(wallet.program, member)),
-                                 wallet.expires_on, std::move(scope), wallet.grant_from});
+      wallets.push_back({wallet.program, balance(district, accounts::member_program(wallet.program, member)),
+                         wallet.expires_on, std::move(scope), wallet.grant_from});
     }
+  const engine::PaymentRequest request{c.price,        district,
+                                       card_status(card->second.status), terms,
+                                       {cash, points}, month_totals.eligible_spent,
+                                       std::move(wallets), business_date};
   const auto decision = engine::decide_payment(request, policies.view());
   if (decision.declined) return decline(*decision.declined);
   const auto& q = *decision.approved;
@@ -412,7 +448,7 @@ Result Group::decide(const PaymentCommand& c) {
   p.city_policy_id = policies.city_id;
   p.district_policy_id = policies.district_id;
   p.occurred_at = c.occurred_at;
-  p.business_date = format_date(seoul_business_date(c.occurred_at));
+  p.business_date = business_date;
   p.journal_id = journal_id;
   p.paid_program = q.paid_program;
   int seq = 0;
@@ -453,25 +489,8 @@ Result Group::decide(const CancellationCommand& c) {
   event.merchant = p.merchant;
 
   const auto policies = policies_.by_id(tx_, p.city_policy_id, p.district_policy_id);
-  engine::PaymentState state{
-      p.charged,
-      p.paid_cash,
-      p.paid_points,
-      p.cancelled,
-      p.refunded_cash,
-      p.eligible_before,
-      {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
-      terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
-      p.district,
-      p.cashback_forfeited,
-      {},
-      p.refunded_program};
   std::map<std::string, std::int64_t> program_pools;
-  for (const auto& part : row.programs) {
-    program_pools[part.program] = part.pool_id;
-    if (part.amount > part.refunded)
-      state.program_left.push_back({part.program, part.amount - part.refunded, part.expires_on});
-  }
+  const auto state = payment_state(row, program_pools);
   const auto cancel_date = format_date(seoul_business_date(c.occurred_at));
   const auto q = engine::quote_cancellation(state, c.amount, policies.view(), cancel_date);
   if (!q) {
@@ -594,8 +613,6 @@ Result Group::decide(const RefundCommand& c) {
   return keep_audited(c, key, "refund:" + ref, c.render(outcome));
 }
 
-Timestamp now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
-
 Result Group::decide(const GrantCommand& c) {
   const DistrictKey key{c.district, "grant:" + c.program + ":" + c.key};
   if (auto e = earlier(keys_, key, c.request_hash)) return *e;
@@ -658,9 +675,7 @@ void Group::judge_flags(const PaymentCommand& c, const store::PaymentRecord& p, 
   const store::DayKey key{p.district, p.member, p.business_date};
   auto& today = days_[key];
   std::vector<engine::RecentPayment> earlier;
-  const auto window_start =
-      format_date(seoul_business_date(c.occurred_at - std::chrono::minutes(engine::FraudRules::kMaxBurstMinutes)));
-  if (window_start != p.business_date)
+  if (const auto window_start = burst_window_day(c.occurred_at); window_start != p.business_date)
     if (const auto found = days_.find({p.district, p.member, window_start}); found != days_.end())
       earlier = found->second.recent;
   const engine::FlagFacts facts{c.price, c.card, m.id, epoch_ms(c.occurred_at), m.owner_member == p.member};
@@ -701,15 +716,6 @@ Result Group::decide(const FlagReviewCommand& c) {
     return answered(c.render(outcome));  // judged nothing, stored nothing
   }
   auto& flag = found->second;
-  auto audited = [&](Answer answer) {
-    if (c.audit) {
-      auto entry = *c.audit;
-      entry.resource = "flag:" + c.flag_ref;
-      entry.status = answer.status;
-      writes_.audits.push_back(std::move(entry));
-    }
-    return answered(std::move(answer));
-  };
   if (flag.status != engine::FlagStatus::open) {
     if (flag.status != c.outcome)
       outcome.conflict = "flag " + c.flag_ref + " was already reviewed: " + engine::to_string(flag.status);
@@ -724,12 +730,8 @@ Result Group::decide(const FlagReviewCommand& c) {
       !payment->second.record.cashback_forfeited) {
     auto& row = payment->second;
     auto& p = row.record;
-    const engine::PaymentState state{
-        p.charged, p.paid_cash, p.paid_points, p.cancelled, p.refunded_cash, p.eligible_before,
-        {p.eligible, {p.city_cashback, p.district_cashback, p.merchant_cashback}, p.fee_support},
-        terms_of(p.merchant_district, p.merchant_category, p.merchant_revenue, true, p.benefit_kind, p.benefit_rate_bp),
-        p.district, false};
-    const auto forfeit = engine::forfeit_cashback(state);
+    std::map<std::string, std::int64_t> program_pools;
+    const auto forfeit = engine::forfeit_cashback(payment_state(row, program_pools));
     review.forfeited = forfeit.reversed.total();
     if (auto& posted = row.posted; posted.posted) {
       // What the batch posted goes back to where it came from, as a full cancellation's would.
@@ -740,7 +742,7 @@ Result Group::decide(const FlagReviewCommand& c) {
       if (claw.taken.total() > Won(0)) {
         const auto journal_id = next_ids().second;
         const auto& pools = posted.pools;
-        writes_.journals.push_back({p.district, journal_id, "fraud_clawback", now(), c.flag_ref,
+        writes_.journals.push_back({p.district, journal_id, "fraud_clawback", now_utc(), c.flag_ref,
                                     engine::clawback_postings(p.member, p.merchant, claw.taken,
                                                               {pools.national, pools.city, pools.district})});
         review.journal_id = journal_id;
@@ -758,14 +760,16 @@ Result Group::decide(const FlagReviewCommand& c) {
   if (c.suspend_merchant) suspensions_.insert(flag.raised.merchant);
   reviews_.push_back(review);
   flag.status = c.outcome;
-  flag.reviewed_at = now();
+  flag.reviewed_at = now_utc();
   flag.reviewed_by = c.reviewer;
   flag.review_note = c.note;
   flag.merchant_suspended = c.suspend_merchant;
   flag.clawed_back = review.clawed_back;
   flag.forfeited = review.forfeited;
   outcome.done = flag;
-  return audited(c.render(outcome));
+  auto answer = c.render(outcome);
+  audit(c.audit, "flag:" + c.flag_ref, answer);
+  return answered(std::move(answer));
 }
 
 void Group::write(GroupOutcome& out) {

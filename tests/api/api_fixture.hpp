@@ -90,6 +90,13 @@ class ApiTest : public ::testing::Test {
     return r.output.substr(0, r.output.find('\n'));
   }
 
+  // `evoucher verify` passes every check.
+  void expect_verified() {
+    auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+    EXPECT_EQ(v.exit_code, 0) << v.output;
+    EXPECT_EQ(v.output.find("FAIL"), std::string::npos) << v.output;
+  }
+
   // One number from raw SQL.
   long long scalar(const std::string& sql) {
     pqxx::connection c(url);

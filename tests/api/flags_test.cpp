@@ -34,11 +34,6 @@ class Flags : public ApiTest {
     return out;
   }
 
-  void expect_verified() {
-    auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
-    EXPECT_EQ(v.exit_code, 0) << v.output;
-    EXPECT_EQ(v.output.find("FAIL"), std::string::npos) << v.output;
-  }
 
   Answer review(const std::string& flag, const json& body, const std::string& tok = kAdminToken) {
     return admin("POST", "/v1/flags/" + flag + "/review", body, tok);

@@ -48,11 +48,6 @@ class Programs : public ApiTest {
   long long pool_remaining(const std::string& program) {
     return admin("GET", "/v1/programs/" + program).body["pool"]["remaining"];
   }
-  void expect_verified() {
-    auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
-    EXPECT_EQ(v.exit_code, 0) << v.output;
-    EXPECT_EQ(v.output.find("FAIL"), std::string::npos) << v.output;
-  }
 };
 
 TEST_F(Programs, ABulkGrantJudgesEveryLineAndAReplayWritesNothing) {

@@ -74,7 +74,7 @@ struct ProgramWallet {
   Won balance;
   std::string expires_on;  // YYYY-MM-DD
   ProgramScope scope;
-  std::string valid_from;  // the program's grant_from: it pays nothing dated before
+  std::string valid_from = {};  // the program's grant_from: it pays nothing dated before
 };
 // Whether the wallet's money may pay at the merchant on the Seoul business date: from the
 // program's start through its expiry, within its scope.
@@ -99,8 +99,8 @@ struct PaymentRequest {
   MerchantTerms merchant;
   Balances balances;
   Won month_eligible_spent;  // across all the member's cards, in the payment's Seoul month
-  std::vector<ProgramWallet> wallets;  // the member's program money
-  std::string business_date;           // the payment's Seoul date, for the wallets' expiry
+  std::vector<ProgramWallet> wallets = {};  // the member's program money
+  std::string business_date = {};           // the payment's Seoul date, for the wallets' expiry
 };
 
 struct PaymentQuote {
@@ -144,8 +144,8 @@ struct PaymentState {
   bool cashback_forfeited = false;  // a confirmed fraud flag: it earns no cashback, whatever remains
   // Program money: what each wallet paid, in spending order, less what earlier cancellations gave
   // back to it.
-  std::vector<ProgramDraw> program_left;
-  Won refunded_program;  // what earlier cancellations gave back of program money
+  std::vector<ProgramDraw> program_left = {};
+  Won refunded_program = {};  // what earlier cancellations gave back of program money
 };
 
 // A cancellation's program money going back: to the wallet, or, once the program has expired,
