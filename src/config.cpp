@@ -60,6 +60,11 @@ const std::map<std::string, Setting>& settings() {
       {"group_max", field(&Config::group_max)},
       {"group_queue_limit", field(&Config::group_queue_limit)},
       {"cli_statement_timeout_ms", field(&Config::cli_statement_timeout_ms)},
+      {"export_workers", field(&Config::export_workers)},
+      {"export_queue_limit", field(&Config::export_queue_limit)},
+      {"metrics_refresh_s", field(&Config::metrics_refresh_s)},
+      {"console_dir", field(&Config::console_dir)},
+      {"chartjs_path", field(&Config::chartjs_path)},
       {"log_level", field(&Config::log_level)},
   };
   return table;
@@ -86,6 +91,9 @@ void validate(const Config& c) {
   positive("max_connections", c.max_connections);
   positive("signature_window_s", c.signature_window_s);
   positive("batch_chunk_size", c.batch_chunk_size);
+  positive("export_workers", c.export_workers);
+  positive("export_queue_limit", c.export_queue_limit);
+  positive("metrics_refresh_s", c.metrics_refresh_s);
   if (c.batch_chunk_size > 10000) throw ConfigError("setting batch_chunk_size must be at most 10000");
   if (c.listen.rfind(':') == std::string::npos) throw ConfigError("setting listen must be HOST:PORT");
 }

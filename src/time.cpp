@@ -71,6 +71,20 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   return t - offset;
 }
 
+std::string format_seoul(Timestamp t) {
+  using namespace std::chrono;
+  const auto local = floor<seconds>(t) + kSeoulOffset;
+  const auto day = floor<days>(local);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> tod{local - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02ld:%02ld:%02lld", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long>(tod.hours().count()), static_cast<long>(tod.minutes().count()),
+                static_cast<long long>(tod.seconds().count()));
+  return buf;
+}
+
 std::string format_rfc3339(Timestamp t) {
   using namespace std::chrono;
   const auto day = floor<days>(t);

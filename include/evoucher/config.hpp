@@ -28,6 +28,12 @@ struct Config {
   int group_max = 64;                // commands per group commit
   int group_queue_limit = 4096;      // commands waiting for a writer before 503
   int cli_statement_timeout_ms = 0;  // per statement, for verify, batch and migrate; 0: none
+  int export_workers = 2;            // CSV exports streaming at once, each with its own connection
+  int export_queue_limit = 8;        // exports waiting for a worker before 503
+  int metrics_refresh_s = 15;        // how often /metrics reads the business figures from the database
+  std::string console_dir = "console";  // the admin console's files, served at /console/
+  // Chart.js for the console's charts, from Debian's libjs-chart.js.
+  std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js";
   std::string log_level = "info";
   std::string processor_secret;  // environment only
   std::string admin_token;       // environment only

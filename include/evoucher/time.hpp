@@ -30,6 +30,8 @@ inline constexpr const char* kServiceEra = "from 2000-01-01 to 2099-12-31 (UTC)"
 
 inline constexpr std::chrono::hours kSeoulOffset{9};
 std::chrono::year_month_day seoul_business_date(Timestamp t);
+// Seoul wall time to the second, as spreadsheets read it: "2020-03-02 10:00:00".
+std::string format_seoul(Timestamp t);
 // The first instant of a Seoul date: 15:00 UTC of the day before.
 Timestamp seoul_day_start(std::chrono::year_month_day d);
 // "YYYY-MM-01": the first day of t's Seoul month, the key of a member's monthly totals.

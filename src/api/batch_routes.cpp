@@ -1,4 +1,5 @@
 // Pools, the cashback batch, and the ledger reports.
+#include <algorithm>
 #include <limits>
 
 #include "endpoints.hpp"
@@ -9,6 +10,40 @@
 #include "evoucher/store/ledger.hpp"
 
 namespace evoucher::api {
+namespace {
+
+// A report object as one CSV row: nested fields are named by their path ("cashback.posted.city").
+void flatten(const nlohmann::json& value, const std::string& path, std::vector<std::pair<std::string, const nlohmann::json*>>& out) {
+  if (value.is_object()) {
+    for (const auto& [key, inner] : value.items()) flatten(inner, path.empty() ? key : path + "." + key, out);
+  } else {
+    out.emplace_back(path, &value);
+  }
+}
+
+std::string flat_csv(const nlohmann::json& report) {
+  std::vector<std::pair<std::string, const nlohmann::json*>> fields;
+  flatten(report, "", fields);
+  // The report's subject first, then its figures by name.
+  std::stable_partition(fields.begin(), fields.end(), [](const auto& f) {
+    return f.first == "district" || f.first == "from" || f.first == "to";
+  });
+  std::string out;
+  CsvRow names(out);
+  for (const auto& [name, value] : fields) names.text(name);
+  names.end();
+  CsvRow values(out);
+  for (const auto& [name, value] : fields) {
+    if (value->is_number_integer()) values.number(value->get<std::int64_t>());
+    else if (value->is_string()) values.text(value->get<std::string>());
+    else values.text(value->dump());
+  }
+  values.end();
+  return out;
+}
+
+}  // namespace
+
 namespace {
 
 using json = nlohmann::json;
@@ -237,8 +272,10 @@ void add_batch_routes(Service& service) {
   service.admin_route("GET", "/v1/districts/{code}/summary", [](store::Connection& c, const Request& request,
                                                                 const PathParams& params, const Principal& who) {
     std::string bad;
-    const auto query = read_query(request, {"from", "to"}, bad);
+    const auto query = read_query(request, {"from", "to", "format"}, bad);
     if (!query) return invalid(bad);
+    const auto csv = wants_csv(request, *query, bad);
+    if (!csv) return invalid(bad);
     for (const char* k : {"from", "to"}) {
       const auto d = query->count(k) ? parse_date(query->at(k)) : std::nullopt;
       if (!d || !in_service_era(*d))
@@ -252,8 +289,7 @@ void add_batch_routes(Service& service) {
     if (!may_read(who, district) || !store::find_district(tx, district))
       return problem(ErrorCode::not_found, "no district " + district);
     const auto s = store::district_summary(tx, district, from, to);
-    return json_answer(
-        200, {{"district", district},
+    const json summary = {{"district", district},
               {"from", from},
               {"to", to},
               {"loaded", s.loaded.value()},
@@ -276,7 +312,9 @@ void add_batch_routes(Service& service) {
                 {"refunded", s.program_refunded.value()}, {"expired", s.program_expired.value()}}},
               {"outstanding",
                {{"cash", s.cash.value()}, {"points", s.points.value()}, {"programs", s.program_held.value()},
-                {"payable", s.payable.value()}}}});
+                {"payable", s.payable.value()}}}};
+    if (*csv) return csv_answer("summary-" + district + "-" + from + "-" + to + ".csv", flat_csv(summary));
+    return json_answer(200, summary);
   });
 }
 

@@ -156,7 +156,8 @@ std::optional<std::pair<std::chrono::year_month_day, std::chrono::year_month_day
   return std::pair{days[0], days[1]};
 }
 
-std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who) {
+std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who,
+                                             bool ids_after) {
   Listing out;
   if (query.count("district")) {
     const auto& district = query.at("district");
@@ -166,7 +167,9 @@ std::variant<Listing, Response> read_listing(const std::map<std::string, std::st
   } else if (who.role == Role::district_admin) {
     out.district = who.district;  // a district admin's list is its own district's
   }
-  if (query.count("after")) {
+  if (query.count("after") && !ids_after) {
+    out.after_text = query.at("after");
+  } else if (query.count("after")) {
     const auto after = positive_integer(query.at("after"), std::numeric_limits<std::int64_t>::max());
     if (!after) return invalid("query parameter 'after' is not a cursor from an earlier page");
     out.after = *after;

@@ -7,6 +7,8 @@
 #include <string>
 #include <variant>
 
+#include "evoucher/api/body_stream.hpp"
+#include "evoucher/api/csv.hpp"
 #include "evoucher/api/json_input.hpp"
 #include "evoucher/api/problem.hpp"
 #include "evoucher/api/service.hpp"
@@ -25,6 +27,7 @@ void add_batch_routes(Service& service);
 void add_audit_routes(Service& service);
 void add_flag_routes(Service& service);
 void add_program_routes(Service& service);
+void add_report_routes(Service& service);
 
 Response json_answer(int status, const nlohmann::json& body);
 Response invalid(const std::string& detail);
@@ -81,10 +84,62 @@ std::optional<std::int64_t> positive_integer(const std::string& text, std::int64
 struct Listing {
   std::optional<std::string> district;
   std::int64_t after = 0;
+  std::optional<std::string> after_text;  // a cursor that is not an id, when ids_after is false
   int limit = 100;
 };
 // The listing, or the problem answer for a bad parameter.
-std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who);
+std::variant<Listing, Response> read_listing(const std::map<std::string, std::string>& query, const Principal& who,
+                                             bool ids_after = true);
+
+// Whether the caller asked for CSV: `format=csv`, or an Accept header that names text/csv. A
+// `format` other than csv or json is refused with the problem's detail.
+std::optional<bool> wants_csv(const Request& request, const std::map<std::string, std::string>& query,
+                              std::string& problem_detail);
+
+// A CSV export in the making: rows go into the pending chunk, which is sent once it is full.
+class CsvExport {
+ public:
+  CsvExport(std::shared_ptr<BodyStream> body, std::function<void()> start) : body_(std::move(body)), start_(std::move(start)) {}
+  std::string& buffer() { return buffer_; }
+  CsvRow row() { return CsvRow(buffer_); }
+  // After a row: sends the chunk once it is full. False once the client has gone: stop then.
+  bool more();
+  // Sends what is left.
+  bool close();
+
+ private:
+  bool send();
+  std::shared_ptr<BodyStream> body_;
+  std::function<void()> start_;
+  std::string buffer_;
+};
+// Answers a CSV file streamed from an export worker: the BOM and the header, then what `rows`
+// writes, a page at a time, inside one read-only snapshot. A failure before the first chunk is
+// answered 503 or 500; one after it cuts the body short.
+void stream_csv(Service& service, std::string filename, std::initializer_list<std::string_view> header,
+                std::function<void(store::Tx&, CsvExport&)> rows, Reply reply);
+// Rows an export reads per page.
+inline constexpr std::size_t kExportPage = 1000;
+// Writes every page that fetch(kExportPage) gives (at most kExportPage + 1 rows each, the last
+// one telling that more follow), calling advance(last row written) between pages.
+template <typename Fetch, typename Write, typename Advance>
+void export_pages(CsvExport& out, Fetch fetch, Write write, Advance advance) {
+  for (;;) {
+    auto rows = fetch(static_cast<int>(kExportPage));
+    const bool more = rows.size() > kExportPage;
+    if (more) rows.resize(kExportPage);
+    for (const auto& r : rows) {
+      auto row = out.row();
+      write(row, r);
+      row.end();
+      if (!out.more()) return;
+    }
+    if (!more || rows.empty()) return;
+    advance(rows.back());
+  }
+}
+// A small CSV answer (a report of one row), with the BOM.
+Response csv_answer(std::string filename, std::string body);
 
 // An admin write's audit row: the token's name and role, the method and path, and whose resource
 // (a district code, or "city"). The resource and status are filled in once the write is judged.

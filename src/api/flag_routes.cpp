@@ -34,17 +34,42 @@ json flag_json(const store::Flag& f) {
                                    : json(nullptr)}};
 }
 
-Response get_flags(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
+void flag_csv(CsvRow& row, const store::Flag& f) {
+  const auto& n = f.raised;
+  row.text(operation_ref("flag", n.district, f.id))
+      .text(engine::to_string(n.rule))
+      .text(engine::to_string(f.status))
+      .text(n.payment_id ? operation_ref("pay", n.district, *n.payment_id) : "")
+      .text(n.district)
+      .text(n.member.value_or(""))
+      .text(n.merchant)
+      .text(n.card.value_or(""))
+      .text(format_seoul(n.occurred_at))
+      .text(n.business_date)
+      .text(n.month ? n.month->substr(0, 7) : "")
+      .text(n.detail)
+      .text(format_seoul(f.raised_at))
+      .text(f.reviewed_at ? format_seoul(*f.reviewed_at) : "")
+      .text(f.reviewed_by.value_or(""))
+      .text(f.review_note.value_or(""))
+      .boolean(f.merchant_suspended)
+      .number(f.forfeited.value())
+      .number(f.clawed_back.value());
+}
+
+void get_flags(Service& service, store::Connection& c, const Request& request, const Principal& who, Reply reply) {
   std::string bad;
-  const auto query = read_query(request, {"district", "from", "to", "rule", "status", "after", "limit"}, bad);
-  if (!query) return invalid(bad);
+  const auto query = read_query(request, {"district", "from", "to", "rule", "status", "after", "limit", "format"}, bad);
+  if (!query) return reply(invalid(bad));
+  const auto csv = wants_csv(request, *query, bad);
+  if (!csv) return reply(invalid(bad));
   store::FlagQuery q;
   const auto days = read_date_range(*query, bad);
-  if (!days) return invalid(bad);
+  if (!days) return reply(invalid(bad));
   q.from = format_date(days->first);
   q.to = format_date(days->second);
   auto listing = read_listing(*query, who);
-  if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
+  if (auto* refusal = std::get_if<Response>(&listing)) return reply(std::move(*refusal));
   const auto& page = std::get<Listing>(listing);
   q.district = page.district;
   q.limit = page.limit;
@@ -52,11 +77,28 @@ Response get_flags(store::Connection& c, const Request& request, const PathParam
   if (query->count("rule")) {
     q.rule = engine::flag_rule_from(query->at("rule"));
     if (!q.rule)
-      return invalid("query parameter 'rule' must be one of repeat, large, burst, own_shop, sales_over_revenue");
+      return reply(invalid("query parameter 'rule' must be one of repeat, large, burst, own_shop, sales_over_revenue"));
   }
   if (query->count("status")) {
     q.status = engine::flag_status_from(query->at("status"));
-    if (!q.status) return invalid("query parameter 'status' must be one of open, cleared, confirmed");
+    if (!q.status) return reply(invalid("query parameter 'status' must be one of open, cleared, confirmed"));
+  }
+  if (*csv) {
+    return stream_csv(
+        service, "flags-" + q.from + "-" + q.to + ".csv",
+        {"id", "rule", "status", "payment_id", "district", "member", "merchant", "card", "at_seoul", "business_date",
+         "month", "detail", "raised_at_seoul", "reviewed_at_seoul", "reviewed_by", "review_note", "merchant_suspended",
+         "cashback_forfeited", "clawed_back"},
+        [q](store::Tx& tx, CsvExport& out) mutable {
+          export_pages(
+              out,
+              [&](int limit) {
+                q.limit = limit;
+                return store::list_flags(tx, q);
+              },
+              flag_csv, [&](const store::Flag& last) { q.after = last.id; });
+        },
+        std::move(reply));
   }
   store::Tx tx(c);
   auto rows = store::list_flags(tx, q);
@@ -64,8 +106,8 @@ Response get_flags(store::Connection& c, const Request& request, const PathParam
   if (more) rows.resize(static_cast<std::size_t>(q.limit));
   json flags = json::array();
   for (const auto& f : rows) flags.push_back(flag_json(f));
-  return json_answer(200, {{"flags", flags},
-                           {"next", more && !rows.empty() ? json(std::to_string(rows.back().id)) : json(nullptr)}});
+  reply(json_answer(200, {{"flags", flags},
+                          {"next", more && !rows.empty() ? json(std::to_string(rows.back().id)) : json(nullptr)}}));
 }
 
 ops::Answer render_review(const ops::FlagReviewOutcome& o) {
@@ -108,7 +150,9 @@ void post_review(ops::GroupWriter& writer, store::Connection& c, const Request& 
 }  // namespace
 
 void add_flag_routes(Service& service) {
-  service.admin_route("GET", "/v1/flags", get_flags);
+  service.admin_command("GET", "/v1/flags",
+                        [&service](store::Connection& c, const Request& request, const PathParams&,
+                                   const Principal& who, Reply reply) { get_flags(service, c, request, who, std::move(reply)); });
   auto& writer = service.writer();
   service.admin_command("POST", "/v1/flags/{id}/review",
                         [&writer](store::Connection& c, const Request& request, const PathParams& params,

@@ -69,8 +69,9 @@ std::string render_group_sizes(const ops::GroupStats& s) {
 // How often the token directory is read again from the database.
 constexpr std::chrono::seconds kTokenRefresh{2};
 
-Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches)
-    : config_(config), db_(db), writer_(writer), batches_(batches) {
+Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches,
+                 store::WorkerPool& exports)
+    : config_(config), db_(db), writer_(writer), batches_(batches), exports_(exports) {
   add_operations_routes();
   add_party_routes(*this);
   add_policy_routes(*this);
@@ -80,6 +81,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   add_audit_routes(*this);
   add_flag_routes(*this);
   add_program_routes(*this);
+  add_report_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",

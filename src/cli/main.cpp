@@ -142,12 +142,15 @@ int serve(const Config& config) {
                           policies);
   // One batch at a time runs; a few more may wait their turn.
   store::WorkerPool batches(url, cli_service_options(config), 1, 16);
-  api::Service service(config, pool, writer, batches);
+  store::WorkerPool exports(url, connection_options(config), config.export_workers,
+                            static_cast<std::size_t>(config.export_queue_limit));
+  api::Service service(config, pool, writer, batches, exports);
   transport::Server server(config, service);
   server.run();
   writer.stop();
   pool.stop();
   batches.stop();
+  exports.stop();
   return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "evoucher/api/body_stream.hpp"
 #include "evoucher/api/problem.hpp"
 
 namespace evoucher::transport {
@@ -50,7 +51,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
     shared_.service.metrics().connection_opened();
   }
-  ~Session() { shared_.service.metrics().connection_closed(); }
+  ~Session() {
+    if (body_) body_->abandon();
+    shared_.service.metrics().connection_closed();
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -129,6 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(api::Response response) {
+    if (response.stream) return write_streamed(std::move(response));
     auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
     message->set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) message->set(name, value);
@@ -147,6 +152,66 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (!self->keep_alive_) return self->close_after_answer();
                         self->read();
                       });
+  }
+
+  // A streamed body goes out in chunks as its writer produces them. The header goes first; each
+  // chunk has the write deadline; a body that broke off ends the connection without the last
+  // chunk, so the client sees it cut short.
+  void write_streamed(api::Response response) {
+    auto header = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(response.status), 11);
+    header->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) header->set(name, value);
+    {
+      std::lock_guard lock(shared_.mutex);
+      if (shared_.stopping) keep_alive_ = false;
+    }
+    header->keep_alive(keep_alive_);
+    header->chunked(true);
+    body_ = std::move(response.stream);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    stream_.expires_after(std::chrono::milliseconds(shared_.config.read_timeout_ms));
+    http::async_write_header(stream_, *serializer,
+                             [self = shared_from_this(), header, serializer](beast::error_code ec, std::size_t) {
+                               if (ec) return self->end_stream(false);
+                               self->send_next_chunk();
+                             });
+  }
+
+  void send_next_chunk() {
+    auto ready = [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        net::post(self->stream_.get_executor(), [self] { self->send_next_chunk(); });
+    };
+    switch (body_->take(chunk_, ready)) {
+      case api::BodyStream::Next::wait:
+        return;
+      case api::BodyStream::Next::broken:
+        return end_stream(false);
+      case api::BodyStream::Next::end:
+        stream_.expires_after(std::chrono::milliseconds(shared_.config.read_timeout_ms));
+        return net::async_write(stream_, http::make_chunk_last(),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                  self->end_stream(!ec);
+                                });
+      case api::BodyStream::Next::chunk:
+        stream_.expires_after(std::chrono::milliseconds(shared_.config.read_timeout_ms));
+        return net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                  if (ec) return self->end_stream(false);
+                                  self->send_next_chunk();
+                                });
+    }
+  }
+
+  void end_stream(bool sent) {
+    body_->abandon();
+    body_.reset();
+    chunk_.clear();
+    chunk_.shrink_to_fit();
+    busy_ = false;
+    if (!sent) return close();
+    if (!keep_alive_) return close_after_answer();
+    read();
   }
 
   // The client may still be sending (a body past the limit): closing with its bytes unread would
@@ -189,6 +254,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool busy_ = false;
+  std::shared_ptr<api::BodyStream> body_;  // the streamed body being sent, if any
+  std::string chunk_;                      // the chunk being written
 };
 
 tcp::endpoint parse_endpoint(const std::string& listen) {

@@ -310,6 +310,17 @@ const std::vector<MatrixCase>& matrix() {
       {"GET", "/v1/flags",
        [](const std::string& d, int) { return R{"/v1/flags?from=2020-01-01&to=2020-12-31&district=" + d, nullptr, false}; },
        read_own, read_other},
+      {"GET", "/v1/payments",
+       [](const std::string& d, int) {
+         return R{"/v1/payments?business_date=2020-01-31&format=csv&district=" + d, nullptr, false};
+       },
+       read_own, read_other},
+      {"GET", "/v1/settlements",
+       [](const std::string& d, int) { return R{"/v1/settlements?business_date=2020-01-31&district=" + d, nullptr, false}; },
+       read_own, read_other},
+      {"GET", "/v1/programs/{id}/grants",
+       [](const std::string& d, int) { return R{"/v1/programs/fx-" + d + "/grants?format=csv", nullptr, false}; },
+       read_own, read_other},
       // The same review again answers the flag as it stands: the city admin's first, then the
       // district admin's repeat.
       {"POST", "/v1/flags/{id}/review",

@@ -31,6 +31,29 @@ int connect_loopback(int port) {
   return fd;
 }
 
+namespace {
+
+// The body of a chunked answer; complete is whether the last (empty) chunk arrived.
+std::string dechunked(const std::string& raw, bool& complete) {
+  std::string body;
+  complete = false;
+  std::size_t at = 0;
+  for (;;) {
+    const auto line_end = raw.find("\r\n", at);
+    if (line_end == std::string::npos) return body;
+    const auto size = std::stoul(raw.substr(at, line_end - at), nullptr, 16);
+    if (size == 0) {
+      complete = true;
+      return body;
+    }
+    if (line_end + 2 + size > raw.size()) return body + raw.substr(line_end + 2);
+    body.append(raw, line_end + 2, size);
+    at = line_end + 2 + size + 2;
+  }
+}
+
+}  // namespace
+
 HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body,
                         const std::map<std::string, std::string>& headers) {
   const int fd = connect_loopback(port);
@@ -73,6 +96,7 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     line_start = line_end + 2;
   }
   result.body = raw.substr(head_end + 4);
+  if (result.headers["transfer-encoding"] == "chunked") result.body = dechunked(result.body, result.complete);
   return result;
 }
 

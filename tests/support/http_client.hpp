@@ -9,7 +9,8 @@ namespace evoucher::testing {
 struct HttpResult {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
+  std::string body;  // de-chunked when the answer was chunked
+  bool complete = true;  // false when a chunked body ended without its last chunk
 };
 
 // A TCP connection to 127.0.0.1:port; the descriptor is the caller's to close.

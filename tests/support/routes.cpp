@@ -12,9 +12,10 @@ std::set<std::pair<std::string, std::string>> served_routes() {
   ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
   ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
   store::WorkerPool batches("host=/nonexistent", {}, 1, 1);
+  store::WorkerPool exports("host=/nonexistent", {}, 1, 1);
   std::set<std::pair<std::string, std::string>> served;
   {
-    api::Service service(config, pool, writer, batches);
+    api::Service service(config, pool, writer, batches, exports);
     for (const auto& r : service.routes()) served.insert(r);
   }
   writer.stop();

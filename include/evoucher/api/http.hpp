@@ -3,11 +3,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace evoucher::api {
+
+class BodyStream;
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -27,6 +30,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is sent as it is written (chunked), and `body` is ignored.
+  std::shared_ptr<BodyStream> stream;
 };
 
 // Called exactly once, from any thread.

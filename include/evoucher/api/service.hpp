@@ -27,7 +27,9 @@ class Service {
   // Blocking database work runs on db's workers; money movements go through writer's group commits.
   // `batches` runs nightly batches on connections of their own, with the command line's
   // timeouts: a batch never holds a request worker.
-  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches);
+  // `exports` streams CSV exports, each holding one of its connections while the client reads.
+  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches,
+          store::WorkerPool& exports);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -38,6 +40,7 @@ class Service {
   const Config& config() const { return config_; }
   ops::GroupWriter& writer() { return writer_; }
   store::WorkerPool& batches() { return batches_; }
+  store::WorkerPool& exports() { return exports_; }
   // Every {method, pattern} served, for checking the contract document against the code.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
@@ -81,6 +84,7 @@ class Service {
   store::WorkerPool& db_;
   ops::GroupWriter& writer_;
   store::WorkerPool& batches_;
+  store::WorkerPool& exports_;
   Router router_;
   Metrics metrics_;
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
