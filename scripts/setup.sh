@@ -8,6 +8,7 @@ packages=(
   libgtest-dev
   postgresql-15 postgresql-client-15
   util-linux
+  libjs-chart.js
 )
 
 missing=()
@@ -20,9 +21,10 @@ done
 if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]] && ! { command -v node && command -v npm; } >/dev/null; then
   missing+=(nodejs npm)
 fi
-# The fuzz targets need clang and its libFuzzer runtime.
+# The fuzz targets need clang and its libFuzzer runtime; the metrics and alert tests promtool
+# (from prometheus); the console's browser test Chromium.
 if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]]; then
-  for p in clang libclang-rt-14-dev; do
+  for p in clang libclang-rt-14-dev prometheus chromium; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [[ "$status" == installed ]] || missing+=("$p")
   done

@@ -86,12 +86,21 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",
                      [this] { return static_cast<double>(writer_.queued()); });
-  metrics_.add_section([this] { return render_group_sizes(writer_.stats()); });
+  metrics_.add_section([this] {
+    const auto stats = writer_.stats();
+    return render_group_sizes(stats) + render_tally(stats.business);
+  });
+  metrics_.add_section([figures = figures_] { return figures->render(); });
   refresher_ = std::thread([this] {
     std::unique_lock lock(refresh_mutex_);
+    auto figures_due = std::chrono::steady_clock::now();
     while (!stopping_) {
       lock.unlock();
       refresh_tokens();
+      if (std::chrono::steady_clock::now() >= figures_due) {
+        refresh_figures();
+        figures_due = std::chrono::steady_clock::now() + std::chrono::seconds(config_.metrics_refresh_s);
+      }
       lock.lock();
       refresh_wake_.wait_for(lock, kTokenRefresh, [this] { return stopping_; });
     }
@@ -150,6 +159,24 @@ void Service::refresh_tokens() {
     tokens->replace(std::move(by_hash));
   };
   job.fail = [](std::exception_ptr) {};  // the next refresh tries again
+  db_.submit(std::move(job));
+}
+
+void Service::refresh_figures() {
+  store::DbJob job;
+  job.run = [figures = figures_](store::Connection& c) {
+    store::Tx tx(c);
+    const auto now = now_utc();
+    figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now);
+  };
+  job.fail = [](std::exception_ptr error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::warn("reading the business figures for /metrics: {}", store::redacted(e.what()));
+    } catch (...) {
+    }
+  };
   db_.submit(std::move(job));
 }
 

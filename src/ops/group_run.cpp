@@ -87,6 +87,7 @@ class Group {
   Result decide(const FlagReviewCommand& c);
   Result decide(const GrantCommand& c);
   void write(GroupOutcome& out);
+  BusinessTally tally() const;
   // Judges the fraud rules on an approved payment, counts it into its member's day, and raises
   // its flags with the group.
   void judge_flags(const PaymentCommand& c, const store::PaymentRecord& p, const store::Merchant& m,
@@ -787,6 +788,7 @@ void Group::write(GroupOutcome& out) {
   for (const auto& [k, d] : month_deltas_) writes_.months.push_back(d);
   for (const auto& key : days_counted_) writes_.days[key] = days_.at(key);
   out.flags = writes_.flags;
+  out.tally = tally();
   store::write_group(tx_, writes_);
   // Cancellations move a payment's cashback by differences and a forfeit sets it to zero: the
   // forfeits go last, so that a cancellation judged before a review in the group applies first.
@@ -798,6 +800,23 @@ void Group::write(GroupOutcome& out) {
   for (const auto& r : reviews_) store::record_review(tx_, r);
   for (const auto& merchant : suspensions_) store::suspend_merchant(tx_, merchant);
   for (const auto& [program, grant] : grant_rows_) store::insert_grants(tx_, program, {grant});
+}
+
+// A card nobody knows has no district: its declines count under "unknown".
+BusinessTally Group::tally() const {
+  BusinessTally t;
+  for (const auto& e : writes_.events) {
+    const auto district = e.district.value_or("unknown");
+    if (e.endpoint == "payment" && e.decision == "approved") ++t.approved[district];
+    if (e.endpoint == "payment" && e.decision == "declined") ++t.declined[{district, e.reason.value_or("unknown")}];
+    if (e.endpoint == "cancellation" && e.operation) ++t.cancellations[district];
+  }
+  for (const auto& p : writes_.payments) t.approved_won[p.district] += p.charged.value();
+  for (const auto& l : writes_.loads) {
+    ++t.loads[l.district];
+    t.loaded_won[l.district] += l.amount.value();
+  }
+  return t;
 }
 
 GroupOutcome Group::run() {

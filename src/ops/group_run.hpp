@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evoucher/ops/commands.hpp"
+#include "evoucher/ops/group_writer.hpp"
 #include "evoucher/ops/policy_cache.hpp"
 #include "evoucher/store/connection.hpp"
 
@@ -19,6 +20,7 @@ struct GroupOutcome {
   // Merchant payables whose ids this group read: ((district, merchant), account id).
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> payable_ids;
   std::vector<store::NewFlag> flags;  // raised by the group's payments
+  BusinessTally tally;                // what the group's new decisions did (replays are not counted)
 };
 
 // The id of a merchant's payable account in a district, when the caller knows it. Account ids

@@ -56,8 +56,18 @@ GroupStats GroupWriter::stats() const {
   return stats_;
 }
 
-void GroupWriter::record_group(std::size_t size, const std::vector<store::NewFlag>& flags) {
+void BusinessTally::add(const BusinessTally& other) {
+  for (const auto& [k, v] : other.approved) approved[k] += v;
+  for (const auto& [k, v] : other.declined) declined[k] += v;
+  for (const auto& [k, v] : other.cancellations) cancellations[k] += v;
+  for (const auto& [k, v] : other.loads) loads[k] += v;
+  for (const auto& [k, v] : other.approved_won) approved_won[k] += v;
+  for (const auto& [k, v] : other.loaded_won) loaded_won[k] += v;
+}
+
+void GroupWriter::record_group(std::size_t size, const std::vector<store::NewFlag>& flags, const BusinessTally& tally) {
   std::lock_guard lock(stats_mutex_);
+  stats_.business.add(tally);
   for (const auto& f : flags) ++stats_.flags[{f.district, engine::to_string(f.rule)}];
   ++stats_.groups;
   stats_.commands += size;
@@ -128,7 +138,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
     std::lock_guard lock(payables_mutex_);
     for (auto& [payable, id] : outcome.payable_ids) payables_.emplace(std::move(payable), id);
   }
-  record_group(to - from, outcome.flags);
+  record_group(to - from, outcome.flags, outcome.tally);
   for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, std::move(outcome.results[i - from]));
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "evoucher/api/auth.hpp"
+#include "evoucher/api/business_metrics.hpp"
 #include "evoucher/api/http.hpp"
 #include "evoucher/api/metrics.hpp"
 #include "evoucher/api/router.hpp"
@@ -78,6 +79,7 @@ class Service {
   std::optional<Response> authenticate(store::Connection& c, const Request& request, bool writes,
                                        Principal& principal);
   void refresh_tokens();
+  void refresh_figures();
   void add_operations_routes();
 
   const Config& config_;
@@ -89,6 +91,7 @@ class Service {
   Metrics metrics_;
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
   std::shared_ptr<TokenDirectory> tokens_ = std::make_shared<TokenDirectory>();
+  std::shared_ptr<FiguresCache> figures_ = std::make_shared<FiguresCache>();
   std::mutex refresh_mutex_;
   std::condition_variable refresh_wake_;
   bool stopping_ = false;

@@ -31,6 +31,16 @@ struct GroupWriterOptions {
 };
 
 // How many commands each committed group carried.
+// What committed groups did, for /metrics: labels are districts (a handful) and decline reasons
+// (five), so the series stay few.
+struct BusinessTally {
+  std::map<std::string, std::uint64_t> approved;                                // by district
+  std::map<std::pair<std::string, std::string>, std::uint64_t> declined;       // by (district, reason)
+  std::map<std::string, std::uint64_t> cancellations, loads;                    // by district
+  std::map<std::string, std::int64_t> approved_won, loaded_won;                 // charged, loaded; by district
+  void add(const BusinessTally& other);
+};
+
 struct GroupStats {
   static constexpr std::array<int, 9> kBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   std::array<std::uint64_t, kBounds.size()> buckets{};  // groups with size <= bound (not cumulative)
@@ -39,6 +49,7 @@ struct GroupStats {
   std::uint64_t over = 0;  // groups larger than the last bound
   // Fraud flags raised by committed payments, by (district, rule): districts are few, rules five.
   std::map<std::pair<std::string, std::string>, std::uint64_t> flags;
+  BusinessTally business;
 };
 
 class GroupWriter {
@@ -69,7 +80,7 @@ class GroupWriter {
   void work();
   void run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from, std::size_t to,
            int attempt);
-  void record_group(std::size_t size, const std::vector<store::NewFlag>& flags);
+  void record_group(std::size_t size, const std::vector<store::NewFlag>& flags, const BusinessTally& tally);
 
   std::string url_;
   store::ConnectionOptions connection_options_;

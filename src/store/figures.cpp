@@ -1,0 +1,48 @@
+// SQL for the business figures of /metrics.
+#include "evoucher/store/figures.hpp"
+
+#include "pq.hpp"
+
+namespace evoucher::store {
+namespace {
+
+// A batch report holds the date's totals over all its runs; a further run keeps the last report
+// until it completes, so every date with a report counts.
+const Statement kCashback{
+    "figures_cashback",
+    "SELECT b.district, c.key AS component, sum((c.value ->> 'posted')::bigint)::bigint AS posted, "
+    "       sum((c.value ->> 'unfunded')::bigint)::bigint AS unfunded "
+    "  FROM batch_runs b, jsonb_each(b.report::jsonb -> 'components') c "
+    " WHERE b.report IS NOT NULL GROUP BY b.district, c.key ORDER BY b.district, c.key"};
+// Pools of the last year and those in force: older ones would only add series.
+const Statement kPools{
+    "figures_pools",
+    "SELECT source, period_start::text AS period_start, budget, budget - drawn AS remaining, "
+    "       $1::date BETWEEN period_start AND period_end AS in_force "
+    "  FROM pools WHERE period_end >= $1::date - 366 ORDER BY source, period_start"};
+const Statement kBatches{
+    "figures_batches",
+    "SELECT DISTINCT ON (district) district, business_date::text AS business_date, "
+    "       to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS completed_at, "
+    "       extract(epoch FROM completed_at - started_at)::float8 AS seconds "
+    "  FROM batch_runs WHERE completed_at IS NOT NULL ORDER BY district, completed_at DESC"};
+
+}  // namespace
+
+BusinessFigures business_figures(Tx& tx, const std::string& today) {
+  return with_unavailable_mapped([&] {
+    BusinessFigures f;
+    for (const auto& r : run(tx, kCashback))
+      f.cashback.push_back({r["district"].as<std::string>(), r["component"].as<std::string>(), won(r["posted"]),
+                            won(r["unfunded"])});
+    for (const auto& r : run(tx, kPools, today))
+      f.pools.push_back({r["source"].as<std::string>(), r["period_start"].as<std::string>(), won(r["budget"]),
+                         won(r["remaining"]), r["in_force"].as<bool>()});
+    for (const auto& r : run(tx, kBatches))
+      f.batches.push_back({r["district"].as<std::string>(), r["business_date"].as<std::string>(),
+                           parse_rfc3339(r["completed_at"].as<std::string>()).value(), r["seconds"].as<double>()});
+    return f;
+  });
+}
+
+}  // namespace evoucher::store
