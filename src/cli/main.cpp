@@ -47,6 +47,7 @@ commands:
                                    print a new admin token (stored hashed); R is city_admin,
                                    district_admin (with --district) or auditor
 
+D is YYYY-MM-DD, or yesterday: the Seoul date before today's (for nightly timers)
 every command takes --config FILE (default config/evoucher.json when present)
 environment: EVOUCHER_DATABASE_URL, EVOUCHER_LISTEN, EVOUCHER_LOG_LEVEL, EVOUCHER_<SETTING>,
              EVOUCHER_PROCESSOR_SECRET, EVOUCHER_ADMIN_TOKEN, EVOUCHER_MIGRATIONS_DIR
@@ -214,12 +215,25 @@ int token(const Config& config, const Args& args) {
 
 // The nightly batch. EVOUCHER_FAULT_KILL_AFTER_CHUNKS=N makes the process kill itself after its
 // N-th committed chunk: the restart tests use it to stop a run half-way.
+int run_batch(const Config& config, const Args& args);
+
 int batch(const Config& config, const Args& args) {
   if (args.words.size() != 2 || (args.words[1] != "cashback" && args.words[1] != "flags" && args.words[1] != "expire"))
     throw UsageError("batch takes one argument: cashback, flags or expire");
-  const auto date = args.date ? parse_date(*args.date) : std::nullopt;
+  // "yesterday" is the Seoul date before today's: what a nightly timer runs after midnight.
+  const auto date = !args.date                  ? std::nullopt
+                    : *args.date == "yesterday" ? std::optional(std::chrono::year_month_day(
+                                                      std::chrono::sys_days(seoul_business_date(now_utc())) -
+                                                      std::chrono::days(1)))
+                                                : parse_date(*args.date);
   if (!date || !in_service_era(*date))
-    throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD, " + kServiceEra);
+    throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD or --date yesterday, " + kServiceEra);
+  Args dated = args;
+  dated.date = format_date(*date);
+  return run_batch(config, dated);
+}
+
+int run_batch(const Config& config, const Args& args) {
   if (args.words[1] == "expire") {
     if (args.district) throw UsageError("batch expire returns every program's money; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));

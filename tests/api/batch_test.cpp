@@ -85,6 +85,19 @@ TEST_F(Batch, RerunChangesNothingAndAnswersTheSameReport) {
   expect_verified();
 }
 
+// What the nightly timers run: yesterday is the Seoul date before today's.
+TEST_F(Batch, YesterdayIsTheSeoulDateBeforeToday) {
+  const auto now = std::chrono::system_clock::now() + std::chrono::hours(9);
+  const auto yesterday =
+      format_date(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(now) - std::chrono::days(1)});
+  auto run = batch("yesterday");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(json::parse(run.output)["business_date"], yesterday);
+  auto bad = batch("tomorrow");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("batch cashback needs --date YYYY-MM-DD or --date yesterday"), std::string::npos) << bad.output;
+}
+
 TEST_F(Batch, RefusesADateNotYetClosedInSeoul) {
   const auto now = std::chrono::system_clock::now() + std::chrono::hours(9);
   const auto today = format_date(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(now)});
