@@ -22,9 +22,10 @@ if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]] && ! { command -v node && command -v 
   missing+=(nodejs npm)
 fi
 # The fuzz targets need clang and its libFuzzer runtime; the metrics and alert tests promtool
-# (from prometheus); the console's browser test Chromium; the unit check systemd-analyze.
+# (from prometheus); the console's browser test Chromium and a Korean font for its screenshots;
+# the unit check systemd-analyze.
 if [[ "${EVOUCHER_SETUP_TESTS:-0}" == 1 ]]; then
-  for p in clang libclang-rt-14-dev prometheus chromium systemd; do
+  for p in clang libclang-rt-14-dev prometheus chromium fonts-nanum systemd; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [[ "$status" == installed ]] || missing+=("$p")
   done

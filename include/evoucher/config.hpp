@@ -31,7 +31,9 @@ struct Config {
   int export_workers = 2;            // CSV exports streaming at once, each with its own connection
   int export_queue_limit = 8;        // exports waiting for a worker before 503
   int metrics_refresh_s = 15;        // how often /metrics reads the business figures from the database
-  std::string console_dir = "console";  // the admin console's files, served at /console/
+  // The admin console's files, served at /console/. Empty: src/console under the working
+  // directory, else /usr/share/evoucher/console, else the source tree's.
+  std::string console_dir;
   // Chart.js for the console's charts, from Debian's libjs-chart.js.
   std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js";
   std::string log_level = "info";

@@ -3,11 +3,13 @@
 #include <limits>
 
 #include "endpoints.hpp"
+#include "evoucher/engine/forecast.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/ops/expiry.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/ledger.hpp"
+#include "evoucher/store/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -147,6 +149,64 @@ Response get_pools(store::Connection& c, const Request&, const PathParams&, cons
   return json_answer(200, {{"pools", list}});
 }
 
+// The burn-down: what the pool had left after each business date's batch, and when it runs out
+// at the pace of the last 7 days' draw.
+Response get_burn_down(store::Connection& c, const Request&, const PathParams& params, const Principal& who) {
+  const auto id = positive_integer(params.at("id"), std::numeric_limits<std::int64_t>::max());
+  if (!id) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
+  store::Tx tx(c);
+  const auto pool = store::find_pool(tx, *id);
+  const auto district = pool ? pool_district(pool->source) : "";
+  if (!pool || (!district.empty() && !may_read(who, district))) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
+  std::vector<engine::PoolDay> days;
+  json history = json::array();
+  for (const auto& d : store::pool_history(tx, *id)) {
+    days.push_back({parse_date(d.business_date).value(), d.remaining});
+    history.push_back({{"business_date", d.business_date}, {"remaining", d.remaining.value()}});
+  }
+  const auto f = engine::forecast_run_out(days, pool->budget);
+  // A run-out after the pool's period is no run-out: the period ends first.
+  const auto period_end = parse_date(pool->period_end).value();
+  const bool within = f.runs_out_on && std::chrono::sys_days(*f.runs_out_on) <= std::chrono::sys_days(period_end);
+  return json_answer(200, {{"pool", pool_json(*pool)},
+                           {"days", history},
+                           {"forecast",
+                            {{"window_days", 7},
+                             {"daily_draw", f.daily_draw.value()},
+                             {"runs_out_on", within ? json(format_date(*f.runs_out_on)) : json(nullptr)},
+                             {"outlasts_period", !within}}}});
+}
+
+// The cashback batch by district and date: runs, and closed dates with payments still waiting.
+Response get_batch_days(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
+  std::string bad;
+  const auto query = read_query(request, {"district", "from", "to"}, bad);
+  if (!query) return invalid(bad);
+  const auto days = read_date_range(*query, bad);
+  if (!days) return invalid(bad);
+  if (std::chrono::sys_days(days->second) - std::chrono::sys_days(days->first) >= std::chrono::days(92))
+    return invalid("query parameter 'to' must be within 92 days of 'from'");
+  auto listing = read_listing(*query, who);
+  if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
+  const auto district = std::get<Listing>(listing).district;
+  const auto today = seoul_business_date(now_utc());
+  const auto last_closed = format_date(std::chrono::year_month_day(std::chrono::sys_days(today) - std::chrono::days(1)));
+  store::Tx tx(c);
+  json list = json::array();
+  for (const auto& d : store::batch_days(tx, district, format_date(days->first), format_date(days->second), last_closed)) {
+    json day = {{"district", d.district},
+                {"business_date", d.business_date},
+                {"status", store::to_string(d.status)},
+                {"run", d.run},
+                {"started_at", d.started_at ? json(format_rfc3339(*d.started_at)) : json(nullptr)},
+                {"completed_at", d.completed_at ? json(format_rfc3339(*d.completed_at)) : json(nullptr)},
+                {"components", nullptr}};
+    if (d.report) day["components"] = json::parse(*d.report)["components"];
+    list.push_back(std::move(day));
+  }
+  return json_answer(200, {{"days", list}});
+}
+
 // A batch run's admin call: where its answer is stored, and its audit row.
 struct StoredRun {
   std::string district, key, hash;
@@ -180,6 +240,8 @@ void add_batch_routes(Service& service) {
   service.admin_route("POST", "/v1/pools", post_pool);
   service.admin_route("POST", "/v1/pools/{id}/top-ups", post_top_up);
   service.admin_route("GET", "/v1/pools", get_pools);
+  service.admin_route("GET", "/v1/pools/{id}/burn-down", get_burn_down);
+  service.admin_route("GET", "/v1/batches/cashback", get_batch_days);
 
   const int chunk = service.config().batch_chunk_size;
   // The request worker only checks the call; the run itself goes to the batch pool, on a
@@ -292,6 +354,7 @@ void add_batch_routes(Service& service) {
     const json summary = {{"district", district},
               {"from", from},
               {"to", to},
+              {"members", s.members},
               {"loaded", s.loaded.value()},
               {"refunded", s.refunded.value()},
               {"payments",

@@ -28,6 +28,7 @@ void add_audit_routes(Service& service);
 void add_flag_routes(Service& service);
 void add_program_routes(Service& service);
 void add_report_routes(Service& service);
+void add_console_routes(Service& service);
 
 Response json_answer(int status, const nlohmann::json& body);
 Response invalid(const std::string& detail);

@@ -82,6 +82,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
   add_flag_routes(*this);
   add_program_routes(*this);
   add_report_routes(*this);
+  add_console_routes(*this);
   metrics_.add_gauge("evoucher_db_queue_depth", "Requests waiting for a database worker.",
                      [this] { return static_cast<double>(db_.queued()); });
   metrics_.add_gauge("evoucher_group_queue_depth", "Money-path commands waiting for a group writer.",

@@ -583,7 +583,8 @@ const Statement kSummary{
     "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
     " (SELECT coalesce(sum(amount), 0) FROM program_expiries WHERE district = $1 "
     "    AND business_date BETWEEN $2::date AND $3::date)::bigint, "
-    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'program:%')::bigint "
+    " (SELECT coalesce(sum(balance), 0) FROM accounts WHERE district = $1 AND key LIKE 'program:%')::bigint, "
+    " (SELECT count(*) FROM members WHERE district = $1) "
     "FROM payments p LEFT JOIN cashback_postings k ON k.district = p.district AND k.business_date = p.business_date "
     "  AND k.payment_id = p.id "
     "WHERE p.district = $1 AND p.business_date BETWEEN $2::date AND $3::date"};
@@ -617,6 +618,7 @@ DistrictSummary district_summary(Tx& tx, const std::string& district, const std:
     s.program_refunded = won(r[20]);
     s.program_expired = won(r[21]);
     s.program_held = won(r[22]);
+    s.members = r[23].as<std::int64_t>();
     return s;
   });
 }

@@ -1,4 +1,6 @@
 // Opening connections, the transaction wrapper, and which PostgreSQL errors mean "unavailable".
+#include <poll.h>
+
 #include "pq.hpp"
 
 namespace evoucher::store {
@@ -76,7 +78,15 @@ Connection::Connection(const std::string& url, ConnectionOptions options) {
 
 Connection::~Connection() = default;
 
-bool Connection::is_open() const { return impl_ && impl_->conn.is_open(); }
+// Between transactions an open connection has nothing to read. Anything readable (the server's
+// farewell before a restart or an idle timeout, or EOF) means it is gone: found with one poll,
+// without a round trip, so that the next job opens a fresh connection instead of failing.
+bool Connection::is_open() const {
+  if (!impl_ || !impl_->conn.is_open()) return false;
+  pollfd socket{impl_->conn.sock(), POLLIN, 0};
+  if (socket.fd < 0) return false;
+  return ::poll(&socket, 1, 0) == 0;
+}
 
 std::unique_ptr<Connection> Connection::sibling() const {
   return std::make_unique<Connection>(impl_->url, impl_->options);

@@ -45,6 +45,29 @@ const Statement kSettlementList{
     "                      WHERE district = $1 AND merchant_id = p.merchant_id AND business_date = $2::date) s ON true "
     " ORDER BY p.merchant_id"};
 
+// Several districts' runs report the same city-wide pool on one date: the last to complete holds
+// what was left after all of them.
+const Statement kPoolHistory{
+    "report_pool_history",
+    "SELECT DISTINCT ON (b.business_date) b.business_date::text AS business_date, "
+    "       (p ->> 'remaining')::bigint AS remaining "
+    "  FROM pools x JOIN batch_runs b ON b.business_date BETWEEN x.period_start AND x.period_end "
+    "   AND b.report IS NOT NULL, jsonb_array_elements(b.report::jsonb -> 'pools') p "
+    " WHERE x.id = $1 AND p ->> 'source' = x.source "
+    " ORDER BY b.business_date, b.completed_at DESC"};
+
+const Statement kBatchDays{
+    "report_batch_days",
+    "SELECT d.code AS district, g.day::date::text AS business_date, b.status, coalesce(b.run, 0) AS run, "
+    "       " EV_UTC_TEXT("b.started_at") " AS started_at, " EV_UTC_TEXT("b.completed_at") " AS completed_at, "
+    "       b.report "
+    "  FROM districts d CROSS JOIN generate_series($2::date, $3::date, interval '1 day') g(day) "
+    "  LEFT JOIN batch_runs b ON b.district = d.code AND b.business_date = g.day::date "
+    " WHERE ($1::text IS NULL OR d.code = $1) "
+    "   AND (b.district IS NOT NULL OR (g.day::date <= $4::date AND EXISTS "
+    "        (SELECT 1 FROM payments p WHERE p.district = d.code AND p.business_date = g.day::date))) "
+    " ORDER BY g.day DESC, d.code"};
+
 #undef EV_UTC_TEXT
 
 Timestamp timestamp(const pqxx::field& f) { return parse_rfc3339(f.as<std::string>()).value(); }
@@ -124,6 +147,48 @@ std::vector<SettlementLine> settlement_list(Tx& tx, const std::string& district,
       s.settled = won(r["settled"]);
       s.outstanding = won(r["outstanding"]);
       out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+std::vector<PoolHistoryDay> pool_history(Tx& tx, std::int64_t pool_id) {
+  return with_unavailable_mapped([&] {
+    std::vector<PoolHistoryDay> out;
+    for (const auto& r : run(tx, kPoolHistory, pool_id))
+      out.push_back({r["business_date"].as<std::string>(), won(r["remaining"])});
+    return out;
+  });
+}
+
+const char* to_string(BatchDayStatus status) {
+  switch (status) {
+    case BatchDayStatus::completed:
+      return "completed";
+    case BatchDayStatus::running:
+      return "running";
+    case BatchDayStatus::pending:
+      return "pending";
+  }
+  return "pending";
+}
+
+std::vector<BatchDay> batch_days(Tx& tx, const std::optional<std::string>& district, const std::string& from,
+                                 const std::string& to, const std::string& last_closed) {
+  return with_unavailable_mapped([&] {
+    std::vector<BatchDay> out;
+    for (const auto& r : run(tx, kBatchDays, district, from, to, last_closed)) {
+      BatchDay d;
+      d.district = r["district"].as<std::string>();
+      d.business_date = r["business_date"].as<std::string>();
+      const auto status = opt<std::string>(r["status"]);
+      d.status = !status ? BatchDayStatus::pending
+                         : *status == "completed" ? BatchDayStatus::completed : BatchDayStatus::running;
+      d.run = r["run"].as<int>();
+      if (!r["started_at"].is_null()) d.started_at = timestamp(r["started_at"]);
+      if (!r["completed_at"].is_null()) d.completed_at = timestamp(r["completed_at"]);
+      if (d.status == BatchDayStatus::completed) d.report = opt<std::string>(r["report"]);
+      out.push_back(std::move(d));
     }
     return out;
   });

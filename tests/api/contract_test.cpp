@@ -236,6 +236,15 @@ const std::vector<MatrixCase>& matrix() {
        },
        write_own, {201, 404, 403}},
       {"GET", "/v1/pools", [](const std::string&, int) { return R{"/v1/pools", nullptr, false}; }, read_own, read_own},
+      {"GET", "/v1/pools/{id}/burn-down",
+       [](const std::string& d, int) {
+         return R{"/v1/pools/" + std::string(d == "bupyeong" ? "4" : "5") + "/burn-down", nullptr, false};
+       },
+       read_own, read_other},
+      {"GET", "/v1/batches/cashback",
+       [](const std::string& d, int) { return R{"/v1/batches/cashback?from=2020-01-01&to=2020-01-31&district=" + d, nullptr, false}; },
+       read_own, read_other},
+      {"GET", "/v1/me", [](const std::string&, int) { return R{"/v1/me", nullptr, false}; }, read_own, read_own},
       {"POST", "/v1/members",
        [](const std::string& d, int n) { return R{"/v1/members", {{"id", "mem" + std::to_string(n)}, {"district", d}}, false}; },
        write_own, write_other},

@@ -201,14 +201,14 @@ TEST_F(Exports, FlagsAndTheSummaryExportAsCsv) {
   const auto summary = csv("/v1/districts/bupyeong/summary?from=2020-03-01&to=2020-03-31&format=csv");
   EXPECT_EQ(summary.substr(0, summary.find("\r\n")),
             "district,from,to,cancelled,cashback.clawed_back,cashback.pending,cashback.posted.city,"
-            "cashback.posted.district,cashback.posted.merchant,cashback.unfunded,fee_support,loaded,outstanding.cash,"
+            "cashback.posted.district,cashback.posted.merchant,cashback.unfunded,fee_support,loaded,members,outstanding.cash,"
             "outstanding.payable,outstanding.points,outstanding.programs,payments.charged,payments.count,"
             "payments.discount,payments.price,programs.expired,programs.granted,programs.refunded,programs.spent,"
             "refunded,settled");
   const auto json_summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-01&to=2020-03-31").body;
   EXPECT_EQ(summary.substr(summary.find("\r\n") + 2),
             "bupyeong,2020-03-01,2020-03-31,0,0," + std::to_string(json_summary["cashback"]["pending"].get<long long>()) +
-                ",0,0,0,0,0,1000000," + std::to_string(json_summary["outstanding"]["cash"].get<long long>()) +
+                ",0,0,0,0,0,1000000,2," + std::to_string(json_summary["outstanding"]["cash"].get<long long>()) +
                 ",1000000," + std::to_string(json_summary["outstanding"]["points"].get<long long>()) +
                 ",0,1000000,1,0,1000000,0,0,0,0,0,0\r\n");
 }

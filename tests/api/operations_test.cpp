@@ -64,7 +64,8 @@ TEST_F(OperationsTest, ReadinessFollowsTheDatabaseWithoutARestart) {
   EXPECT_EQ(down.headers.at("retry-after"), "1");
   EXPECT_EQ(http_get(server->port(), "/healthz").status, 200);
   cluster.start();
-  EXPECT_EQ(http_get(server->port(), "/readyz").status, 200);
+  const auto up = http_get(server->port(), "/readyz");
+  EXPECT_EQ(up.status, 200) << up.body;
 }
 
 TEST_F(OperationsTest, UnknownPathAndWrongMethodAreProblems) {

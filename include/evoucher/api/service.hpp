@@ -38,6 +38,8 @@ class Service {
   // Answers one request through reply, now or later from a database worker.
   void handle(Request request, Reply reply);
   Metrics& metrics() { return metrics_; }
+  // For routes that need no token (the console's files).
+  Router& router() { return router_; }
   const Config& config() const { return config_; }
   ops::GroupWriter& writer() { return writer_; }
   store::WorkerPool& batches() { return batches_; }

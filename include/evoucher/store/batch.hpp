@@ -107,6 +107,7 @@ namespace evoucher::store {
 // A district's totals for business dates from..to (Seoul), from the operation records;
 // outstanding balances are as of now.
 struct DistrictSummary {
+  std::int64_t members = 0;  // registered now
   Won loaded, refunded;
   std::int64_t payment_count = 0;
   Won price, discount, charged, cancelled;

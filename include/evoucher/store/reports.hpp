@@ -61,4 +61,26 @@ struct SettlementLine {
 std::vector<SettlementLine> settlement_list(Tx& tx, const std::string& district, const std::string& business_date,
                                             const std::optional<std::string>& after, int limit);
 
+// A pool's remaining as each business date's last batch run reported it, oldest first: the
+// burn-down. Reads the batch reports of the pool's period, not the postings.
+struct PoolHistoryDay {
+  std::string business_date;
+  Won remaining;
+};
+std::vector<PoolHistoryDay> pool_history(Tx& tx, std::int64_t pool_id);
+
+// The cashback batch by district and date, newest date first: each date with a run, and each
+// closed date (up to `last_closed`) with payments but no run, which is pending.
+enum class BatchDayStatus { completed, running, pending };
+const char* to_string(BatchDayStatus status);
+struct BatchDay {
+  std::string district, business_date;
+  BatchDayStatus status = BatchDayStatus::pending;
+  int run = 0;  // 0 while pending
+  std::optional<Timestamp> started_at, completed_at;
+  std::optional<std::string> report;  // the stored report of a completed run
+};
+std::vector<BatchDay> batch_days(Tx& tx, const std::optional<std::string>& district, const std::string& from,
+                                 const std::string& to, const std::string& last_closed);
+
 }  // namespace evoucher::store
