@@ -29,33 +29,11 @@ scripts/build.sh >/dev/null
 seconds=${BENCH_SECONDS:-20}
 conns=${BENCH_CONNECTIONS:-64}
 threads=2
-bindir=/usr/lib/postgresql/15/bin
-work=$(mktemp -d /tmp/evoucher-throughput.XXXXXX)
-chmod 755 "$work"
-as_pg=()
-if [[ $(id -u) == 0 ]]; then
-  chown postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-pgdata=$work/pg
-service_pid=
-cleanup() {
-  [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null || true
-  "${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
-  [[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'; }
-
-"${as_pg[@]}" "$bindir/initdb" -D "$pgdata" -A trust -E UTF8 --no-locale >/dev/null
+source bench/lib.sh
 preload=""
 [[ "${BENCH_STATEMENTS:-0}" == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
-"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -w -l "$work/pg.log" \
-  -o "-c listen_addresses='' -c unix_socket_directories='$work' -c max_connections=200 -c shared_buffers=512MB -c min_wal_size=2GB -c max_wal_size=4GB $preload ${BENCH_PG_OPTS:-}" \
-  start >/dev/null
-url="host=$work dbname=evoucher user=postgres"
-psql=(psql -X -q -v ON_ERROR_STOP=1)
-"${psql[@]}" "host=$work dbname=postgres user=postgres" -c "CREATE DATABASE evoucher" -c "CREATE DATABASE pgbench"
+bench_pg_start "-c max_connections=200 -c shared_buffers=512MB -c min_wal_size=2GB -c max_wal_size=4GB $preload ${BENCH_PG_OPTS:-}" \
+  evoucher pgbench
 [[ "${BENCH_STATEMENTS:-0}" == 1 ]] && "${psql[@]}" "$url" -c "CREATE EXTENSION pg_stat_statements"
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
@@ -92,15 +70,7 @@ pg_tps_before=$(pgbench_tps)
 echo "pgbench tps, before: $pg_tps_before"
 
 secret=bench-secret-$RANDOM$RANDOM
-port=$((20000 + RANDOM % 20000))
-EVOUCHER_DATABASE_URL=$url EVOUCHER_PROCESSOR_SECRET=$secret EVOUCHER_LISTEN=127.0.0.1:$port \
-  EVOUCHER_LOG_LEVEL=warn ./build/evoucher serve >"$work/service.log" 2>&1 &
-service_pid=$!
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
+bench_serve EVOUCHER_PROCESSOR_SECRET="$secret"
 
 # CPU seconds (user + system) of every live process with this command name; the postgres total
 # includes the checkpointer, WAL writer and background writer.
@@ -171,7 +141,7 @@ for r in "${results[@]}"; do
             printf "%s (%s connections): %.1f/s, ratio=%.2f (%.2f-%.2f against either run)\n", n, c, a, a / m, lo, hi}'
 done
 sleep 1
-rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$service_pid/status")
+rss=$(peak_rss_kib | awk '{printf "%.0f MiB", $1/1024}')
 echo "service peak RSS (VmHWM): $rss"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^evoucher_group_commit_size_\(sum\|count\)' || true
 kill "$service_pid"; wait "$service_pid" || true; service_pid=

@@ -119,6 +119,17 @@ class CsvExport {
 // answered 503 or 500; one after it cuts the body short.
 void stream_csv(Service& service, std::string filename, std::initializer_list<std::string_view> header,
                 std::function<void(store::Tx&, CsvExport&)> rows, Reply reply);
+// One JSON page of rows fetched limit + 1 at a time (the extra one tells that more follow): the
+// items, and the next page's cursor (null on the last page).
+template <typename Row, typename ToJson, typename CursorOf>
+std::pair<nlohmann::json, nlohmann::json> json_page(std::vector<Row> rows, int limit, ToJson to_json, CursorOf cursor_of) {
+  const bool more = static_cast<int>(rows.size()) > limit;
+  if (more) rows.resize(static_cast<std::size_t>(limit));
+  auto items = nlohmann::json::array();
+  for (const auto& r : rows) items.push_back(to_json(r));
+  return {items, more && !rows.empty() ? nlohmann::json(cursor_of(rows.back())) : nlohmann::json(nullptr)};
+}
+
 // Rows an export reads per page.
 inline constexpr std::size_t kExportPage = 1000;
 // Writes every page that fetch(kExportPage) gives (at most kExportPage + 1 rows each, the last

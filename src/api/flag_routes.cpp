@@ -101,13 +101,9 @@ void get_flags(Service& service, store::Connection& c, const Request& request, c
         std::move(reply));
   }
   store::Tx tx(c);
-  auto rows = store::list_flags(tx, q);
-  const bool more = static_cast<int>(rows.size()) > q.limit;
-  if (more) rows.resize(static_cast<std::size_t>(q.limit));
-  json flags = json::array();
-  for (const auto& f : rows) flags.push_back(flag_json(f));
-  reply(json_answer(200, {{"flags", flags},
-                          {"next", more && !rows.empty() ? json(std::to_string(rows.back().id)) : json(nullptr)}}));
+  const auto [flags, next] = json_page(store::list_flags(tx, q), q.limit, flag_json,
+                                       [](const store::Flag& last) { return std::to_string(last.id); });
+  reply(json_answer(200, {{"flags", flags}, {"next", next}}));
 }
 
 ops::Answer render_review(const ops::FlagReviewOutcome& o) {

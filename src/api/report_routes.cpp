@@ -120,15 +120,10 @@ void get_payments(Service& service, store::Connection& c, const Request& request
     store::Tx tx(c);
     if (auto refusal = read_district_date(tx, list, district, date)) return reply(std::move(*refusal));
     if (!list.csv) {
-      auto rows = store::list_payments(tx, district, date, after, list.page.limit);
-      const bool more = static_cast<int>(rows.size()) > list.page.limit;
-      if (more) rows.resize(static_cast<std::size_t>(list.page.limit));
-      json payments = json::array();
-      for (const auto& p : rows) payments.push_back(payment_json(p));
-      return reply(json_answer(200, {{"district", district},
-                                     {"business_date", date},
-                                     {"payments", payments},
-                                     {"next", more ? json(payment_cursor(rows.back())) : json(nullptr)}}));
+      const auto [payments, next] = json_page(store::list_payments(tx, district, date, after, list.page.limit),
+                                              list.page.limit, payment_json, payment_cursor);
+      return reply(json_answer(
+          200, {{"district", district}, {"business_date", date}, {"payments", payments}, {"next", next}}));
     }
   }
   stream_csv(service, "payments-" + district + "-" + date + ".csv",
@@ -180,15 +175,11 @@ void get_settlements(Service& service, store::Connection& c, const Request& requ
     store::Tx tx(c);
     if (auto refusal = read_district_date(tx, list, district, date)) return reply(std::move(*refusal));
     if (!list.csv) {
-      auto rows = store::settlement_list(tx, district, date, after, list.page.limit);
-      const bool more = static_cast<int>(rows.size()) > list.page.limit;
-      if (more) rows.resize(static_cast<std::size_t>(list.page.limit));
-      json merchants = json::array();
-      for (const auto& s : rows) merchants.push_back(settlement_json(s));
-      return reply(json_answer(200, {{"district", district},
-                                     {"business_date", date},
-                                     {"merchants", merchants},
-                                     {"next", more ? json(rows.back().merchant) : json(nullptr)}}));
+      const auto [merchants, next] =
+          json_page(store::settlement_list(tx, district, date, after, list.page.limit), list.page.limit,
+                    settlement_json, [](const store::SettlementLine& last) { return last.merchant; });
+      return reply(json_answer(
+          200, {{"district", district}, {"business_date", date}, {"merchants", merchants}, {"next", next}}));
     }
   }
   stream_csv(service, "settlements-" + district + "-" + date + ".csv",
@@ -224,19 +215,14 @@ void get_grants(Service& service, store::Connection& c, const Request& request, 
     const auto program = store::find_program(tx, id);
     if (!program || !may_read(who, program->district)) return reply(problem(ErrorCode::not_found, "no program " + id));
     if (!list.csv) {
-      auto rows = store::list_grants(tx, id, district, after, list.page.limit);
-      const bool more = static_cast<int>(rows.size()) > list.page.limit;
-      if (more) rows.resize(static_cast<std::size_t>(list.page.limit));
-      json grants = json::array();
-      for (const auto& g : rows)
-        grants.push_back({{"district", g.district},
-                          {"member", g.member},
-                          {"amount", g.amount.value()},
-                          {"at", format_rfc3339(g.granted_at)}});
-      return reply(json_answer(
-          200, {{"program", id},
-                {"grants", grants},
-                {"next", more ? json(operation_ref("grant", rows.back().district, rows.back().id)) : json(nullptr)}}));
+      const auto [grants, next] = json_page(
+          store::list_grants(tx, id, district, after, list.page.limit), list.page.limit,
+          [](const store::GrantLine& g) {
+            return json{{"district", g.district}, {"member", g.member}, {"amount", g.amount.value()},
+                        {"at", format_rfc3339(g.granted_at)}};
+          },
+          [](const store::GrantLine& last) { return operation_ref("grant", last.district, last.id); });
+      return reply(json_answer(200, {{"program", id}, {"grants", grants}, {"next", next}}));
     }
   }
   stream_csv(service, "grants-" + id + ".csv", {"district", "member", "amount", "granted_at_seoul"},

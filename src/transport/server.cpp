@@ -132,9 +132,10 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(response));
   }
 
-  void write(api::Response response) {
-    if (response.stream) return write_streamed(std::move(response));
-    auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
+  // The status line and headers of an answer; no keep-alive once the server is stopping.
+  template <typename Body>
+  std::shared_ptr<http::response<Body>> head_of(const api::Response& response) {
+    auto message = std::make_shared<http::response<Body>>(static_cast<http::status>(response.status), 11);
     message->set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) message->set(name, value);
     {
@@ -142,6 +143,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (shared_.stopping) keep_alive_ = false;
     }
     message->keep_alive(keep_alive_);
+    return message;
+  }
+
+  void write(api::Response response) {
+    if (response.stream) return write_streamed(std::move(response));
+    auto message = head_of<http::string_body>(response);
     message->body() = std::move(response.body);
     message->prepare_payload();
     stream_.expires_after(std::chrono::milliseconds(shared_.config.read_timeout_ms));
@@ -158,14 +165,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // chunk has the write deadline; a body that broke off ends the connection without the last
   // chunk, so the client sees it cut short.
   void write_streamed(api::Response response) {
-    auto header = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(response.status), 11);
-    header->set(http::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) header->set(name, value);
-    {
-      std::lock_guard lock(shared_.mutex);
-      if (shared_.stopping) keep_alive_ = false;
-    }
-    header->keep_alive(keep_alive_);
+    auto header = head_of<http::empty_body>(response);
     header->chunked(true);
     body_ = std::move(response.stream);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
