@@ -27,6 +27,8 @@ evoucher demo is ready.
   processor secret:          $EVOUCHER_PROCESSOR_SECRET
   (both are kept in var/demo.env)
 
+The admin console: http://$listen/console/ (sign in with the admin token above)
+
 Try:
   curl -s http://$listen/readyz
   curl -s -H "Authorization: Bearer $EVOUCHER_ADMIN_TOKEN" http://$listen/v1/districts

@@ -56,9 +56,10 @@ void stream_csv(Service& service, std::string filename, std::initializer_list<st
   append_csv_header(first, header);
   run_on(
       service.exports(),
-      [filename = std::move(filename), first = std::move(first), rows = std::move(rows)](store::Connection& c,
-                                                                                       Reply answer) {
+      [&service, filename = std::move(filename), first = std::move(first), rows = std::move(rows)](
+          store::Connection& c, Reply answer) {
         auto body = std::make_shared<BodyStream>();
+        service.track(body);
         bool started = false;
         CsvExport out(body, [&] {
           if (started) return;

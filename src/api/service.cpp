@@ -163,6 +163,19 @@ void Service::refresh_tokens() {
   db_.submit(std::move(job));
 }
 
+void Service::track(const std::shared_ptr<BodyStream>& body) {
+  std::lock_guard lock(streams_mutex_);
+  std::erase_if(streams_, [](const auto& weak) { return weak.expired(); });
+  streams_.push_back(body);
+}
+
+void Service::abandon_streams() {
+  std::lock_guard lock(streams_mutex_);
+  for (const auto& weak : streams_)
+    if (auto body = weak.lock()) body->abandon();
+  streams_.clear();
+}
+
 void Service::refresh_figures() {
   store::DbJob job;
   job.run = [figures = figures_](store::Connection& c) {

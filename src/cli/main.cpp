@@ -148,6 +148,7 @@ int serve(const Config& config) {
   api::Service service(config, pool, writer, batches, exports);
   transport::Server server(config, service);
   server.run();
+  service.abandon_streams();  // an export still writing stops, so that its worker can be joined
   writer.stop();
   pool.stop();
   batches.stop();

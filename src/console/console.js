@@ -368,9 +368,12 @@ function setParams(page, params) {
 }
 
 const pages = { overview, pools, batches, lookup, flags };
+let generation = 0;  // each route() draws a new generation; an older render that finishes late draws nothing
 
 function route() {
   if (!me) return;
+  const mine = ++generation;
+  const current = () => mine === generation;
   const { page, params } = currentRoute();
   const render = pages[page] || overview;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === page);
@@ -380,9 +383,13 @@ function route() {
   view.replaceChildren(h("p", { class: "muted" }, t("common.loading")));
   view.dataset.page = page;
   view.dataset.ready = "false";
-  render(view, params)
-    .catch((e) => showError(view, e))
-    .finally(() => { view.dataset.ready = "true"; });
+  render(view, params, current)
+    .catch((e) => { if (current()) showError(view, e); })
+    .finally(() => {
+      if (!current()) return;
+      view.dataset.generation = String(mine);  // tells a watcher (the browser test) which drawing is done
+      view.dataset.ready = "true";
+    });
 }
 
 function seoulToday() {
@@ -403,7 +410,7 @@ function daysBefore(date, n) {
 
 // ---- overview ----
 
-async function overview(view, params) {
+async function overview(view, params, current) {
   const month = params.get("month") || seoulToday().slice(0, 7);
   const [from, to] = monthBounds(month);
   const form = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); setParams("overview", { month: e.target.month.value }); } },
@@ -440,6 +447,7 @@ async function overview(view, params) {
   const csv = h("button", { type: "button", onclick: () => Promise.all(districts.map((d) =>
     downloadCsv(`/v1/districts/${encodeURIComponent(d.code)}/summary?from=${from}&to=${to}&format=csv`))).catch((e) => alert(e.message)) }, t("common.csv"));
   form.append(h("span", { class: "spacer" }), csv);
+  if (!current()) return;
   view.replaceChildren(h("h1", {}, `${t("overview.title")} · ${month}`), form, kpis,
     h("div", { class: "card table-wrap" }, h("table", { id: "overview-table" }, h("thead", {}, header), h("tbody", {}, rows, totalRow))));
 }
@@ -451,7 +459,7 @@ function sourceLabel(source) {
   return rest ? `${t(`source.${kind}`)} · ${rest}` : t(`source.${kind}`);
 }
 
-async function pools(view, params) {
+async function pools(view, params, current) {
   const list = (await api("/v1/pools")).pools;
   const selected = params.get("pool") || (list[0] && String(list[0].id));
   const rows = list.map((p) => h("tr", {
@@ -466,12 +474,14 @@ async function pools(view, params) {
       ["budget", "drawn", "remaining", "share"].map((c) => h("th", { class: "num" }, t(`pools.${c}`))))),
     h("tbody", {}, rows));
   const detail = h("div", { class: "card", id: "burn-down" });
+  if (!current()) return;
   view.replaceChildren(h("h1", {}, t("pools.title")), h("div", { class: "card table-wrap" }, table), detail);
   if (!selected) {
     detail.append(h("p", { class: "empty" }, t("pools.pick")));
     return;
   }
   const burn = await api(`/v1/pools/${encodeURIComponent(selected)}/burn-down`);
+  if (!current()) return;
   const f = burn.forecast;
   detail.append(h("h2", {}, `${t("pools.burndown")} · ${sourceLabel(burn.pool.source)}`),
     h("dl", { class: "facts" },
@@ -507,7 +517,7 @@ async function pools(view, params) {
 
 // ---- batches ----
 
-async function batches(view, params) {
+async function batches(view, params, current) {
   const to = params.get("to") || seoulToday();
   const from = params.get("from") || daysBefore(to, 13);
   const form = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); setParams("batches", { from: e.target.from.value, to: e.target.to.value }); } },
@@ -523,6 +533,7 @@ async function batches(view, params) {
     h("td", { class: "num" }, d.run || ""), h("td", {}, seoul(d.completed_at)),
     h("td", { class: "num", dataset: { field: "count", value: String(d.components ? d.components.city.count : 0) } }, d.components ? d.components.city.count : ""),
     wonCell(sum(d, "posted"), "posted"), wonCell(sum(d, "unfunded"), "unfunded")));
+  if (!current()) return;
   view.replaceChildren(h("h1", {}, t("batches.title")), form, h("p", { class: "muted" }, t("batches.pending_note")),
     h("div", { class: "card table-wrap" }, days.length === 0 ? h("p", { class: "empty" }, t("common.empty")) :
       h("table", { id: "batches-table" },
@@ -534,7 +545,7 @@ async function batches(view, params) {
 
 // ---- members and merchants ----
 
-async function lookup(view, params) {
+async function lookup(view, params, current) {
   const member = params.get("member") || "";
   const merchant = params.get("merchant") || "";
   const after = params.get("after") || "";
@@ -546,6 +557,7 @@ async function lookup(view, params) {
     h("button", { type: "submit", class: "primary" }, t("common.show")));
   const memberCard = h("div", { class: "card", id: "member-card" }, h("h2", {}, t("lookup.member")), memberForm);
   const merchantCard = h("div", { class: "card", id: "merchant-card" }, h("h2", {}, t("lookup.merchant")), merchantForm);
+  if (!current()) return;
   view.replaceChildren(h("h1", {}, t("nav.lookup")), h("div", { class: "split" }, memberCard, merchantCard));
   if (member) {
     const box = h("div");
@@ -597,7 +609,7 @@ async function lookup(view, params) {
 
 // ---- fraud flags ----
 
-async function flags(view, params) {
+async function flags(view, params, current) {
   const to = params.get("to") || seoulToday();
   const from = params.get("from") || `${to.slice(0, 7)}-01`;
   const status = params.get("status") ?? "open";
@@ -655,6 +667,7 @@ async function flags(view, params) {
       h("td", {}, f.district), h("td", {}, f.member || ""), h("td", {}, f.merchant), h("td", { title: f.detail }, f.payment_id || f.month || ""),
       h("td", {}, actions));
   });
+  if (!current()) return;
   view.replaceChildren(h("h1", {}, t("flags.title")), form,
     h("div", { class: "card table-wrap" }, list.length === 0 ? h("p", { class: "empty" }, t("common.empty")) :
       h("table", { id: "flags-table" }, h("thead", {}, h("tr", {},

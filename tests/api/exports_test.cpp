@@ -4,6 +4,12 @@
 #include "api/api_fixture.hpp"
 #include "evoucher/api/csv.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
 namespace evoucher::testing {
 namespace {
 
@@ -241,6 +247,52 @@ TEST_F(Exports, BadInputIsRefusedWithTheFieldNamed) {
   const auto own = get("/v1/payments?business_date=2020-03-02", {}, yeonsu);
   EXPECT_EQ(own.status, 200);
   EXPECT_EQ(json::parse(own.body)["district"], "yeonsu");
+}
+
+}  // namespace
+}  // namespace evoucher::testing
+
+namespace evoucher::testing {
+namespace {
+
+// A client that stops reading mid-export holds an export worker; SIGTERM must still end the
+// service within its grace period, the export abandoned.
+TEST_F(Exports, ShutdownAbandonsAnExportWhoseClientStoppedReading) {
+  {
+    // 60,000 payments, inserted directly: many megabytes of CSV, more than the socket buffers hold.
+    pqxx::connection c(url);
+    pqxx::work w(c);
+    w.exec(
+        "INSERT INTO journals (district, id, kind, occurred_at) SELECT 'bupyeong', 900000000 + i, 'payment', "
+        "timestamptz '2020-03-02 00:00:00+09' + i * interval '1 second' FROM generate_series(1, 60000) i");
+    w.exec(
+        "INSERT INTO payments (district, id, event_id, card_token, member_id, merchant_id, merchant_district, "
+        "merchant_category, merchant_revenue, channel, price, discount, charged, paid_points, paid_cash, eligible_before, "
+        "eligible, city_cashback, district_cashback, merchant_cashback, fee_support, occurred_at, business_date, journal_id) "
+        "SELECT 'bupyeong', 900000000 + i, 'bulk-' || i, 'c1', 'm1', 'bp-cafe', 'bupyeong', 'cafe', 80000000, 'card', "
+        "1000, 0, 1000, 0, 1000, 0, 1000, 100, 0, 0, 0, timestamptz '2020-03-02 00:00:00+09' + i * interval '1 second', "
+        "'2020-03-02', 900000000 + i FROM generate_series(1, 60000) i");
+    w.commit();
+  }
+  server.reset();
+  server = std::make_unique<ServeProcess>(url, std::map<std::string, std::string>{{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                                                  {"EVOUCHER_SHUTDOWN_GRACE_MS", "1000"}});
+  const int fd = connect_loopback(server->port());
+  const std::string request = "GET /v1/payments?district=bupyeong&business_date=2020-03-02&format=csv HTTP/1.1\r\n"
+                              "Host: x\r\nAuthorization: Bearer " + std::string(kAdminToken) + "\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  char head[64];
+  ASSERT_GT(recv(fd, head, sizeof head, 0), 0);  // the export has started; nothing more is read
+  EXPECT_EQ(std::string(head, 12), "HTTP/1.1 200");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const pid_t pid = server->pid();
+  auto stopped = std::async(std::launch::async, [&] { return server->stop(); });
+  if (stopped.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "the service did not stop within 10 s of SIGTERM";
+    kill(pid, SIGKILL);
+  }
+  EXPECT_EQ(stopped.get(), 0);
+  close(fd);
 }
 
 }  // namespace

@@ -55,9 +55,17 @@ std::pair<int, std::string> promtool_check(const std::string& exposition) {
 }
 
 TEST_F(BusinessMetrics, MoneyPathCountersAndDatabaseFiguresPassPromtool) {
-  // This year's pool for Bupyeong, so that a pool is in force whatever today is.
+  // This year's pool for Yeonsu, so that a pool is in force whatever today is, and last year's,
+  // which ended within the year and is shown, out of force.
   const auto today = format_date(seoul_business_date(now_utc()));
   const auto year = today.substr(0, 4);
+  const auto last_year = std::to_string(std::stoi(year) - 1);
+  ASSERT_EQ(admin("POST", "/v1/pools",
+                  {{"source", "district:yeonsu"}, {"period_start", last_year + "-01-01"},
+                   {"period_end", last_year + "-12-31"}, {"budget", 500'000}},
+                  kAdminToken, "pool-last-year")
+                .status,
+            201);
   ASSERT_EQ(admin("POST", "/v1/pools",
                   {{"source", "district:yeonsu"}, {"period_start", year + "-01-01"}, {"period_end", year + "-12-31"},
                    {"budget", 1'000'000}},
@@ -73,6 +81,8 @@ TEST_F(BusinessMetrics, MoneyPathCountersAndDatabaseFiguresPassPromtool) {
   EXPECT_EQ(pay("bm-p4", "nobody", "ys-books", 1'000, "2020-03-02T11:00:00+09:00").body["reason"], "unknown_card");
   EXPECT_EQ(pay("bm-p5", "c1", "nowhere", 1'000, "2020-03-02T11:00:00+09:00").body["reason"], "unknown_merchant");
   ASSERT_EQ(cancel("bm-c1", approved.body["payment_id"], 10'000, "2020-03-02T12:00:00+09:00").status, 200);
+  // A refused cancellation cancels nothing, and is not counted.
+  ASSERT_EQ(cancel("bm-c2", approved.body["payment_id"], 900'000, "2020-03-02T12:00:00+09:00").status, 422);
   // A replay counts nothing.
   ASSERT_EQ(pay("bm-p1", "c1", "ys-books", 100'000, "2020-03-02T10:00:00+09:00").body["decision"], "approved");
   ASSERT_EQ(run_evoucher({"batch", "cashback", "--date", "2020-03-02", "--district", "bupyeong"},
@@ -98,6 +108,7 @@ TEST_F(BusinessMetrics, MoneyPathCountersAndDatabaseFiguresPassPromtool) {
   EXPECT_TRUE(has(body, "evoucher_pool_budget_won{source=\"district:yeonsu\",period_start=\"" + year + "-01-01\"} 1000000"));
   EXPECT_TRUE(has(body, "evoucher_pool_remaining_won{source=\"district:yeonsu\",period_start=\"" + year + "-01-01\"} 1000000"));
   EXPECT_TRUE(has(body, "evoucher_pool_in_force{source=\"district:yeonsu\",period_start=\"" + year + "-01-01\"} 1"));
+  EXPECT_TRUE(has(body, "evoucher_pool_in_force{source=\"district:yeonsu\",period_start=\"" + last_year + "-01-01\"} 0"));
   // The 2020 pools ended years ago: no series.
   EXPECT_EQ(body.find("period_start=\"2020-01-01\""), std::string::npos);
   const auto success = body.find("evoucher_batch_last_success_timestamp_seconds{district=\"bupyeong\",batch=\"cashback\"} ");

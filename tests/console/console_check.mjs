@@ -42,10 +42,19 @@ async function newPage() {
   return p;
 }
 
+// Does `action`, then waits until the page has drawn anew (a later generation than before).
+async function redrawn(action) {
+  const before = await page.evaluate(() => Number(document.getElementById("view").dataset.generation || 0));
+  await action();
+  await page.waitForFunction((b) => {
+    const v = document.getElementById("view");
+    return v.dataset.ready === "true" && Number(v.dataset.generation) > b;
+  }, before, { timeout: 15000 });
+}
+
 // Opens a console page by hash and waits until it has drawn.
 async function open(hash) {
-  await page.evaluate((h) => { document.getElementById("view").dataset.ready = "false"; location.hash = h; }, hash);
-  await page.waitForSelector(`#view[data-ready="true"]`, { timeout: 15000 });
+  await redrawn(() => page.evaluate((h) => { location.hash = h; }, hash));
   const error = await page.$("#view .error:not([hidden])");
   assert.ok(!error, `${hash}: ${error ? await error.textContent() : ""}`);
 }
@@ -185,9 +194,7 @@ try {
     const [merchant] = await cells("#merchant-card .facts");
     expectWon(merchant.payable, (await api(token, "/v1/merchants/bp-bakery")).payable, "payable");
     await shot("lookup");
-    await page.evaluate(() => { document.getElementById("view").dataset.ready = "false"; });
-    await page.click("#statement-next");
-    await page.waitForSelector(`#view[data-ready="true"]`);
+    await redrawn(() => page.click("#statement-next"));
     const second = await api(token, `/v1/members/m1/statement?limit=10&after=${encodeURIComponent(first.next)}`);
     const next = await page.$$eval("#statement-table tbody td[data-field=amount]", (t) => t.map((c) => Number(c.dataset.value)));
     assert.deepEqual(next, second.entries.map((e) => e.amount));
@@ -205,9 +212,7 @@ try {
     await page.click(`${row} button.confirm`);
     assert.equal(await page.textContent(`${row} .error`), "메모를 입력하세요.");
     await page.fill(`${row} input.note-input`, "콘솔 검토: 동일 가맹점 반복");
-    await page.evaluate(() => { document.getElementById("view").dataset.ready = "false"; });
-    await page.click(`${row} button.confirm`);
-    await page.waitForSelector(`#view[data-ready="true"]`);
+    await redrawn(() => page.click(`${row} button.confirm`));
     rows = await cells("#flags-table tbody tr");
     assert.deepEqual(rows.map((r) => r.key), open1.slice(1).map((f) => f.id));
     const confirmed = (await api(token, "/v1/flags?from=2020-03-01&to=2020-03-31&status=confirmed")).flags;
@@ -215,7 +220,7 @@ try {
   });
 
   await step("English labels, the same figures", async () => {
-    await page.click("#lang");
+    await redrawn(() => page.click("#lang"));
     await open("#overview?month=2020-03");
     assert.equal(await page.textContent('#nav a[data-page="overview"]'), "Overview");
     assert.equal(await page.textContent("#overview-table thead th:nth-child(3)"), "Loaded");
@@ -223,7 +228,7 @@ try {
     const [row] = await cells('#overview-table tbody tr[data-district="bupyeong"]');
     expectWon(row.loaded, s.loaded, "bupyeong loaded (en)");
     await shot("overview-en");
-    await page.click("#lang");
+    await redrawn(() => page.click("#lang"));
   });
 
   await step("signing out forgets the token", async () => {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "evoucher/api/auth.hpp"
+#include "evoucher/api/body_stream.hpp"
 #include "evoucher/api/business_metrics.hpp"
 #include "evoucher/api/http.hpp"
 #include "evoucher/api/metrics.hpp"
@@ -44,6 +45,10 @@ class Service {
   ops::GroupWriter& writer() { return writer_; }
   store::WorkerPool& batches() { return batches_; }
   store::WorkerPool& exports() { return exports_; }
+  // Streamed bodies being written: at shutdown their writers are told the readers are gone, so
+  // that the export workers can be joined.
+  void track(const std::shared_ptr<BodyStream>& body);
+  void abandon_streams();
   // Every {method, pattern} served, for checking the contract document against the code.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
@@ -94,6 +99,8 @@ class Service {
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
   std::shared_ptr<TokenDirectory> tokens_ = std::make_shared<TokenDirectory>();
   std::shared_ptr<FiguresCache> figures_ = std::make_shared<FiguresCache>();
+  std::mutex streams_mutex_;
+  std::vector<std::weak_ptr<BodyStream>> streams_;
   std::mutex refresh_mutex_;
   std::condition_variable refresh_wake_;
   bool stopping_ = false;
