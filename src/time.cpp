@@ -71,6 +71,10 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   return t - offset;
 }
 
+std::chrono::year_month_day seoul_yesterday(Timestamp t) {
+  return std::chrono::year_month_day(std::chrono::sys_days(seoul_business_date(t)) - std::chrono::days(1));
+}
+
 std::string format_seoul(Timestamp t) {
   using namespace std::chrono;
   const auto local = floor<seconds>(t) + kSeoulOffset;

@@ -30,6 +30,8 @@ inline constexpr const char* kServiceEra = "from 2000-01-01 to 2099-12-31 (UTC)"
 
 inline constexpr std::chrono::hours kSeoulOffset{9};
 std::chrono::year_month_day seoul_business_date(Timestamp t);
+// The Seoul date before t's: the latest business date that has closed.
+std::chrono::year_month_day seoul_yesterday(Timestamp t);
 // Seoul wall time to the second, as spreadsheets read it: "2020-03-02 10:00:00".
 std::string format_seoul(Timestamp t);
 // The first instant of a Seoul date: 15:00 UTC of the day before.

@@ -189,8 +189,7 @@ Response get_batch_days(store::Connection& c, const Request& request, const Path
   auto listing = read_listing(*query, who);
   if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
   const auto district = std::get<Listing>(listing).district;
-  const auto today = seoul_business_date(now_utc());
-  const auto last_closed = format_date(std::chrono::year_month_day(std::chrono::sys_days(today) - std::chrono::days(1)));
+  const auto last_closed = format_date(seoul_yesterday(now_utc()));
   store::Tx tx(c);
   json list = json::array();
   for (const auto& d : store::batch_days(tx, district, format_date(days->first), format_date(days->second), last_closed)) {

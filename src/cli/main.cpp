@@ -223,9 +223,7 @@ int batch(const Config& config, const Args& args) {
     throw UsageError("batch takes one argument: cashback, flags or expire");
   // "yesterday" is the Seoul date before today's: what a nightly timer runs after midnight.
   const auto date = !args.date                  ? std::nullopt
-                    : *args.date == "yesterday" ? std::optional(std::chrono::year_month_day(
-                                                      std::chrono::sys_days(seoul_business_date(now_utc())) -
-                                                      std::chrono::days(1)))
+                    : *args.date == "yesterday" ? std::optional(seoul_yesterday(now_utc()))
                                                 : parse_date(*args.date);
   if (!date || !in_service_era(*date))
     throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD or --date yesterday, " + kServiceEra);
