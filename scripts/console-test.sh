@@ -4,7 +4,7 @@
 # drives Debian's Chromium through every page. Screenshots land in build/console-screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=1.64.1
+version=1.61.1
 tools=build/tools
 if [[ ! -f $tools/node_modules/playwright-core/package.json ]] ||
   ! grep -q "\"version\": \"$version\"" $tools/node_modules/playwright-core/package.json; then
