@@ -383,14 +383,23 @@ pqxx::result run_with(Tx& tx, const Statement& st, const std::vector<std::string
   });
 }
 
+// The payments a group cancels or reviews are locked by one statement and read by the next. A
+// statement that waited for a lock held by the batch re-reads the locked row, but reads every
+// other table with the snapshot it took before the wait: a posting the batch committed meanwhile
+// would look absent, and the cancellation would keep the cashback it posted. The read after the
+// lock takes a snapshot that includes the batch's commit.
 const Statement kLockPayments{
     "mp_lock_payments",
+    "SELECT count(*) FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
+    "CROSS JOIN LATERAL (SELECT 1 FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p"};
+const Statement kReadLockedPayments{
+    "mp_read_locked_payments",
     "SELECT " + kPaymentColumns +
         ", k.payment_id IS NOT NULL, k.national_pool_id, k.city_pool_id, k.district_pool_id, "
         "coalesce(k.posted_national, 0), coalesce(k.posted_city, 0), coalesce(k.posted_district, 0), "
         "coalesce(k.posted_merchant, 0) "
-        "FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2) AS x(d, pid) "
-        "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid FOR UPDATE) p "
+        "FROM unnest($1::text[], $2::bigint[]) AS x(d, pid) "
+        "CROSS JOIN LATERAL (SELECT * FROM payments WHERE district = x.d AND id = x.pid LIMIT 1) p "
         "LEFT JOIN LATERAL (SELECT * FROM cashback_postings WHERE district = p.district "
         "                   AND business_date = p.business_date AND payment_id = p.id LIMIT 1) k ON true"};
 
@@ -606,7 +615,8 @@ std::vector<PaymentRow> lock_payments(Tx& tx, const std::vector<PaymentKey>& pay
   std::vector<PaymentRow> out;
   if (payments.empty()) return out;
   const auto [districts, ids] = columns(payments);
-  for (const auto& r : run_mapped(tx, kLockPayments, districts, ids)) {
+  run_mapped(tx, kLockPayments, districts, ids);
+  for (const auto& r : run_mapped(tx, kReadLockedPayments, districts, ids)) {
     PaymentRow row;
     row.record = payment_from_row(r);
     row.posted.posted = r[33].as<bool>();
