@@ -64,6 +64,12 @@ json pool_json(const store::Pool& p) {
           {"remaining", p.remaining().value()}};
 }
 
+// A district admin sees the city-wide pools and its own district's (its district pool and its
+// programs' pools), never another district's.
+bool may_see_pool(const Principal& who, const store::Pool& pool) {
+  return pool.owner == "city" || may_read(who, pool.owner);
+}
+
 // National and city pools are the city's; a district pool is its district's.
 bool may_write_pool(const Principal& who, const std::string& source) {
   const auto district = pool_district(source);
@@ -96,7 +102,7 @@ Response post_pool(store::Connection& c, const Request& request, const PathParam
   if (!district.empty() && !store::find_district(tx, district))
     return invalid("field 'source': no district " + district);
   const auto key_district = pool_key_district(source);
-  const auto stored_key = "pool:" + *key;
+  const auto& stored_key = *key;
   if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
     return *earlier;
   const auto made = store::create_pool(tx, source, start, end, budget);
@@ -126,12 +132,10 @@ Response post_top_up(store::Connection& c, const Request& request, const PathPar
   const std::int64_t id = *parsed;
   store::Tx tx(c);
   const auto pool = store::find_pool(tx, id, /*lock=*/true);
-  const auto pool_district_code = pool ? pool_district(pool->source) : "";
-  if (!pool || (!pool_district_code.empty() && !may_read(who, pool_district_code)))
-    return problem(ErrorCode::not_found, "no pool " + text);
+  if (!pool || !may_see_pool(who, *pool)) return problem(ErrorCode::not_found, "no pool " + text);
   if (!may_write_pool(who, pool->source)) return forbidden("top up " + pool->source + " pools");
   const auto key_district = pool_key_district(pool->source);
-  const auto stored_key = "pool-top-up:" + *key;
+  const auto& stored_key = *key;
   if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
     return *earlier;
   const auto answer = json_answer(201, pool_json(store::top_up_pool(tx, id, amount)));
@@ -143,8 +147,7 @@ Response get_pools(store::Connection& c, const Request&, const PathParams&, cons
   store::Tx tx(c);
   json list = json::array();
   for (const auto& p : store::list_pools(tx)) {
-    const auto d = pool_district(p.source);
-    if (d.empty() || may_read(who, d)) list.push_back(pool_json(p));
+    if (may_see_pool(who, p)) list.push_back(pool_json(p));
   }
   return json_answer(200, {{"pools", list}});
 }
@@ -156,8 +159,7 @@ Response get_burn_down(store::Connection& c, const Request&, const PathParams& p
   if (!id) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
   store::Tx tx(c);
   const auto pool = store::find_pool(tx, *id);
-  const auto district = pool ? pool_district(pool->source) : "";
-  if (!pool || (!district.empty() && !may_read(who, district))) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
+  if (!pool || !may_see_pool(who, *pool)) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
   std::vector<engine::PoolDay> days;
   json history = json::array();
   for (const auto& d : store::pool_history(tx, *id)) {
@@ -264,12 +266,12 @@ void add_batch_routes(Service& service) {
       store::Tx tx(c);
       if (!store::find_district(tx, district)) return reply(problem(ErrorCode::not_found, "no district " + district));
       // A replay answers as before; the batch itself is idempotent by district and date.
-      if (auto earlier = earlier_answer(store::claim_key(tx, district, "batch:" + *key, hash)))
+      if (auto earlier = earlier_answer(store::claim_key(tx, district, *key, hash)))
         return reply(std::move(*earlier));
     }
     // The run commits in chunks; its audit row is written with its stored answer, when it ends.
     auto audit = audit_entry(request, who, district, "batch:" + district + "/" + date);
-    run_stored(batches, {district, "batch:" + *key, hash, audit}, std::move(reply), [chunk, district, date](store::Connection& bc) {
+    run_stored(batches, {district, *key, hash, audit}, std::move(reply), [chunk, district, date](store::Connection& bc) {
       const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
       return outcome.refusal == ops::BatchRefusal::date_not_closed ? problem(ErrorCode::date_not_closed, outcome.detail)
                                                                    : json_response(200, outcome.run.report);
@@ -291,10 +293,10 @@ void add_batch_routes(Service& service) {
     const auto hash = request_hash(request);
     {
       store::Tx tx(c);
-      if (auto earlier = earlier_answer(store::claim_key(tx, "city", "expiry:" + *key, hash)))
+      if (auto earlier = earlier_answer(store::claim_key(tx, "city", *key, hash)))
         return reply(std::move(*earlier));
     }
-    run_stored(batches, {"city", "expiry:" + *key, hash, audit_entry(request, who, "city", "expiry:" + date)},
+    run_stored(batches, {"city", *key, hash, audit_entry(request, who, "city", "expiry:" + date)},
                std::move(reply), [chunk, date](store::Connection& bc) {
                  const auto outcome = ops::run_expiry(bc, date, now_utc(), chunk);
                  return outcome.date_not_closed ? problem(ErrorCode::date_not_closed, *outcome.date_not_closed)

@@ -47,8 +47,11 @@ std::optional<std::string> idempotency_header(const Request& request, std::strin
   return *key;
 }
 
+// A key names one request: its method, path, query and body. The query is hashed only when there
+// is one, so that answers stored before it counted still replay.
 std::string request_hash(const Request& request) {
-  return sha256_hex(request.method + " " + request.path + "\n" + request.body);
+  const auto target = request.query.empty() ? request.path : request.path + "?" + request.query;
+  return sha256_hex(request.method + " " + target + "\n" + request.body);
 }
 
 std::optional<Response> earlier_answer(const store::KeyClaim& claim) {

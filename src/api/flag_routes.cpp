@@ -109,6 +109,7 @@ void get_flags(Service& service, store::Connection& c, const Request& request, c
 ops::Answer render_review(const ops::FlagReviewOutcome& o) {
   if (o.not_found) return to_answer(problem(ErrorCode::not_found, *o.not_found));
   if (o.conflict) return to_answer(problem(ErrorCode::already_exists, *o.conflict));
+  if (o.forbidden) return to_answer(problem(ErrorCode::forbidden, *o.forbidden));
   return to_answer(json_answer(200, flag_json(*o.done)));
 }
 
@@ -137,6 +138,7 @@ void post_review(ops::GroupWriter& writer, store::Connection& c, const Request& 
   command.district = ref->district;
   command.flag_id = ref->id;
   command.flag_ref = ref_text;
+  if (who.role != Role::city_admin) command.merchants_of = who.district.value_or("");
   command.reviewer = who.name;
   command.audit = audit_entry(request, who, ref->district);
   command.render = render_review;

@@ -36,13 +36,14 @@ MoneyCall begin_money_call(store::Connection& c, const Request& request, const P
   return call;
 }
 
-// The time of a load or refund: now when absent, never more than kClockTolerance ahead.
-Timestamp money_time(Fields& f, Timestamp now) {
+// The time of a load or refund as sent, never more than kClockTolerance ahead; none when absent
+// (the group stamps it when it decides).
+std::optional<Timestamp> money_time(Fields& f, Timestamp now) {
   const auto at = f.optional_time("occurred_at");
   if (at && *at > now + kClockTolerance)
     f.fail("occurred_at", format_rfc3339(*at) + " is more than 5 minutes after the server's clock (" +
                               format_rfc3339(std::chrono::floor<std::chrono::seconds>(now)) + ")");
-  return at.value_or(now);
+  return at;
 }
 
 // Finds the command's member, checks the caller may move its money, and hands the command over.

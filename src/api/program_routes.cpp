@@ -83,7 +83,7 @@ Response post_program(store::Connection& c, const Request& request, const PathPa
   if (!may_write_program(who, p.district)) return forbidden("create programs of " + p.district);
   store::Tx tx(c);
   if (!store::find_district(tx, p.district)) return invalid("field 'district': no district " + p.district);
-  const auto stored_key = "program:" + *key;
+  const auto& stored_key = *key;
   if (auto earlier = earlier_answer(store::claim_key(tx, p.district, stored_key, request_hash(request))))
     return *earlier;
   const auto [outcome, program] = store::create_program(tx, p, budget);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,8 @@ commands:
   migrate                          apply migrations/ in order, once each
   verify [--district C]            check every ledger invariant; non-zero exit on any failure
   batch cashback --date D [--district C]
-                                   post the business date's cashback (all districts unless --district)
+                                   post the business date's cashback (all districts unless --district);
+                                   --date pending: yesterday and every earlier date still pending
   batch flags --date D             judge the nightly fraud rule (sales over revenue) for D's month
   batch expire --date D            return the unspent money of programs expired by D to their pools
   seed demo                        load the Incheon March 2020 demo (once)
@@ -47,7 +49,8 @@ commands:
                                    print a new admin token (stored hashed); R is city_admin,
                                    district_admin (with --district) or auditor
 
-D is YYYY-MM-DD, or yesterday: the Seoul date before today's (for nightly timers)
+D is YYYY-MM-DD, or yesterday: the Seoul date before today's (for nightly timers). The cashback
+timer runs --date pending: yesterday, and every earlier date that still has pending cashback.
 every command takes --config FILE (default config/evoucher.json when present)
 environment: EVOUCHER_DATABASE_URL, EVOUCHER_LISTEN, EVOUCHER_LOG_LEVEL, EVOUCHER_<SETTING>,
              EVOUCHER_PROCESSOR_SECRET, EVOUCHER_ADMIN_TOKEN, EVOUCHER_MIGRATIONS_DIR
@@ -216,23 +219,29 @@ int token(const Config& config, const Args& args) {
 
 // The nightly batch. EVOUCHER_FAULT_KILL_AFTER_CHUNKS=N makes the process kill itself after its
 // N-th committed chunk: the restart tests use it to stop a run half-way.
-int run_batch(const Config& config, const Args& args);
+// `pending`: the cashback batch also runs every date before args.date that still has pending
+// cashback (a payment that arrived late), oldest first.
+int run_batch(const Config& config, const Args& args, bool pending = false);
 
 int batch(const Config& config, const Args& args) {
   if (args.words.size() != 2 || (args.words[1] != "cashback" && args.words[1] != "flags" && args.words[1] != "expire"))
     throw UsageError("batch takes one argument: cashback, flags or expire");
   // "yesterday" is the Seoul date before today's: what a nightly timer runs after midnight.
+  // "pending" (cashback only): yesterday, and every earlier date that still has pending cashback.
+  const bool pending = args.words[1] == "cashback" && args.date == "pending";
   const auto date = !args.date                  ? std::nullopt
+                    : pending                   ? std::optional(seoul_yesterday(now_utc()))
                     : *args.date == "yesterday" ? std::optional(seoul_yesterday(now_utc()))
                                                 : parse_date(*args.date);
   if (!date || !in_service_era(*date))
-    throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD or --date yesterday, " + kServiceEra);
+    throw UsageError("batch " + args.words[1] + " needs --date YYYY-MM-DD or --date yesterday" +
+                     (args.words[1] == "cashback" ? " or --date pending, " : ", ") + kServiceEra);
   Args dated = args;
   dated.date = format_date(*date);
-  return run_batch(config, dated);
+  return run_batch(config, dated, pending);
 }
 
-int run_batch(const Config& config, const Args& args) {
+int run_batch(const Config& config, const Args& args, bool pending) {
   if (args.words[1] == "expire") {
     if (args.district) throw UsageError("batch expire returns every program's money; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));
@@ -268,21 +277,26 @@ int run_batch(const Config& config, const Args& args) {
   }
   const auto now = now_utc();
   for (const auto& district : districts) {
+    std::set<std::string> dates{*args.date};
     {
       store::Tx tx(connection);
       if (!store::find_district(tx, district)) {
         std::cerr << "evoucher: no district " << district << "\n";
         return 1;
       }
+      if (pending)
+        for (auto& d : store::pending_dates(tx, district, *args.date)) dates.insert(std::move(d));
     }
-    const auto outcome = ops::run_batch(connection, district, *args.date, now, config.batch_chunk_size, [&](int chunks) {
-      if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
-    });
-    if (outcome.refusal != ops::BatchRefusal::none) {
-      std::cerr << "evoucher: " << outcome.detail << "\n";
-      return 1;
+    for (const auto& date : dates) {
+      const auto outcome = ops::run_batch(connection, district, date, now, config.batch_chunk_size, [&](int chunks) {
+        if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
+      });
+      if (outcome.refusal != ops::BatchRefusal::none) {
+        std::cerr << "evoucher: " << outcome.detail << "\n";
+        return 1;
+      }
+      std::cout << outcome.run.report << "\n";
     }
-    std::cout << outcome.run.report << "\n";
   }
   return 0;
 }

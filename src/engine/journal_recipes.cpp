@@ -31,8 +31,11 @@ Postings load_postings(const std::string& member, Won amount) {
   return {{accounts::float_account(), amount}, {accounts::member_cash(member), -amount}};
 }
 
-Postings refund_postings(const std::string& member, Won amount) {
-  return {{accounts::member_cash(member), amount}, {accounts::float_account(), -amount}};
+Postings refund_postings(const std::string& member, Won cash, Won debt) {
+  Postings out{{accounts::member_cash(member), cash}};
+  if (debt > Won(0)) out.push_back({accounts::member_points(member), -debt});
+  out.push_back({accounts::float_account(), -(cash - debt)});
+  return out;
 }
 
 Postings payment_postings(const std::string& member, const std::string& merchant, const PaymentQuote& quote) {

@@ -26,11 +26,15 @@ LoadCheck check_load(const CityRules& rules, Won amount, Won month_loaded, const
 
 RefundCheck check_refund(const CityRules& rules, const Balances& balances, Won loaded_total, Won refunded_total) {
   RefundCheck c;
-  if (balances.cash <= Won(0)) {
-    c.refusal = "there is no cash to refund";
+  const Won debt = std::max(Won(0), -balances.points);
+  const Won held = balances.cash - debt;
+  if (held <= Won(0)) {
+    c.refusal = balances.cash <= Won(0) ? "there is no cash to refund"
+                                        : "there is nothing to refund: cash " + won(balances.cash) +
+                                              " does not exceed the debt of " + won(debt) + " in points";
     return c;
   }
-  const Won spent = loaded_total - refunded_total - balances.cash;
+  const Won spent = loaded_total - refunded_total - held;
   // spent / loaded >= pct / 100, in integers.
   const bool used_enough = floor_fraction(spent, 100, 1) >= floor_fraction(loaded_total, rules.refund_min_used_pct, 1);
   if (spent != Won(0) && !used_enough) {
@@ -38,7 +42,9 @@ RefundCheck check_refund(const CityRules& rules, const Balances& balances, Won l
                 std::to_string(rules.refund_min_used_pct) + " %";
     return c;
   }
-  c.amount = balances.cash;
+  c.amount = held;
+  c.cash = balances.cash;
+  c.debt = debt;
   return c;
 }
 

@@ -117,6 +117,10 @@ class Group {
   Result keep(store::EventRow event, Answer answer);
   // A load or refund stamped before the member's latest one; the problem's detail when it is.
   std::optional<std::string> backdated(const std::string& district, const std::string& member, Timestamp at) const;
+  // The time of a load or refund: as sent, or, for one that named none, now, but never before the
+  // member's latest load or refund, so that it is never refused as backdated.
+  Timestamp money_time(const std::optional<Timestamp>& sent, const std::string& district,
+                       const std::string& member) const;
   std::pair<std::int64_t, std::int64_t> next_ids();
   Won& balance(const std::string& district, const std::string& account);
   store::MonthTotals& month(const std::string& district, const std::string& member, const std::string& month);
@@ -230,12 +234,17 @@ void Group::read() {
           flags_[{f->district, f->flag_id}] = std::move(*flag);
 
   store::FactsRequest wanted;
+  // A review that suspends is judged against the merchant's own district.
+  for (const auto* c : commands_)
+    if (const auto* f = std::get_if<FlagReviewCommand>(c); f && f->suspend_merchant)
+      if (const auto flag = flags_.find({f->district, f->flag_id}); flag != flags_.end())
+        wanted.merchants.push_back(flag->second.raised.merchant);
   std::set<DistrictKey> unknown_payables;  // (district, merchant) whose payable id the writer lacks
   wanted.ids = static_cast<int>(commands_.size());
   for (const auto* c : commands_)
     if (const auto* g = std::get_if<GrantCommand>(c)) {
       wanted.ids += static_cast<int>(g->lines.size());  // a journal a grant
-      wanted.keys.emplace_back(g->district, "grant:" + g->program + ":" + g->key);
+      wanted.keys.emplace_back(g->district, g->key);
       for (const auto& l : g->lines)
         if (const auto d = member_districts_.find(l.member); d != member_districts_.end())
           wanted.wallets.emplace_back(d->second, l.member);
@@ -275,12 +284,20 @@ void Group::read() {
       wanted.months.push_back({rec.district, rec.member, seoul_month_start(rec.occurred_at)});
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       member_accounts(l->district, l->member);
-      wanted.months.push_back({l->district, l->member, seoul_month_start(l->occurred_at)});
-      wanted.keys.emplace_back(l->district, "load:" + l->key);
+      if (l->occurred_at) {
+        wanted.months.push_back({l->district, l->member, seoul_month_start(*l->occurred_at)});
+      } else {
+        // Stamped when decided: now, or the member's latest load or refund, which is at most a few
+        // minutes ahead of the clock. Both months are read when that crosses a month's end.
+        const auto now = now_utc();
+        wanted.months.push_back({l->district, l->member, seoul_month_start(now)});
+        wanted.months.push_back({l->district, l->member, seoul_month_start(now + std::chrono::minutes(10))});
+      }
+      wanted.keys.emplace_back(l->district, l->key);
       wanted.members.emplace_back(l->district, l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
       member_accounts(r->district, r->member);
-      wanted.keys.emplace_back(r->district, "refund:" + r->key);
+      wanted.keys.emplace_back(r->district, r->key);
       wanted.members.emplace_back(r->district, r->member);
       if (!totals_.count({r->district, r->member}))
         totals_[{r->district, r->member}] = store::member_totals(tx_, r->district, r->member);
@@ -345,6 +362,14 @@ std::optional<std::string> Group::backdated(const std::string& district, const s
   if (latest == latest_money_.end() || at >= latest->second) return std::nullopt;
   return "field 'occurred_at' " + format_rfc3339(at) + " is before member " + member +
          "'s latest load or refund, at " + format_rfc3339(latest->second) + "; loads and refunds cannot be backdated";
+}
+
+Timestamp Group::money_time(const std::optional<Timestamp>& sent, const std::string& district,
+                            const std::string& member) const {
+  if (sent) return *sent;
+  const auto latest = latest_money_.find({district, member});
+  const auto now = now_utc();
+  return latest == latest_money_.end() ? now : std::max(now, latest->second);
 }
 
 std::pair<std::int64_t, std::int64_t> Group::next_ids() { return ids_.at(next_id_++); }
@@ -557,14 +582,15 @@ Result Group::decide(const CancellationCommand& c) {
 
 Result Group::decide(const LoadCommand& c) {
   LoadOutcome outcome;
-  const DistrictKey key{c.district, "load:" + c.key};
+  const DistrictKey key{c.district, c.key};
   if (auto e = earlier(keys_, key, c.request_hash)) return *e;
-  if (auto late = backdated(c.district, c.member, c.occurred_at)) {
+  const auto at = money_time(c.occurred_at, c.district, c.member);
+  if (auto late = backdated(c.district, c.member, at)) {
     outcome.backdated = std::move(late);
     return answered(c.render(outcome));  // bad input: judged nothing, stored nothing
   }
-  const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
-  const auto month_key = seoul_month_start(c.occurred_at);
+  const auto policies = policies_.at(tx_, versions_, c.district, at);
+  const auto month_key = seoul_month_start(at);
   const auto& totals = month(c.district, c.member, month_key);
   Won& cash = balance(c.district, accounts::member_cash(c.member));
   const Won points = balance(c.district, accounts::member_points(c.member));
@@ -575,10 +601,10 @@ Result Group::decide(const LoadCommand& c) {
   }
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("load", c.district, id);
-  writes_.journals.push_back({c.district, journal_id, "load", c.occurred_at, ref, engine::load_postings(c.member, c.amount)});
-  writes_.loads.push_back({id, c.district, c.member, c.amount, c.bank_ref, c.occurred_at, journal_id});
+  writes_.journals.push_back({c.district, journal_id, "load", at, ref, engine::load_postings(c.member, c.amount)});
+  writes_.loads.push_back({id, c.district, c.member, c.amount, c.bank_ref, at, journal_id});
   cash += c.amount;
-  latest_money_[{c.district, c.member}] = c.occurred_at;
+  latest_money_[{c.district, c.member}] = at;
   add_to_month(c.district, c.member, month_key, c.amount, Won(0));
   if (auto t = totals_.find({c.district, c.member}); t != totals_.end()) t->second.loaded += c.amount;
   outcome.done = LoadDone{ref, c.member, c.amount, cash, points};
@@ -587,16 +613,17 @@ Result Group::decide(const LoadCommand& c) {
 
 Result Group::decide(const RefundCommand& c) {
   RefundOutcome outcome;
-  const DistrictKey key{c.district, "refund:" + c.key};
+  const DistrictKey key{c.district, c.key};
   if (auto e = earlier(keys_, key, c.request_hash)) return *e;
-  if (auto late = backdated(c.district, c.member, c.occurred_at)) {
+  const auto at = money_time(c.occurred_at, c.district, c.member);
+  if (auto late = backdated(c.district, c.member, at)) {
     outcome.backdated = std::move(late);
     return answered(c.render(outcome));
   }
-  const auto policies = policies_.at(tx_, versions_, c.district, c.occurred_at);
+  const auto policies = policies_.at(tx_, versions_, c.district, at);
   auto& totals = totals_[{c.district, c.member}];
   Won& cash = balance(c.district, accounts::member_cash(c.member));
-  const Won points = balance(c.district, accounts::member_points(c.member));
+  Won& points = balance(c.district, accounts::member_points(c.member));
   const auto check = engine::check_refund(*policies.city, {cash, points}, totals.loaded, totals.refunded);
   if (!check.amount) {
     outcome.not_allowed = check.refusal;
@@ -605,17 +632,18 @@ Result Group::decide(const RefundCommand& c) {
   const Won amount = *check.amount;
   const auto [id, journal_id] = next_ids();
   const auto ref = operation_ref("rfd", c.district, id);
-  writes_.journals.push_back({c.district, journal_id, "refund", c.occurred_at, ref, engine::refund_postings(c.member, amount)});
-  writes_.refunds.push_back({id, c.district, c.member, amount, c.bank_ref, c.occurred_at, journal_id});
-  cash -= amount;
+  writes_.journals.push_back({c.district, journal_id, "refund", at, ref, engine::refund_postings(c.member, check.cash, check.debt)});
+  writes_.refunds.push_back({id, c.district, c.member, amount, c.bank_ref, at, journal_id});
+  cash -= check.cash;
+  points += check.debt;
   totals.refunded += amount;
-  latest_money_[{c.district, c.member}] = c.occurred_at;
+  latest_money_[{c.district, c.member}] = at;
   outcome.done = RefundDone{ref, amount};
   return keep_audited(c, key, "refund:" + ref, c.render(outcome));
 }
 
 Result Group::decide(const GrantCommand& c) {
-  const DistrictKey key{c.district, "grant:" + c.program + ":" + c.key};
+  const DistrictKey key{c.district, c.key};
   if (auto e = earlier(keys_, key, c.request_hash)) return *e;
   GrantOutcome outcome;
   const auto& program = programs_.at(c.program);
@@ -723,6 +751,15 @@ Result Group::decide(const FlagReviewCommand& c) {
     else
       outcome.done = flag;  // the same review again: the flag as it stands
     return answered(c.render(outcome));
+  }
+  if (c.suspend_merchant && c.merchants_of) {
+    const auto merchant = merchants_.find(flag.raised.merchant);
+    if (merchant == merchants_.end() || merchant->second.district != *c.merchants_of) {
+      outcome.forbidden = "merchant " + flag.raised.merchant + " is located in " +
+                          (merchant == merchants_.end() ? std::string("no district") : merchant->second.district) +
+                          "; a district admin of " + *c.merchants_of + " may suspend only its own district's merchants";
+      return answered(c.render(outcome));  // refused before anything was judged: nothing stored
+    }
   }
   store::FlagReview review{c.district, c.flag_id, c.outcome, c.reviewer, c.note, c.suspend_merchant, Won(0), Won(0),
                            std::nullopt};

@@ -91,7 +91,9 @@ void GroupWriter::work() {
 
 // Runs jobs[from, to) as one group. A failure that is not the database's absence rolls the group
 // back and splits it in halves, so that one bad command fails alone; a lone command is retried
-// once (a deadlock, or a key another writer committed meanwhile) before it fails.
+// once (a deadlock, or a key another writer committed meanwhile) before it fails. A group that ran
+// past the statement timeout waited for a lock that one of its commands needs: each command then
+// runs alone, once, so that the others commit and only the one that waits answers 503.
 void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from,
                       std::size_t to, int attempt) {
   std::vector<const Command*> commands;
@@ -112,6 +114,15 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
                         });
     tx.commit();
     if (options_.kill_after_commit) raise(SIGKILL);
+  } catch (const store::TimedOut& e) {
+    if (to - from > 1) {
+      spdlog::warn("group of {} timed out, running its commands one by one: {}", to - from, store::redacted(e.what()));
+      for (std::size_t i = from; i < to; ++i) run(connection, jobs, i, i + 1, 1);
+      return;
+    }
+    spdlog::warn("command timed out: {}", store::redacted(e.what()));
+    answer(jobs[from].done, {Trouble::unavailable, false, {}, e.what()});
+    return;
   } catch (const store::Unavailable& e) {
     // Lost during the commit, the outcome is unknown: a replay will tell.
     spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, store::redacted(e.what()));

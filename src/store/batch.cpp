@@ -25,7 +25,14 @@ const Statement kCreatePool{
 // lock pool rows, are not held up.
 const Statement kLockPoolCreation{"pool_lock_creation", "LOCK TABLE pools IN SHARE ROW EXCLUSIVE MODE"};
 
-const std::string kPoolColumns = "id, source, period_start::text, period_end::text, budget, drawn";
+// A pool's owner: the district of a district pool, the program's owner for a program's pool, and
+// the city for the national and city pools.
+const std::string kPoolColumns =
+    "id, source, period_start::text, period_end::text, budget, drawn, "
+    "CASE WHEN source LIKE 'district:%' THEN substr(source, 10) "
+    "     WHEN source LIKE 'program:%' THEN coalesce((SELECT g.district FROM programs g WHERE g.pool_id = pools.id), "
+    "                                               'city') "
+    "     ELSE 'city' END";
 
 const Statement kOverlappingPool{
     "pool_overlapping",
@@ -35,14 +42,19 @@ const Statement kOverlappingPool{
 const Statement kListPools{"pool_list", "SELECT " + kPoolColumns + " FROM pools ORDER BY id"};
 const Statement kFindPool{"pool_find", "SELECT " + kPoolColumns + " FROM pools WHERE id = $1"};
 const Statement kLockPool{"pool_find_locked", "SELECT " + kPoolColumns + " FROM pools WHERE id = $1 FOR UPDATE"};
-const Statement kTopUp{
-    "pool_top_up",
-    "WITH t AS (INSERT INTO pool_top_ups (pool_id, amount) VALUES ($1, $2)) "
-    "UPDATE pools SET budget = budget + $2 WHERE id = $1 RETURNING " + kPoolColumns};
+// A top-up is its row: the database raises the pool's budget from it (pools_follow_top_up), and
+// the service may not write a budget itself. The pool is read back by the next statement.
+const Statement kTopUp{"pool_top_up", "INSERT INTO pool_top_ups (pool_id, amount) VALUES ($1, $2)"};
+
+// The owner of a new pool, before any program names it: a program's pool is created first, and its
+// program (whose owner the listing reads) is inserted after it in the same transaction.
+std::string pool_owner(const std::string& source) {
+  return source.rfind("district:", 0) == 0 ? source.substr(9) : "city";
+}
 
 Pool pool_from_row(const pqxx::row& r) {
   return {r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-          won(r[4]), won(r[5])};
+          won(r[4]), won(r[5]), r[6].as<std::string>()};
 }
 
 // The pools covering the date for the three sources, locked for the chunk. What remains is read
@@ -79,6 +91,16 @@ const Statement kAnyPending{
     "batch_any_pending",
     "SELECT (SELECT count(*) FROM payments WHERE district = $1 AND business_date = $2::date) <> "
     "       (SELECT count(*) FROM cashback_postings WHERE district = $1 AND business_date = $2::date)"};
+// The dates up to $2 that still have a payment without its posting: those whose postings are fewer
+// than their payments (see kAnyPending). Two grouped counts over the district's index ranges.
+const Statement kPendingDates{
+    "batch_pending_dates",
+    "SELECT p.business_date::text FROM "
+    "  (SELECT business_date, count(*) AS n FROM payments WHERE district = $1 AND business_date <= $2::date "
+    "    GROUP BY 1) p "
+    "  LEFT JOIN (SELECT business_date, count(*) AS n FROM cashback_postings WHERE district = $1 "
+    "               AND business_date <= $2::date GROUP BY 1) k ON k.business_date = p.business_date "
+    " WHERE k.n IS DISTINCT FROM p.n ORDER BY 1"};
 // A further run keeps the last report until it completes.
 const Statement kFurtherRun{
     "batch_further_run",
@@ -205,7 +227,15 @@ PoolCreation create_pool(Tx& tx, const std::string& source, const std::string& p
       return out;
     }
     out.created = Pool{run(tx, kCreatePool, source, period_start, period_end, budget.value())[0][0].as<std::int64_t>(),
-                       source, period_start, period_end, budget, Won(0)};
+                       source, period_start, period_end, budget, Won(0), pool_owner(source)};
+    return out;
+  });
+}
+
+std::vector<std::string> pending_dates(Tx& tx, const std::string& district, const std::string& through) {
+  return with_unavailable_mapped([&] {
+    std::vector<std::string> out;
+    for (const auto& r : run(tx, kPendingDates, district, through)) out.push_back(r[0].as<std::string>());
     return out;
   });
 }
@@ -227,7 +257,10 @@ std::optional<Pool> find_pool(Tx& tx, std::int64_t id, bool lock) {
 }
 
 Pool top_up_pool(Tx& tx, std::int64_t id, Won amount) {
-  return with_unavailable_mapped([&] { return pool_from_row(run(tx, kTopUp, id, amount.value()).at(0)); });
+  return with_unavailable_mapped([&] {
+    run(tx, kTopUp, id, amount.value());
+    return pool_from_row(run(tx, kFindPool, id).at(0));
+  });
 }
 
 namespace {

@@ -45,6 +45,7 @@ void rethrow_mapped(std::exception_ptr error) {
   } catch (const pqxx::in_doubt_error& e) {
     throw Unavailable(std::string("database commit in doubt: ") + e.what());
   } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "57014") throw TimedOut(std::string("database: ") + e.what());
     if (is_unavailable_state(e.sqlstate())) throw Unavailable(std::string("database: ") + e.what());
     throw;
   }

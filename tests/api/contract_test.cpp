@@ -35,7 +35,7 @@ TEST_F(Contract, EachErrorCode) {
       admin("POST", "/v1/loads", {{"member", "m1"}, {"amount", 5}, {"bank_ref", std::string("a\0b", 3)}}, kAdminToken,
             "nul"),
       400, "invalid_request", "field 'bank_ref' must not contain the NUL character (\\u0000)");
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:nul'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'nul'"), 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM loads"), loads_before);
   expect_problem(answer(http_request(server->port(), "POST", "/v1/members", "{not json",
                                      {{"Authorization", std::string("Bearer ") + kAdminToken}})),

@@ -117,7 +117,7 @@ TEST_F(MoneyRules, AdminRefusalsAreStoredAndBadInputIsNot) {
   EXPECT_EQ(load("m1", 1, "over", "2020-03-02T09:10:00+09:00").body, over.body);
   expect_problem(load("m1", 1, "over", "2020-04-02T09:10:00+09:00"), 409, "idempotency_key_reused",
                  "this key was already used with a different request; use a new key for a new request");
-  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'load:over' AND status = 422"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'over' AND status = 422"), 1);
 
   const auto refused = admin("POST", "/v1/refunds", {{"member", "m2"}, {"bank_ref", "r"}}, kAdminToken, "empty");
   expect_problem(refused, 422, "refund_not_allowed", "there is no cash to refund");

@@ -9,9 +9,12 @@ namespace {
 TEST(JournalRecipes, LoadAndRefundMoveCashAgainstTheFloat) {
   EXPECT_EQ(load_postings("m1", Won(1'000'000)),
             (Postings{{"float", Won(1'000'000)}, {"member:m1:cash", Won(-1'000'000)}}));
-  EXPECT_EQ(refund_postings("m1", Won(300)), (Postings{{"member:m1:cash", Won(300)}, {"float", Won(-300)}}));
+  EXPECT_EQ(refund_postings("m1", Won(300), Won(0)), (Postings{{"member:m1:cash", Won(300)}, {"float", Won(-300)}}));
+  // A clawback debt is settled from the cash: points come back to zero, the bank gets the rest.
+  EXPECT_EQ(refund_postings("m1", Won(1'000'000), Won(50'000)),
+            (Postings{{"member:m1:cash", Won(1'000'000)}, {"member:m1:points", Won(-50'000)}, {"float", Won(-950'000)}}));
   EXPECT_EQ(imbalance(load_postings("m1", Won(7))), Won(0));
-  EXPECT_EQ(imbalance(refund_postings("m1", Won(7))), Won(0));
+  EXPECT_EQ(imbalance(refund_postings("m1", Won(7), Won(3))), Won(0));
 }
 
 TEST(JournalRecipes, PaymentPaysThePayableFromPointsThenCash) {

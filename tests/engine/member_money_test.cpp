@@ -39,6 +39,23 @@ TEST(Refunds, SixtyPercentRule) {
   EXPECT_EQ(check_refund(city, {Won(0), Won(500)}, Won(100'000), Won(0)).refusal, "there is no cash to refund");
 }
 
+// PRODUCT.md's example: load 1,000,000; pay 500,000; 50,000 of cashback posted and spent; the
+// payment cancelled. The member holds 950,000 and has spent 50,000 (5 %): refused.
+TEST(Refunds, ClawbackDebtIsNotHeldMoney) {
+  const auto city = seed_city();
+  auto r = check_refund(city, {Won(1'000'000), Won(-50'000)}, Won(1'000'000), Won(0));
+  EXPECT_FALSE(r.amount);
+  EXPECT_EQ(r.refusal, "refund_min_used_pct: spent 50000 of 1000000 loaded, less than 60 %");
+  // Enough spent: the debt is settled from cash and the rest is paid out.
+  auto allowed = check_refund(city, {Won(400'000), Won(-30'000)}, Won(1'000'000), Won(0));
+  EXPECT_EQ(allowed.amount, Won(370'000));
+  EXPECT_EQ(allowed.cash, Won(400'000));
+  EXPECT_EQ(allowed.debt, Won(30'000));
+  // A debt as large as the cash leaves nothing to refund.
+  EXPECT_EQ(check_refund(city, {Won(30'000), Won(-30'000)}, Won(100'000), Won(0)).refusal,
+            "there is nothing to refund: cash 30000 does not exceed the debt of 30000 in points");
+}
+
 TEST(PolicyValidation, CityRules) {
   EXPECT_TRUE(validate(seed_city()).empty());
   auto bad = seed_city();

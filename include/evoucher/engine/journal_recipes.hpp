@@ -27,7 +27,9 @@ Won imbalance(const Postings& postings);
 // 충전: the bank transfer arrives in the district's float and becomes the member's cash.
 Postings load_postings(const std::string& member, Won amount);
 // 잔액환불: the member's cash goes back to the bank.
-Postings refund_postings(const std::string& member, Won amount);
+// All of the member's cash leaves; the debt of negative points is settled from it, and the rest
+// goes back to the bank.
+Postings refund_postings(const std::string& member, Won cash, Won debt);
 // 결제: points and cash pay the merchant's payable.
 Postings payment_postings(const std::string& member, const std::string& merchant, const PaymentQuote& quote);
 

@@ -18,11 +18,14 @@ struct LoadCheck {
 LoadCheck check_load(const CityRules& rules, Won amount, Won month_loaded, const Balances& balances);
 
 struct RefundCheck {
-  std::optional<Won> amount;  // the cash to return, when allowed
+  std::optional<Won> amount;  // what goes back to the bank, when allowed: cash less the debt
+  Won cash;                   // the cash the refund takes: all of it
+  Won debt;                   // negative points brought to zero from that cash
   std::string refusal;
 };
 
-// loaded_total and refunded_total are over the member's whole history.
+// loaded_total and refunded_total (what earlier refunds paid out) are over the member's whole
+// history. Negative points are a debt, settled from cash before anything is paid out.
 RefundCheck check_refund(const CityRules& rules, const Balances& balances, Won loaded_total, Won refunded_total);
 
 }  // namespace evoucher::engine

@@ -104,7 +104,9 @@ struct LoadCommand {
   std::string key;  // the Idempotency-Key
   Won amount;
   std::string bank_ref;
-  Timestamp occurred_at;
+  // As sent; none when the request named no time, and the group stamps it when it decides, never
+  // before the member's latest load or refund.
+  std::optional<Timestamp> occurred_at;
   std::string request_hash;
   // Who asked, from the admin API; the group fills in the resource and status and writes the row
   // with the change. None for a caller that is not the admin API (tests, tools).
@@ -117,7 +119,7 @@ struct RefundCommand {
   std::string district;
   std::string key;
   std::string bank_ref;
-  Timestamp occurred_at;
+  std::optional<Timestamp> occurred_at;  // as a load's
   std::string request_hash;
   std::optional<store::AuditEntry> audit;
   std::function<Answer(const RefundOutcome&)> render;
@@ -127,6 +129,7 @@ struct FlagReviewOutcome {
   std::optional<store::Flag> done;       // the flag after the review, or as it stood on a repeat
   std::optional<std::string> not_found;  // the detail of a 404
   std::optional<std::string> conflict;   // reviewed before with the other outcome
+  std::optional<std::string> forbidden;  // the detail of a 403: the reviewer may not change the merchant
 };
 
 // A review is idempotent by its flag: the same outcome again answers the flag as it stands and
@@ -139,6 +142,9 @@ struct FlagReviewCommand {
   engine::FlagStatus outcome = engine::FlagStatus::cleared;
   std::string note;
   bool suspend_merchant = false;
+  // The one district whose merchants the reviewer may change (a district admin's); none for the
+  // city. Suspending is judged against the merchant's own district, read under the group's lock.
+  std::optional<std::string> merchants_of;
   std::string reviewer;  // the token's name
   std::optional<store::AuditEntry> audit;
   std::function<Answer(const FlagReviewOutcome&)> render;

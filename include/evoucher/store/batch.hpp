@@ -19,6 +19,7 @@ struct Pool {
   std::string period_end;
   Won budget;
   Won drawn;  // the sum of the pool's accounts over every district
+  std::string owner;  // "city", or the district whose pool it is (a district pool, a district program's)
   Won remaining() const { return budget - drawn; }
 };
 // A new pool; none when a pool of the same source overlaps the period (that one is returned in
@@ -66,6 +67,8 @@ BatchRun run_cashback_batch(Connection& connection, const std::string& district,
                             int chunk_size, const std::function<std::string(const BatchReport&)>& render,
                             const std::function<void(int chunks_done)>& after_chunk);
 std::optional<std::string> batch_report(Tx& tx, const std::string& district, const std::string& business_date);
+// The business dates up to `through` on which the district still has pending cashback, in order.
+std::vector<std::string> pending_dates(Tx& tx, const std::string& district, const std::string& through);
 
 // The pool each source of a posted payment was drawn from (for clawbacks).
 struct PaymentPools {

@@ -15,6 +15,13 @@ class Unavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A statement that ran past statement_timeout (or was cancelled): the database is there, but this
+// work waited too long, most often for a lock. The transaction is lost; the connection is not.
+class TimedOut : public Unavailable {
+ public:
+  using Unavailable::Unavailable;
+};
+
 struct ConnectionOptions {
   int statement_timeout_ms = 5000;
   int connect_timeout_s = 2;
