@@ -133,6 +133,126 @@ const Invariant kInvariants[] = {
      "   AND (p.id IS NULL OR (f.status = 'confirmed' AND (NOT p.cashback_forfeited OR p.city_cashback <> 0 "
      "        OR p.district_cashback <> 0 OR p.merchant_cashback <> 0))) "
      " ORDER BY f.id LIMIT 20"},
+    // The records beside the ledger agree with it.
+    {"every member's monthly counters equal their loads and eligible payments",
+     "SELECT count(*) FROM member_months WHERE district = $1", "member months",
+     "WITH l AS (SELECT member_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC' + interval '9 hours')::date AS month, "
+     "                  sum(amount) AS loaded FROM loads WHERE district = $1 GROUP BY 1, 2), "
+     "     p AS (SELECT member_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC' + interval '9 hours')::date AS month, "
+     "                  sum(eligible) AS eligible FROM payments WHERE district = $1 GROUP BY 1, 2), "
+     "     m AS (SELECT member_id, month, loaded, eligible_spent FROM member_months WHERE district = $1) "
+     "SELECT format('member %s/%s, month %s: the counters say loaded %s and eligible %s; loads sum to %s and ' || "
+     "              'eligible payments to %s', $1::text, member_id, to_char(month, 'YYYY-MM'), coalesce(m.loaded, 0), "
+     "              coalesce(m.eligible_spent, 0), coalesce(l.loaded, 0), coalesce(p.eligible, 0)) "
+     "  FROM m FULL JOIN l USING (member_id, month) FULL JOIN p USING (member_id, month) "
+     " WHERE coalesce(m.loaded, 0) <> coalesce(l.loaded, 0) OR coalesce(m.eligible_spent, 0) <> coalesce(p.eligible, 0) "
+     " ORDER BY member_id, month LIMIT 20"},
+    {"every approved processor answer has its payment or cancellation, and each of those its answer",
+     "SELECT (SELECT count(*) FROM payments WHERE district = $1) + (SELECT count(*) FROM cancellations WHERE district = $1)",
+     "payments and cancellations",
+     "SELECT format('%s event %s: %s', kind, event_id, CASE WHEN recorded IS NULL THEN format('answered %s, which was never recorded', answered) "
+     "              WHEN answered IS NULL THEN format('%s has no stored answer', recorded) "
+     "              ELSE format('answered %s, recorded as %s', answered, recorded) END) "
+     "  FROM (SELECT 'payment' AS kind, event_id, e.operation AS answered, r.operation AS recorded "
+     "          FROM (SELECT event_id, operation FROM processor_events WHERE endpoint = 'payment' AND decision = 'approved' "
+     "                   AND district = $1) e "
+     "          FULL JOIN (SELECT event_id, format('pay-%s-%s', district, id) AS operation FROM payments WHERE district = $1) r "
+     "         USING (event_id) "
+     "        UNION ALL "
+     "        SELECT 'cancellation', event_id, e.operation, r.operation "
+     "          FROM (SELECT event_id, operation FROM processor_events WHERE endpoint = 'cancellation' "
+     "                   AND decision = 'done' AND district = $1) e "
+     "          FULL JOIN (SELECT event_id, format('cxl-%s-%s', district, id) AS operation FROM cancellations "
+     "                      WHERE district = $1) r USING (event_id)) x "
+     " WHERE answered IS DISTINCT FROM recorded ORDER BY kind, event_id LIMIT 20"},
+    {"every grant credited its member's wallet of its program",
+     "SELECT count(*) FROM grants WHERE district = $1", "grants",
+     "SELECT format('grant %s/%s of %s to %s (%s): %s', g.district, g.id, g.program_id, g.member_id, g.amount, "
+     "              CASE WHEN w.account_id IS NULL THEN 'the member has no wallet of the program' "
+     "                   ELSE format('its journal credits the wallet %s', coalesce(-e.total, 0)) END) "
+     "  FROM grants g LEFT JOIN program_wallets w ON w.district = g.district AND w.member_id = g.member_id "
+     "   AND w.program_id = g.program_id "
+     "  LEFT JOIN LATERAL (SELECT sum(amount) AS total FROM entries WHERE district = g.district "
+     "                     AND journal_id = g.journal_id AND account_id = w.account_id) e ON true "
+     " WHERE g.district = $1 AND (w.account_id IS NULL OR coalesce(-e.total, 0) <> g.amount) ORDER BY g.id LIMIT 20"},
+    {"every cashback pool's draw in the district equals what its postings hold",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'pool:%:drawn'", "pool accounts",
+     "WITH k AS (SELECT pool, sum(amount) AS drawn FROM ( "
+     "             SELECT national_pool_id AS pool, posted_national AS amount FROM cashback_postings "
+     "              WHERE district = $1 AND national_pool_id IS NOT NULL "
+     "             UNION ALL SELECT city_pool_id, posted_city FROM cashback_postings "
+     "              WHERE district = $1 AND city_pool_id IS NOT NULL "
+     "             UNION ALL SELECT district_pool_id, posted_district FROM cashback_postings "
+     "              WHERE district = $1 AND district_pool_id IS NOT NULL) x GROUP BY 1), "
+     "     a AS (SELECT split_part(key, ':', 2)::bigint AS pool, balance FROM accounts "
+     "            WHERE district = $1 AND key LIKE 'pool:%:drawn') "
+     "SELECT format('pool %s (%s) in %s: drawn %s, its postings hold %s', pool, coalesce(p.source, 'none'), $1::text, "
+     "              coalesce(a.balance, 0), coalesce(k.drawn, 0)) "
+     "  FROM a FULL JOIN k USING (pool) LEFT JOIN pools p ON p.id = pool "
+     " WHERE (p.source IS NULL OR p.source NOT LIKE 'program:%') AND coalesce(a.balance, 0) <> coalesce(k.drawn, 0) "
+     " ORDER BY pool LIMIT 20"},
+    {"every merchant's payable equals its sales, less cancellations, merchant cashback posted and settlements",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable'", "payables",
+     "WITH s AS (SELECT merchant_id, sum(charged - cancelled) AS owed FROM payments WHERE district = $1 GROUP BY 1), "
+     "     k AS (SELECT p.merchant_id, sum(k.posted_merchant) AS taken FROM cashback_postings k "
+     "             JOIN payments p ON p.district = k.district AND p.id = k.payment_id "
+     "            WHERE k.district = $1 AND p.district = $1 AND k.posted_merchant > 0 GROUP BY 1), "
+     "     t AS (SELECT merchant_id, sum(amount - fee_support) AS paid FROM settlements WHERE district = $1 GROUP BY 1), "
+     "     a AS (SELECT substring(key FROM '^merchant:(.*):payable$') AS merchant_id, balance FROM accounts "
+     "            WHERE district = $1 AND key LIKE 'merchant:%:payable') "
+     "SELECT format('merchant %s in %s: payable %s; sales less cancellations %s, merchant cashback %s, settled %s', "
+     "              merchant_id, $1::text, coalesce(a.balance, 0), coalesce(s.owed, 0), coalesce(k.taken, 0), "
+     "              coalesce(t.paid, 0)) "
+     "  FROM a FULL JOIN s USING (merchant_id) FULL JOIN k USING (merchant_id) FULL JOIN t USING (merchant_id) "
+     " WHERE coalesce(a.balance, 0) <> coalesce(s.owed, 0) - coalesce(k.taken, 0) - coalesce(t.paid, 0) "
+     " ORDER BY merchant_id LIMIT 20"},
+    {"every member's cash and points equal their loads, refunds, payments, cancellations and posted cashback",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'member:%'", "member accounts",
+     "WITH pay AS (SELECT member_id, sum(paid_cash) AS cash, sum(paid_points) AS points FROM payments "
+     "              WHERE district = $1 GROUP BY 1), "
+     "     cxl AS (SELECT p.member_id, sum(c.refund_cash) AS cash, sum(c.refund_points) AS points FROM cancellations c "
+     "               JOIN payments p ON p.district = c.district AND p.id = c.payment_id "
+     "              WHERE c.district = $1 AND p.district = $1 GROUP BY 1), "
+     "     posted AS (SELECT p.member_id, sum(k.posted_national + k.posted_city + k.posted_district + k.posted_merchant) "
+     "                       AS points FROM cashback_postings k "
+     "                  JOIN payments p ON p.district = k.district AND p.id = k.payment_id "
+     "                 WHERE k.district = $1 AND p.district = $1 GROUP BY 1), "
+     "     ld AS (SELECT member_id, sum(amount) AS cash FROM loads WHERE district = $1 GROUP BY 1), "
+     "     rf AS (SELECT r.member_id, sum(r.amount) AS paid, coalesce(sum(d.debt), 0) AS debt FROM refunds r "
+     "              LEFT JOIN LATERAL (SELECT -sum(e.amount) AS debt FROM entries e JOIN accounts a "
+     "                                   ON a.district = e.district AND a.id = e.account_id "
+     "                                  WHERE e.district = r.district AND e.journal_id = r.journal_id "
+     "                                    AND a.key LIKE 'member:%:points') d ON true "
+     "             WHERE r.district = $1 GROUP BY 1), "
+     "     c AS (SELECT substring(key FROM '^member:(.*):cash$') AS member_id, balance FROM accounts "
+     "            WHERE district = $1 AND key LIKE 'member:%:cash'), "
+     "     pt AS (SELECT substring(key FROM '^member:(.*):points$') AS member_id, balance FROM accounts "
+     "             WHERE district = $1 AND key LIKE 'member:%:points') "
+     "SELECT format('member %s/%s: cash %s and points %s; its records make cash %s and points %s', $1::text, member_id, "
+     "              coalesce(c.balance, 0), coalesce(pt.balance, 0), "
+     "              coalesce(ld.cash, 0) - coalesce(rf.paid, 0) - coalesce(rf.debt, 0) - coalesce(pay.cash, 0) "
+     "                + coalesce(cxl.cash, 0), "
+     "              coalesce(posted.points, 0) - coalesce(pay.points, 0) + coalesce(cxl.points, 0) + coalesce(rf.debt, 0)) "
+     "  FROM c FULL JOIN pt USING (member_id) FULL JOIN ld USING (member_id) FULL JOIN rf USING (member_id) "
+     "       FULL JOIN pay USING (member_id) FULL JOIN cxl USING (member_id) FULL JOIN posted USING (member_id) "
+     " WHERE coalesce(c.balance, 0) <> coalesce(ld.cash, 0) - coalesce(rf.paid, 0) - coalesce(rf.debt, 0) "
+     "                                  - coalesce(pay.cash, 0) + coalesce(cxl.cash, 0) "
+     "    OR coalesce(pt.balance, 0) <> coalesce(posted.points, 0) - coalesce(pay.points, 0) + coalesce(cxl.points, 0) "
+     "                                   + coalesce(rf.debt, 0) "
+     " ORDER BY member_id LIMIT 20"},
+    {"every negative points balance is owed to clawbacks that took at least as much",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'member:%:points' AND balance < 0",
+     "negative points balances",
+     "SELECT format('member %s/%s: points %s, but clawbacks took only %s', $1::text, member_id, n.balance, "
+     "              coalesce(cc.taken, 0) + coalesce(fc.taken, 0)) "
+     "  FROM (SELECT substring(key FROM '^member:(.*):points$') AS member_id, balance FROM accounts "
+     "         WHERE district = $1 AND key LIKE 'member:%:points' AND balance < 0) n "
+     "  LEFT JOIN (SELECT p.member_id, sum(c.clawed_back) AS taken FROM cancellations c "
+     "               JOIN payments p ON p.district = c.district AND p.id = c.payment_id "
+     "              WHERE c.district = $1 AND p.district = $1 AND c.clawed_back > 0 GROUP BY 1) cc USING (member_id) "
+     "  LEFT JOIN (SELECT member_id, sum(clawed_back) AS taken FROM flags WHERE district = $1 AND clawed_back > 0 "
+     "              GROUP BY 1) fc USING (member_id) "
+     " WHERE -n.balance > coalesce(cc.taken, 0) + coalesce(fc.taken, 0) ORDER BY member_id LIMIT 20"},
     {"every idempotency key has its answer",
      "SELECT count(*) FROM idempotency_keys WHERE district = $1", "keys",
      "SELECT format('key %s/%s has no stored answer', district, key) FROM idempotency_keys "

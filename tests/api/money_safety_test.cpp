@@ -332,5 +332,70 @@ TEST_F(MoneySafety, TheServiceRoleCannotRewriteWhatItRecorded) {
   expect_verified();
 }
 
+// verify reconciles every record beside the ledger with it: each tampering below is named.
+TEST_F(MoneySafety, VerifyReconcilesEveryRecordWithTheLedger) {
+  ASSERT_EQ(load("m1", 1'000'000, "load").status, 201);
+  const auto big = approve("p1", "c1", "bp-cafe", 500'000, "2020-03-02T10:00:00+09:00");
+  approve("p3", "c1", "bp-cafe", 10'000, "2020-03-02T11:00:00+09:00");
+  ASSERT_EQ(batch("2020-03-02").exit_code, 0);
+  approve("p2", "c1", "bp-cafe", 50'000, "2020-03-03T10:00:00+09:00");  // from points
+  ASSERT_EQ(cancel("x1", big, 500'000, "2020-03-03T11:00:00+09:00").status, 200);
+  EXPECT_EQ(member("m1")["points"], -49'900);  // p3 earned 1 % (100): p1 filled the 10 % bracket
+  ASSERT_EQ(admin("POST", "/v1/programs",
+                  {{"id", "relief"}, {"name", "relief"}, {"district", "bupyeong"}, {"funder", "district"},
+                   {"budget", 100'000}, {"grant_from", "2020-03-01"}, {"grant_to", "2020-06-30"},
+                   {"expires_on", "2020-08-31"}, {"scope", {{"categories", nullptr}, {"over_ceiling_allowed", true}}}},
+                  kAdminToken, "program")
+                .status,
+            201);
+  std::map<std::string, std::string> headers{{"Authorization", std::string("Bearer ") + kAdminToken},
+                                             {"Idempotency-Key", "grant"}};
+  const auto granted = answer(http_request(server->port(), "POST", "/v1/programs/relief/grants?occurred_at=2020-03-02T10:00:00Z",
+                                           json{{"grants", json::array({json{{"member", "m2"}, {"amount", 1'000}}})}}.dump(),
+                                           headers));
+  ASSERT_EQ(granted.body["accepted"], 1) << granted.body;
+  expect_verified();
+  // Each tampering is made as the owner with the guards off, named by verify, then undone.
+  auto named = [&](const std::string& tamper, const std::string& undo, const std::string& expected) {
+    auto as_owner = [&](const std::string& sql) {
+      pqxx::connection c(url);
+      pqxx::nontransaction n(c);
+      n.exec("SET session_replication_role = replica");
+      n.exec(sql);
+    };
+    as_owner(tamper);
+    const auto v = run_evoucher({"verify", "--district", "bupyeong"}, {{"EVOUCHER_DATABASE_URL", url}});
+    EXPECT_EQ(v.exit_code, 1) << tamper;
+    EXPECT_NE(v.output.find(expected), std::string::npos) << tamper << "\n" << v.output;
+    as_owner(undo);
+  };
+  named("UPDATE member_months SET eligible_spent = eligible_spent + 7 WHERE member_id = 'm1'",
+        "UPDATE member_months SET eligible_spent = eligible_spent - 7 WHERE member_id = 'm1'",
+        "member bupyeong/m1, month 2020-03: the counters say loaded 1000000 and eligible 60007; loads sum to 1000000 "
+        "and eligible payments to 60000");
+  named("UPDATE processor_events SET operation = 'pay-bupyeong-999' WHERE endpoint = 'payment' AND event_id = 'p2'",
+        "UPDATE processor_events e SET operation = format('pay-%s-%s', p.district, p.id) FROM payments p "
+        " WHERE e.endpoint = 'payment' AND e.event_id = 'p2' AND p.event_id = 'p2'",
+        "payment event p2: answered pay-bupyeong-999, recorded as pay-bupyeong-");
+  named("UPDATE processor_events SET decision = 'declined' WHERE endpoint = 'cancellation' AND event_id = 'x1'",
+        "UPDATE processor_events SET decision = 'done' WHERE endpoint = 'cancellation' AND event_id = 'x1'",
+        "cancellation event x1: cxl-bupyeong-");
+  named("UPDATE grants SET amount = amount + 1", "UPDATE grants SET amount = amount - 1",
+        "of relief to m2 (1001): its journal credits the wallet 1000");
+  named("UPDATE cashback_postings k SET posted_national = posted_national - 1, unfunded_national = unfunded_national + 1 "
+        "  FROM payments p WHERE p.id = k.payment_id AND p.event_id = 'p3'",
+        "UPDATE cashback_postings k SET posted_national = posted_national + 1, unfunded_national = unfunded_national - 1 "
+        "  FROM payments p WHERE p.id = k.payment_id AND p.event_id = 'p3'",
+        "pool 1 (national) in bupyeong: drawn 66, its postings hold 65");
+  named("UPDATE cancellations SET clawed_back = 0", "UPDATE cancellations SET clawed_back = 50000",
+        "member bupyeong/m1: points -49900, but clawbacks took only 0");
+  named("UPDATE loads SET amount = amount + 1", "UPDATE loads SET amount = amount - 1",
+        "member bupyeong/m1: cash 990000 and points -49900; its records make cash 990001 and points -49900");
+  named("UPDATE payments SET price = price + 1, charged = charged + 1, paid_cash = paid_cash + 1 WHERE event_id = 'p3'",
+        "UPDATE payments SET price = price - 1, charged = charged - 1, paid_cash = paid_cash - 1 WHERE event_id = 'p3'",
+        "merchant bp-cafe in bupyeong: payable 60000; sales less cancellations 60001, merchant cashback 0, settled 0");
+  expect_verified();
+}
+
 }  // namespace
 }  // namespace evoucher::testing

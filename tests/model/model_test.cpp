@@ -505,15 +505,19 @@ std::optional<std::string> Sequence::refund(Member& m) {
          "refund-" + std::to_string(next_key_++)};
   c = send(c);
   remember(c);
+  // Negative points are a debt, settled from cash first: the member holds cash less the debt.
   const int pct = city_at(clock_).rules.refund_pct;
-  const i64 spent = m.loaded_total - m.refunded_total - m.cash;
-  if (m.cash <= 0 || (spent != 0 && spent * 100 < m.loaded_total * pct)) {
+  const i64 debt = m.points < 0 ? -m.points : 0;
+  const i64 held = m.cash - debt;
+  const i64 spent = m.loaded_total - m.refunded_total - held;
+  if (held <= 0 || (spent != 0 && spent * 100 < m.loaded_total * pct)) {
     ++counts_["refunds refused"];
     return expect(c, 422, {{"code", "refund_not_allowed"}});
   }
-  const i64 amount = m.cash;
+  const i64 amount = held;
   m.refunded_total += amount;
   m.cash = 0;
+  m.points += debt;
   ++counts_["refunds"];
   return expect(c, 201, {{"amount", amount}});
 }

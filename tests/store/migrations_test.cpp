@@ -98,7 +98,7 @@ TEST(ConnectionUrl, UriFormWorksEndToEnd) {
   EXPECT_EQ(seeded.exit_code, 0) << seeded.output;
   auto verified = run_evoucher({"verify"}, env);
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
-  EXPECT_NE(verified.output.find("\n45 checks passed, 0 failed"), std::string::npos) << verified.output;
+  EXPECT_NE(verified.output.find("\n66 checks passed, 0 failed"), std::string::npos) << verified.output;
 }
 
 // A data path too long for a socket gets a private, unguessable socket directory, and the

@@ -18,21 +18,48 @@ class VerifyTest : public LedgerTest {
     w.exec(sql);
     w.commit();
   }
+
+  // A load as the money path records it: the journal, its load row and the member's month.
+  std::int64_t load_recorded(std::int64_t amount) {
+    const auto journal = load(amount);
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    const auto a = std::to_string(amount);
+    n.exec("INSERT INTO loads (district, member_id, amount, bank_ref, occurred_at, journal_id) VALUES ('bupyeong', "
+           "'m1', " + a + ", 'b', '2020-03-02T09:00:00+09:00', " + std::to_string(journal) + ")");
+    n.exec("INSERT INTO member_months (district, member_id, month, loaded) VALUES ('bupyeong', 'm1', '2020-03-01', " + a +
+           ") ON CONFLICT (district, member_id, month) DO UPDATE SET loaded = member_months.loaded + EXCLUDED.loaded");
+    return journal;
+  }
 };
 
 TEST_F(VerifyTest, PassesOnACleanLedger) {
-  load(50'000);
-  store::Tx tx(*db);
-  store::post_journal(tx, spend(20'000));
-  tx.commit();
+  load_recorded(50'000);
+  load_recorded(20'000);
   auto r = verify();
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok    bupyeong: every journal balances (2 journals)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("15 checks passed, 0 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ok    bupyeong: every member's monthly counters equal their loads and eligible payments "
+                          "(1 member months)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("22 checks passed, 0 failed"), std::string::npos) << r.output;
+}
+
+// A journal that moves a member's cash with no load, payment or refund behind it is named.
+TEST_F(VerifyTest, NamesCashThatNoRecordExplains) {
+  load_recorded(50'000);
+  load(1'000);  // the journal alone
+  auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("member bupyeong/m1: cash 51000 and points 0; its records make cash 50000 and points 0"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("21 checks passed, 1 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, FailsNamingTheAccountAfterAnEntryIsTampered) {
-  const auto journal = load(50'000);
+  const auto journal = load_recorded(50'000);
   tamper("UPDATE entries SET amount = amount - 1 WHERE journal_id = " + std::to_string(journal) + " AND seq = 2");
   auto r = verify();
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -46,14 +73,14 @@ TEST_F(VerifyTest, FailsNamingTheAccountAfterAnEntryIsTampered) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("district bupyeong: debits 50000, credits 50001"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("12 checks passed, 3 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("19 checks passed, 3 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, FailsNamingTheAccountAfterACachedBalanceIsTampered) {
-  load(50'000);
+  load_recorded(50'000);
   tamper("UPDATE accounts SET balance = balance + 7 WHERE key = 'float'");
   const auto results = store::verify_ledger(*db, std::string("bupyeong"));
-  ASSERT_EQ(results.size(), 15u);
+  ASSERT_EQ(results.size(), 22u);
   int failed = 0;
   for (const auto& r : results) failed += r.ok ? 0 : 1;
   EXPECT_EQ(failed, 1);
@@ -70,7 +97,7 @@ TEST_F(VerifyTest, FailsNamingTheAccountAfterACachedBalanceIsTampered) {
   EXPECT_NE(r.output.find("account bupyeong/float (#" + std::to_string(float_id) + "): cached balance 50007, entries sum to 50000"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("14 checks passed, 1 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("21 checks passed, 1 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, NegativeCashIsReported) {
@@ -101,10 +128,10 @@ TEST_F(VerifyTest, NamesARecordWhoseJournalIsMissing) {
 // The command line has its own statement timeout: the service's (here 1 ms, shorter than any
 // of verify's scans) does not apply to it.
 TEST_F(VerifyTest, IgnoresTheServicesStatementTimeout) {
-  load(50'000);
+  load_recorded(50'000);
   auto r = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}, {"EVOUCHER_STATEMENT_TIMEOUT_MS", "1"}});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("15 checks passed, 0 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("22 checks passed, 0 failed"), std::string::npos) << r.output;
 }
 
 TEST_F(VerifyTest, UnknownDistrictFails) {
