@@ -4,7 +4,9 @@
 // so that they claw back), and 1 % are flagged large and reviewed (half confirmed). Every command
 // goes through the group writer, as the HTTP service would send it. The reference is one read of
 // every table verify reads (count and sum over each district's partitions), in the same run.
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -85,7 +87,7 @@ void seed(store::Connection& c, pqxx::connection& raw, long long members) {
     "revenue_ceiling": 3000000000, "revenue_tiers": [],
     "excluded_categories": {"voucher": [], "cashback": []}, "funding_split": {"national": 4, "city": 2},
     "monthly_load_limit": 1000000, "balance_cap": 2000000, "refund_min_used_pct": 60,
-    "fraud": {"large_price": 50000, "repeat_per_day": 1000, "burst_count": 1000, "own_shop": false}})");
+    "fraud": {"large_price": 50000, "repeat_per_day": 0, "burst_count": 0, "own_shop": false}})");
   store::create_policy(tx, "bupyeong", from, R"({"topup_bp": 200, "fee_support_bp": 50})");
   store::create_pool(tx, "national", "2020-01-01", "2020-12-31", Won(40'000'000'000));
   store::create_pool(tx, "city", "2020-01-01", "2020-12-31", Won(20'000'000'000));
@@ -96,6 +98,11 @@ void seed(store::Connection& c, pqxx::connection& raw, long long members) {
   n.exec("INSERT INTO members (id, district) SELECT 'b' || g, CASE WHEN g % 2 = 0 THEN 'bupyeong' ELSE 'yeonsu' END "
          "FROM generate_series(1, " + M + ") g");
   n.exec("INSERT INTO cards (token, member_id) SELECT 'bc' || g, 'b' || g FROM generate_series(1, " + M + ") g");
+  // Each member's cash (floored at zero) and points, as creating a member opens them.
+  n.exec("INSERT INTO accounts (district, key, normal, min_balance) SELECT m.district, 'member:' || m.id || ':cash', -1, 0 "
+         "FROM members m WHERE m.id LIKE 'b%'");
+  n.exec("INSERT INTO accounts (district, key, normal) SELECT m.district, 'member:' || m.id || ':points', -1 "
+         "FROM members m WHERE m.id LIKE 'b%'");
   n.exec("INSERT INTO merchants (id, business_no, name, district, category, annual_revenue, benefit_kind, "
          "benefit_rate_bp) SELECT 'x' || g, 'b' || g, 'shop ' || g, CASE WHEN g % 2 = 0 THEN 'bupyeong' ELSE 'yeonsu' END, "
          "'cafe', 100000000, CASE g % 4 WHEN 1 THEN 'pre_discount' WHEN 2 THEN 'merchant_cashback' END, "
@@ -233,13 +240,15 @@ int main(int argc, char** argv) {
     }
     writer.stop();
     std::printf("reviews: %lld in %.1f s; %lld commands failed\n", reviewed, seconds_since(t), sender.failures());
-    pqxx::nontransaction n(raw);
-    const auto count = [&](const std::string& sql) { return n.exec(sql)[0][0].as<long long>(); };
-    std::printf("ledger: %lld payments, %lld cancellations (%lld clawing back), %lld reviews, %lld entries\n",
-                count("SELECT count(*) FROM payments"), count("SELECT count(*) FROM cancellations"),
-                count("SELECT count(*) FROM cancellations WHERE clawed_back > 0"),
-                count("SELECT count(*) FROM flags WHERE status <> 'open'"), count("SELECT count(*) FROM entries"));
-    n.exec("CHECKPOINT");
+    {
+      pqxx::nontransaction n(raw);
+      const auto count = [&](const std::string& sql) { return n.exec(sql)[0][0].as<long long>(); };
+      std::printf("ledger: %lld payments, %lld cancellations (%lld clawing back), %lld reviews, %lld entries\n",
+                  count("SELECT count(*) FROM payments"), count("SELECT count(*) FROM cancellations"),
+                  count("SELECT count(*) FROM cancellations WHERE clawed_back > 0"),
+                  count("SELECT count(*) FROM flags WHERE status <> 'open'"), count("SELECT count(*) FROM entries"));
+      n.exec("CHECKPOINT");
+    }
 
     const double scan_s = reference_scan(raw);
     store::Connection verifier(url, {0, 5});
@@ -253,6 +262,14 @@ int main(int argc, char** argv) {
         std::printf("FAIL %s: %s: %s\n", r.district.c_str(), r.name.c_str(),
                     r.failures.empty() ? "" : r.failures.front().c_str());
       }
+    // The slowest checks, summed over the districts.
+    std::map<std::string, double> by_check;
+    for (const auto& r : results) by_check[r.name] += r.seconds;
+    std::vector<std::pair<double, std::string>> slowest;
+    for (const auto& [name, seconds] : by_check) slowest.emplace_back(seconds, name);
+    std::sort(slowest.rbegin(), slowest.rend());
+    for (std::size_t i = 0; i < slowest.size() && i < 6; ++i)
+      std::printf("  %5.1f s  %s\n", slowest[i].first, slowest[i].second.c_str());
     const double scan_again_s = reference_scan(raw);
     const double reference_s = (scan_s + scan_again_s) / 2;
     std::printf("verify: %zu checks, %d failed, %.1f s; reference scan %.2f s and %.2f s\n", results.size(), failed,

@@ -139,6 +139,7 @@ class Group {
   std::vector<store::PolicyVersion> versions_;
   std::map<DistrictKey, Won> balances_;
   std::map<store::MonthKey, store::MonthTotals> months_;
+  std::set<store::MonthKey> months_read_;  // asked of the database, whether or not a row was there
   std::map<store::MonthKey, store::MonthDelta> month_deltas_;
   std::map<DistrictKey, store::StoredKey> keys_;
   std::map<store::EventKey, store::StoredKey> events_;
@@ -304,6 +305,7 @@ void Group::read() {
     }
   }
   // Every fact decided on is read after the lock, so it includes what the previous holder committed.
+  months_read_.insert(wanted.months.begin(), wanted.months.end());
   auto facts = store::read_facts(tx_, wanted);
   for (auto& m : facts.merchants) merchants_[m.id] = std::move(m);
   versions_ = std::move(facts.versions);
@@ -591,6 +593,12 @@ Result Group::decide(const LoadCommand& c) {
   }
   const auto policies = policies_.at(tx_, versions_, c.district, at);
   const auto month_key = seoul_month_start(at);
+  // A stamped load's month was read with the group's facts, unless the clock crossed into a month
+  // no one asked for: then it is read now, under the member's lock.
+  if (const store::MonthKey read{c.district, c.member, month_key}; !months_read_.count(read)) {
+    if (!months_.count(read)) months_[read] = store::member_month(tx_, c.district, c.member, month_key);
+    months_read_.insert(read);
+  }
   const auto& totals = month(c.district, c.member, month_key);
   Won& cash = balance(c.district, accounts::member_cash(c.member));
   const Won points = balance(c.district, accounts::member_points(c.member));

@@ -397,5 +397,46 @@ TEST_F(MoneySafety, VerifyReconcilesEveryRecordWithTheLedger) {
   expect_verified();
 }
 
+// The shipped deployments log in as a role that holds only evoucher_service: the service, the
+// batch and verify work that way, and the login itself can do nothing the role may not.
+TEST_F(MoneySafety, TheServiceRunsLoggedInAsItsRestrictedRole) {
+  {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    n.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evoucher_app') THEN "
+           "CREATE ROLE evoucher_app LOGIN IN ROLE evoucher_service; END IF; END $$");
+  }
+  const auto at = url.find("user=evoucher ");
+  ASSERT_NE(at, std::string::npos) << url;
+  const auto app_url = url.substr(0, at) + "user=evoucher_app " + url.substr(at + 14);
+  server->stop();
+  server = std::make_unique<ServeProcess>(app_url, std::map<std::string, std::string>{
+                                                       {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                       {"EVOUCHER_PROCESSOR_SECRET", kSecret}});
+  ASSERT_EQ(load("m1", 100'000, "load").status, 201);
+  const auto payment = approve("p1", "c1", "bp-cafe", 10'000, "2020-03-02T10:00:00+09:00");
+  ASSERT_EQ(cancel("x1", payment, 1'000, "2020-03-02T11:00:00+09:00").status, 200);
+  const auto b = run_evoucher({"batch", "cashback", "--date", "2020-03-02", "--district", "bupyeong"},
+                              {{"EVOUCHER_DATABASE_URL", app_url}});
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(member("m1")["points"], 900);
+  const auto v = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", app_url}});
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  pqxx::connection login(app_url);
+  pqxx::nontransaction n(login);
+  EXPECT_EQ(n.exec("SELECT current_user")[0][0].as<std::string>(), "evoucher_app");
+  for (const std::string sql : {"DELETE FROM journals", "UPDATE pools SET budget = 1", "TRUNCATE entries",
+                                "INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'city_admin')"}) {
+    try {
+      n.exec(sql);
+      ADD_FAILURE() << "allowed: " << sql;
+    } catch (const pqxx::sql_error& e) {
+      EXPECT_TRUE(std::string(e.what()).find("permission denied") != std::string::npos ||
+                  std::string(e.what()).find("pools: a pool's budget") != std::string::npos)
+          << sql << ": " << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace evoucher::testing

@@ -15,6 +15,7 @@ struct CheckResult {
   bool ok = true;
   std::string summary;               // what was checked, e.g. "42 journals"
   std::vector<std::string> failures; // one line per offending journal or account
+  double seconds = 0;                 // how long its two queries took
 };
 
 // Checks one district, or every district; each in one consistent snapshot.
