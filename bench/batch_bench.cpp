@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "bench_cluster.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/batch.hpp"
@@ -82,26 +83,17 @@ void seed(pqxx::connection& c, long long payments, long long members) {
 int main(int argc, char** argv) {
   const long long payments = argc > 1 ? std::stoll(argv[1]) : 1'000'000;
   const long long members = argc > 2 ? std::stoll(argv[2]) : 200'000;
-  namespace fs = std::filesystem;
-  const std::string root = (fs::temp_directory_path() / ("evoucher-bench-" + random_hex(4))).string();
-  fs::create_directories(root);
-  fs::permissions(root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec |
-                            fs::perms::group_read | fs::perms::others_read);
-  store::EmbeddedCluster cluster({root + "/pg", "", /*durable=*/true});
   int status = 0;
   try {
-    cluster.ensure_running("bench");
-    {
-      store::Connection c(cluster.url("bench"));
-      store::migrate(c, std::string(EVOUCHER_SOURCE_DIR) + "/migrations");
-    }
-    pqxx::connection raw(cluster.url("bench"));
+    bench::BenchCluster cluster("bench");
+    const auto& root = cluster.root();
+    pqxx::connection raw(cluster.url());
     auto t = Clock::now();
     seed(raw, payments, members);
     std::printf("seeded %lld payments over %lld members in %.1f s\n", payments, members, seconds_since(t));
 
     if (std::getenv("BENCH_SEED_ONLY")) throw std::runtime_error("seeded only");
-    store::Connection conn(cluster.url("bench"), {600'000, 5});
+    store::Connection conn(cluster.url(), {600'000, 5});
     t = Clock::now();
     const auto run = store::run_cashback_batch(conn, "bench", "2020-03-02", 10'000, ops::render_batch_report,
                                                [](int) {});
@@ -161,12 +153,5 @@ int main(int argc, char** argv) {
     std::cerr << "bench failed: " << e.what() << "\n";
     status = 1;
   }
-  if (std::getenv("BENCH_KEEP")) {
-    std::printf("kept: psql '%s'\n", cluster.url("bench").c_str());
-    return status;
-  }
-  cluster.destroy();
-  std::error_code ignored;
-  fs::remove_all(root, ignored);
   return status;
 }

@@ -1,6 +1,6 @@
 -- The throughput benchmark's data, in bulk: four districts, 100,000 members with cards and
 -- cash, 2,000 merchants of the spread workload and one hot merchant. Members' cash arrives as
--- one balanced load journal per district, as if each member had loaded once.
+-- one balanced load journal per district, as if each member had loaded once, with a load row each.
 \set ON_ERROR_STOP on
 INSERT INTO districts (code, name, brand) VALUES
   ('city', '인천광역시', '인천e음'), ('bupyeong', '부평구', '부평e음'), ('yeonsu', '연수구', '연수e음'),
@@ -41,5 +41,12 @@ SELECT a.district, j.id, row_number() OVER (PARTITION BY a.district ORDER BY a.i
                   ELSE -5000000 END
   FROM accounts a JOIN journals j ON j.district = a.district AND j.kind = 'load' AND j.reference = 'bench seed'
  WHERE a.key = 'float' OR a.key LIKE 'member:%:cash';
+-- The records beside the ledger, as the money path keeps them: a load row per member under its
+-- district's journal, and the member's month (verify reconciles both with the ledger).
+INSERT INTO loads (district, member_id, amount, bank_ref, occurred_at, journal_id)
+SELECT m.district, m.id, 5000000, 'bench seed', now(), j.id
+  FROM members m JOIN journals j ON j.district = m.district AND j.kind = 'load' AND j.reference = 'bench seed';
+INSERT INTO member_months (district, member_id, month, loaded)
+SELECT district, id, date_trunc('month', now() AT TIME ZONE 'UTC' + interval '9 hours')::date, 5000000 FROM members;
 COMMIT;
 VACUUM ANALYZE;

@@ -11,19 +11,16 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 
+#include "bench_cluster.hpp"
 #include "evoucher/api/policy_json.hpp"
-#include "evoucher/crypto.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/ops/group_writer.hpp"
 #include "evoucher/store/districts.hpp"
-#include "evoucher/store/embedded_cluster.hpp"
-#include "evoucher/store/migrations.hpp"
 #include "evoucher/store/parties.hpp"
 #include "evoucher/store/batch.hpp"
 #include "evoucher/store/verify.hpp"
@@ -129,18 +126,11 @@ double reference_scan(pqxx::connection& raw) {
 int main(int argc, char** argv) {
   const long long payments = argc > 1 ? std::stoll(argv[1]) : 1'000'000;
   const long long members = argc > 2 ? std::stoll(argv[2]) : 100'000;
-  namespace fs = std::filesystem;
-  const std::string root = (fs::temp_directory_path() / ("evoucher-verify-bench-" + random_hex(4))).string();
-  fs::create_directories(root);
-  fs::permissions(root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec |
-                            fs::perms::group_read | fs::perms::others_read);
-  store::EmbeddedCluster cluster({root + "/pg", "", /*durable=*/true});
   int status = 0;
   try {
-    cluster.ensure_running("bench");
-    const auto url = cluster.url("bench");
+    bench::BenchCluster cluster("verify-bench");
+    const auto url = cluster.url();
     store::Connection c(url, {600'000, 5});
-    store::migrate(c, std::string(EVOUCHER_SOURCE_DIR) + "/migrations");
     pqxx::connection raw(url);
     seed(c, raw, members);
 
@@ -281,12 +271,5 @@ int main(int argc, char** argv) {
     std::cerr << "bench failed: " << e.what() << "\n";
     status = 1;
   }
-  if (std::getenv("BENCH_KEEP")) {
-    std::printf("kept: psql '%s'\n", cluster.url("bench").c_str());
-    return status;
-  }
-  cluster.destroy();
-  std::error_code ignored;
-  fs::remove_all(root, ignored);
   return status;
 }

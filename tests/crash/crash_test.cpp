@@ -60,36 +60,7 @@ struct Member {
   std::vector<Payment> payments;
 };
 
-// The running service, restarted after every kill on a new port.
-class Service {
- public:
-  explicit Service(std::string url) : url_(std::move(url)) { start(); }
-  int port() const { return port_.load(); }
-  void kill_and_restart() {
-    std::lock_guard lock(mutex_);
-    ::kill(process_->pid(), SIGKILL);
-    process_.reset();  // reaps it
-    start_locked();
-  }
-
- private:
-  void start() {
-    std::lock_guard lock(mutex_);
-    start_locked();
-  }
-  void start_locked() {
-    // With PostgreSQL down the service still starts: readiness follows the database.
-    process_ = std::make_unique<ServeProcess>(
-        url_, std::map<std::string, std::string>{{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
-                                                 {"EVOUCHER_PROCESSOR_SECRET", kSecret},
-                                                 {"EVOUCHER_LOG_LEVEL", "off"}});
-    port_.store(process_->port());
-  }
-  std::string url_;
-  std::mutex mutex_;
-  std::unique_ptr<ServeProcess> process_;
-  std::atomic<int> port_{0};
-};
+using Service = RestartingServe;
 
 // Sends one call until it is judged: a refused connection, a cut answer or a 503 is tried again.
 std::optional<HttpResult> judged(Service& service, const Call& call, Clock::time_point deadline) {
@@ -233,7 +204,9 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
     store::Connection c(url);
     store::seed_demo(c);
   }
-  Service service(url);
+  Service service(url, {{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                        {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                        {"EVOUCHER_LOG_LEVEL", "off"}});
   // Members enough that none reaches the monthly load limit often; half in each district, each
   // paying at a merchant of its own district without a benefit on the price.
   const int member_count = std::max(64, operations / 25);

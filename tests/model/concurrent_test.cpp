@@ -43,35 +43,7 @@ const std::vector<std::string> kMerchants = {"bp-bakery", "bp-cafe", "bp-market"
                                              "ys-clinic", "bp-mart"};
 constexpr i64 kGrant = 30'000;
 
-// The service, restarted on a new port after each kill.
-class Service {
- public:
-  explicit Service(std::string url) : url_(std::move(url)) { start(); }
-  int port() const { return port_.load(); }
-  void kill_and_restart() {
-    std::lock_guard lock(mutex_);
-    ::kill(process_->pid(), SIGKILL);
-    process_.reset();
-    start_locked();
-  }
-
- private:
-  void start() {
-    std::lock_guard lock(mutex_);
-    start_locked();
-  }
-  void start_locked() {
-    process_ = std::make_unique<ServeProcess>(
-        url_, std::map<std::string, std::string>{{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
-                                                 {"EVOUCHER_PROCESSOR_SECRET", kSecret},
-                                                 {"EVOUCHER_LOG_LEVEL", "off"}});
-    port_.store(process_->port());
-  }
-  std::string url_;
-  std::mutex mutex_;
-  std::unique_ptr<ServeProcess> process_;
-  std::atomic<int> port_{0};
-};
+using Service = RestartingServe;
 
 // One call, sent until it is judged: a refused connection, a cut answer or a 503 is tried again
 // under the same key (an admin's Idempotency-Key, or the processor's event_id in the body).
@@ -127,7 +99,10 @@ class Concurrent : public ::testing::Test {
       store::Connection c(url);
       store::seed_demo(c);
     }
-    service = std::make_unique<Service>(url);
+    service = std::make_unique<Service>(url, std::map<std::string, std::string>{
+                                                  {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
+                                                  {"EVOUCHER_PROCESSOR_SECRET", kSecret},
+                                                  {"EVOUCHER_LOG_LEVEL", "off"}});
   }
 
   json call(const std::string& method, const std::string& path, const json& body = nullptr,

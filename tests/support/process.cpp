@@ -120,4 +120,22 @@ int ServeProcess::stop() {
   return status;
 }
 
+RestartingServe::RestartingServe(std::string database_url, std::map<std::string, std::string> env)
+    : url_(std::move(database_url)), env_(std::move(env)) {
+  std::lock_guard lock(mutex_);
+  start_locked();
+}
+
+void RestartingServe::kill_and_restart() {
+  std::lock_guard lock(mutex_);
+  ::kill(process_->pid(), SIGKILL);
+  process_.reset();  // reaps it
+  start_locked();
+}
+
+void RestartingServe::start_locked() {
+  process_ = std::make_unique<ServeProcess>(url_, env_);
+  port_.store(process_->port());
+}
+
 }  // namespace evoucher::testing

@@ -3,7 +3,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,23 @@ class ServeProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+// A running `evoucher serve` that a test kills with SIGKILL and starts again, on a new port, from
+// any thread. With PostgreSQL down it still starts: readiness follows the database.
+class RestartingServe {
+ public:
+  RestartingServe(std::string database_url, std::map<std::string, std::string> env);
+  int port() const { return port_.load(); }
+  void kill_and_restart();
+
+ private:
+  void start_locked();
+  std::string url_;
+  std::map<std::string, std::string> env_;
+  std::mutex mutex_;
+  std::unique_ptr<ServeProcess> process_;
+  std::atomic<int> port_{0};
 };
 
 int free_port();
