@@ -46,16 +46,30 @@ CREATE TRIGGER pools_insert_guard BEFORE INSERT ON pools
   FOR EACH ROW WHEN (NEW.drawn <> 0)
   EXECUTE FUNCTION ledger_refuse_row('pools: a new pool has drawn nothing');
 
--- Keys stored under an endpoint's prefix lose it, unless that would meet another key of the
--- district (a key used twice before this change keeps its prefix and stays as it was).
+-- Keys stored under an endpoint's prefix lose it. Where one key was used on two endpoints before
+-- (load:K and refund:K), one of them takes the plain K and the others keep their prefix: a retry
+-- of the first replays its answer, a retry of another meets K with another request and gets 409,
+-- and neither runs twice. The plain form is computed once a key, and counted with a window.
 UPDATE idempotency_keys k SET key = s.plain
-  FROM (SELECT district, key, substring(key FROM '^(?:load|refund|pool|pool-top-up|program|batch|expiry|grant:[^:]*):(.*)$') AS plain
-          FROM idempotency_keys) s
- WHERE k.district = s.district AND k.key = s.key AND s.plain IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM idempotency_keys o WHERE o.district = s.district AND o.key = s.plain)
-   AND (SELECT count(*) FROM idempotency_keys d
-         WHERE d.district = s.district
-           AND substring(d.key FROM '^(?:load|refund|pool|pool-top-up|program|batch|expiry|grant:[^:]*):(.*)$') = s.plain) = 1;
+  FROM (SELECT district, key, plain, row_number() OVER (PARTITION BY district, plain ORDER BY key) AS nth
+          FROM (SELECT district, key,
+                       substring(key FROM '^(?:load|refund|pool|pool-top-up|program|batch|expiry|grant:[^:]*):(.*)$')
+                         AS plain
+                  FROM idempotency_keys) p
+         WHERE plain IS NOT NULL) s
+ WHERE k.district = s.district AND k.key = s.key AND s.nth = 1
+   AND NOT EXISTS (SELECT 1 FROM idempotency_keys o WHERE o.district = s.district AND o.key = s.plain);
+
+-- Answers stored before migration 0006 named no operation: each approved payment and each done
+-- cancellation gets the one it recorded, so that verify can match every answer with its record.
+UPDATE processor_events e SET operation = format('pay-%s-%s', p.district, p.id)
+  FROM payments p
+ WHERE e.endpoint = 'payment' AND e.decision = 'approved' AND e.operation IS NULL
+   AND p.district = e.district AND p.event_id = e.event_id;
+UPDATE processor_events e SET operation = format('cxl-%s-%s', c.district, c.id)
+  FROM cancellations c
+ WHERE e.endpoint = 'cancellation' AND e.decision = 'done' AND e.operation IS NULL
+   AND c.district = e.district AND c.event_id = e.event_id;
 
 -- A stored answer is written once, to the key that claimed it.
 CREATE TRIGGER idempotency_keys_guard BEFORE UPDATE ON idempotency_keys

@@ -93,7 +93,8 @@ void GroupWriter::work() {
 // back and splits it in halves, so that one bad command fails alone; a lone command is retried
 // once (a deadlock, or a key another writer committed meanwhile) before it fails. A group that ran
 // past the statement timeout waited for a lock that one of its commands needs: each command then
-// runs alone, once, so that the others commit and only the one that waits answers 503.
+// runs alone, so that the others commit and only the one that waits answers 503 (a lone command
+// that times out is not retried: it would wait as long again).
 void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from,
                       std::size_t to, int attempt) {
   std::vector<const Command*> commands;
@@ -117,7 +118,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
   } catch (const store::TimedOut& e) {
     if (to - from > 1) {
       spdlog::warn("group of {} timed out, running its commands one by one: {}", to - from, store::redacted(e.what()));
-      for (std::size_t i = from; i < to; ++i) run(connection, jobs, i, i + 1, 1);
+      for (std::size_t i = from; i < to; ++i) run(connection, jobs, i, i + 1, 0);
       return;
     }
     spdlog::warn("command timed out: {}", store::redacted(e.what()));

@@ -92,7 +92,9 @@ const Statement kAnyPending{
     "SELECT (SELECT count(*) FROM payments WHERE district = $1 AND business_date = $2::date) <> "
     "       (SELECT count(*) FROM cashback_postings WHERE district = $1 AND business_date = $2::date)"};
 // The dates up to $2 that still have a payment without its posting: those whose postings are fewer
-// than their payments (see kAnyPending). Two grouped counts over the district's index ranges.
+// than their payments (see kAnyPending), two grouped counts over the district's index ranges; and
+// those whose run was killed before it completed, which may have nothing left to post but its
+// report.
 const Statement kPendingDates{
     "batch_pending_dates",
     "SELECT p.business_date::text FROM "
@@ -100,7 +102,9 @@ const Statement kPendingDates{
     "    GROUP BY 1) p "
     "  LEFT JOIN (SELECT business_date, count(*) AS n FROM cashback_postings WHERE district = $1 "
     "               AND business_date <= $2::date GROUP BY 1) k ON k.business_date = p.business_date "
-    " WHERE k.n IS DISTINCT FROM p.n ORDER BY 1"};
+    " WHERE k.n IS DISTINCT FROM p.n "
+    "UNION SELECT business_date::text FROM batch_runs WHERE district = $1 AND business_date <= $2::date "
+    "   AND status = 'running' ORDER BY 1"};
 // A further run keeps the last report until it completes.
 const Statement kFurtherRun{
     "batch_further_run",

@@ -262,6 +262,9 @@ TEST_F(MoneySafety, TheNightlyRunPostsADateLeftPendingByALatePayment) {
   ASSERT_EQ(batch("2020-03-02").exit_code, 0);
   approve("late", "c1", "bp-cafe", 20'000, "2020-03-02T11:00:00+09:00");  // two days late, say
   EXPECT_EQ(member("m1")["pending_cashback"], 2'000);
+  // A run killed after its last chunk, before it completed: nothing left to post but its report.
+  scalar("WITH r AS (INSERT INTO batch_runs (district, business_date, status) VALUES ('bupyeong', '2020-03-05', "
+         "'running') RETURNING 1) SELECT count(*) FROM r");
   const auto nightly =
       run_evoucher({"batch", "cashback", "--date", "pending"}, {{"EVOUCHER_DATABASE_URL", url}});
   ASSERT_EQ(nightly.exit_code, 0) << nightly.output;
@@ -270,13 +273,14 @@ TEST_F(MoneySafety, TheNightlyRunPostsADateLeftPendingByALatePayment) {
   const auto report = admin("GET", "/v1/batches/cashback/bupyeong/2020-03-02").body;
   EXPECT_EQ(report["run"], 2);
   EXPECT_EQ(report["runs"][1]["components"]["city"], json::parse(R"({"count":1,"posted":2000,"unfunded":0})"));
-  // One report a district for yesterday, and bupyeong's 2020-03-02 before its yesterday.
+  // One report a district for yesterday, and bupyeong's 2020-03-02 and 2020-03-05 before its yesterday.
   const auto& out = nightly.output;
   std::size_t reports = 0;
   for (auto at = out.find("\"status\":\"completed\""); at != std::string::npos;
        at = out.find("\"status\":\"completed\"", at + 1))
     ++reports;
-  EXPECT_EQ(reports, 4u) << out;
+  EXPECT_EQ(reports, 5u) << out;
+  EXPECT_EQ(admin("GET", "/v1/batches/cashback/bupyeong/2020-03-05").body["status"], "completed");
   const auto yesterday = "\"business_date\":\"" + format_date(seoul_yesterday(now_utc())) + "\"";
   EXPECT_NE(out.find(yesterday), std::string::npos) << out;
   EXPECT_LT(out.find("\"business_date\":\"2020-03-02\""), out.find(yesterday)) << out;

@@ -160,5 +160,33 @@ TEST(Migrations, ChangedAppliedMigrationIsRefused) {
   EXPECT_THROW(tx.execute("SELECT 1 FROM extra"), std::exception);
 }
 
+// Migration 0014 takes the endpoint prefixes off stored keys, once: a key used on two endpoints
+// before keeps one plain form (the other keeps its prefix, so that a retry of it meets the plain
+// key with another request and gets 409 instead of running again).
+TEST(Migrations, StoredKeysLoseTheirEndpointPrefix) {
+  const auto url = empty_database("mig_keys");
+  const fs::path dir = fs::path(PgHarness::instance().root()) / "keys-migrations";
+  fs::create_directories(dir);
+  for (const auto& f : fs::directory_iterator(std::string(EVOUCHER_SOURCE_DIR) + "/migrations"))
+    if (f.path().filename().string() < "0014")
+      fs::copy_file(f.path(), dir / f.path().filename(), fs::copy_options::overwrite_existing);
+  store::Connection c(url);
+  store::migrate(c, dir.string());
+  c.execute("INSERT INTO districts (code, name, brand) VALUES ('bupyeong', '부평구', '부평e음')");
+  c.execute("INSERT INTO idempotency_keys (district, key, request_hash, status, answer) VALUES "
+            "('bupyeong', 'load:a', 'h1', 201, '{}'), ('bupyeong', 'refund:a', 'h2', 422, '{}'), "
+            "('bupyeong', 'pool-top-up:b', 'h3', 201, '{}'), ('bupyeong', 'grant:relief:c', 'h4', 200, '{}'), "
+            "('bupyeong', 'batch:d', 'h5', 200, '{}'), ('bupyeong', 'e', 'h6', 201, '{}'), "
+            "('bupyeong', 'load:e', 'h7', 201, '{}'), ('bupyeong', 'other:f', 'h8', 201, '{}')");
+  store::migrate(c, std::string(EVOUCHER_SOURCE_DIR) + "/migrations");
+  pqxx::connection raw(url);
+  pqxx::nontransaction n(raw);
+  std::vector<std::string> keys;
+  for (const auto& r : n.exec("SELECT key || '=' || request_hash FROM idempotency_keys ORDER BY key"))
+    keys.push_back(r[0].as<std::string>());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a=h1", "b=h3", "c=h4", "d=h5", "e=h6", "load:e=h7", "other:f=h8",
+                                            "refund:a=h2"}));
+}
+
 }  // namespace
 }  // namespace evoucher::testing
