@@ -285,15 +285,9 @@ void Group::read() {
       wanted.months.push_back({rec.district, rec.member, seoul_month_start(rec.occurred_at)});
     } else if (const auto* l = std::get_if<LoadCommand>(c)) {
       member_accounts(l->district, l->member);
-      if (l->occurred_at) {
-        wanted.months.push_back({l->district, l->member, seoul_month_start(*l->occurred_at)});
-      } else {
-        // Stamped when decided: now, or the member's latest load or refund, which is at most a few
-        // minutes ahead of the clock. Both months are read when that crosses a month's end.
-        const auto now = now_utc();
-        wanted.months.push_back({l->district, l->member, seoul_month_start(now)});
-        wanted.months.push_back({l->district, l->member, seoul_month_start(now + std::chrono::minutes(10))});
-      }
+      // A load that names no time is stamped when decided, most often in this month; decide reads
+      // the next one itself in the rare case the member's latest load already lies there.
+      wanted.months.push_back({l->district, l->member, seoul_month_start(l->occurred_at.value_or(now_utc()))});
       wanted.keys.emplace_back(l->district, l->key);
       wanted.members.emplace_back(l->district, l->member);
     } else if (const auto* r = std::get_if<RefundCommand>(c)) {
