@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The "run" command: installs, builds, starts the embedded PostgreSQL under var/pg,
 # migrates, seeds the Incheon demo and serves on 127.0.0.1:8080.
+# With EVOUCHER_HA=1 the database is a local pg_auto_failover formation under var/ha instead
+# (scripts/formation.sh: a monitor, a primary and a synchronous standby), reached through one
+# multi-host URL, so that the primary can be killed and the service watched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,6 +18,19 @@ if [[ ! -f var/demo.env ]]; then
   } > var/demo.env
 fi
 set -a; . var/demo.env; set +a
+
+db_note='Stop with Ctrl-C; "./build/evoucher db stop" stops the embedded PostgreSQL.'
+if [[ ${EVOUCHER_HA:-0} == 1 ]]; then
+  echo "run: starting the local formation under var/ha (the first start takes about a minute)" >&2
+  EVOUCHER_DATABASE_URL=$(scripts/formation.sh start var/ha)
+  export EVOUCHER_DATABASE_URL
+  db_note="The database is the formation under var/ha:
+  scripts/formation.sh state var/ha                the monitor's view
+  scripts/formation.sh kill var/ha node1 node      lose node1 (if primary), watch the standby take over
+  scripts/formation.sh rejoin var/ha node1         bring it back as the standby
+  scripts/formation.sh stop var/ha                 stop all three (after Ctrl-C here)
+See docs/ha-runbook.md."
+fi
 
 ./build/evoucher migrate
 ./build/evoucher seed demo
@@ -33,7 +49,7 @@ Try:
   curl -s http://$listen/readyz
   curl -s -H "Authorization: Bearer $EVOUCHER_ADMIN_TOKEN" http://$listen/v1/districts
 
-Stop with Ctrl-C; "./build/evoucher db stop" stops the embedded PostgreSQL.
+$db_note
 
 MSG
 exec ./build/evoucher serve

@@ -59,6 +59,7 @@ const std::map<std::string, Setting>& settings() {
       {"group_writers", field(&Config::group_writers)},
       {"group_max", field(&Config::group_max)},
       {"group_queue_limit", field(&Config::group_queue_limit)},
+      {"commit_wait_ms", field(&Config::commit_wait_ms)},
       {"cli_statement_timeout_ms", field(&Config::cli_statement_timeout_ms)},
       {"export_workers", field(&Config::export_workers)},
       {"export_queue_limit", field(&Config::export_queue_limit)},
@@ -94,6 +95,7 @@ void validate(const Config& c) {
   positive("export_workers", c.export_workers);
   positive("export_queue_limit", c.export_queue_limit);
   positive("metrics_refresh_s", c.metrics_refresh_s);
+  positive("commit_wait_ms", c.commit_wait_ms);
   if (c.batch_chunk_size > 10000) throw ConfigError("setting batch_chunk_size must be at most 10000");
   if (c.listen.rfind(':') == std::string::npos) throw ConfigError("setting listen must be HOST:PORT");
 }

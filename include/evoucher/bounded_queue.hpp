@@ -75,6 +75,18 @@ class BoundedQueue {
     return rest;
   }
 
+  // Takes items from the front (the oldest) for as long as `due` holds for them.
+  template <typename Pred>
+  std::vector<T> take_front_while(Pred due) {
+    std::vector<T> out;
+    std::lock_guard lock(mutex_);
+    while (!items_.empty() && due(items_.front())) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    return out;
+  }
+
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return items_.size();

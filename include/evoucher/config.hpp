@@ -27,6 +27,10 @@ struct Config {
   int group_writers = 2;             // money-path writer threads, each with its own connection
   int group_max = 64;                // commands per group commit
   int group_queue_limit = 4096;      // commands waiting for a writer before 503
+  // How long a money-path caller waits from its command's arrival (for a commit that waits for
+  // the synchronous standby, for locks such a commit holds, or in the queue) before 503; the
+  // commit itself goes on.
+  int commit_wait_ms = 2000;
   int cli_statement_timeout_ms = 0;  // per statement, for verify, batch and migrate; 0: none
   int export_workers = 2;            // CSV exports streaming at once, each with its own connection
   int export_queue_limit = 8;        // exports waiting for a worker before 503

@@ -95,6 +95,30 @@ std::string FiguresCache::render() const {
   family(out, "evoucher_batch_duration_seconds", "gauge", "How long the latest completed run of a nightly batch took, by district.");
   for (const auto& b : f.batches)
     sample(out, "evoucher_batch_duration_seconds", district_label(b.district) + ",batch=\"cashback\"", b.seconds);
+  const auto& r = f.replication;
+  const auto gauge = [&](const char* name, const char* help, double value) {
+    family(out, name, "gauge", help);
+    sample(out, name, "", value);
+  };
+  gauge("evoucher_db_standbys", "Standbys streaming from the primary now.", r.standbys);
+  gauge("evoucher_db_sync_standbys", "Of those, the synchronous ones: a commit is acknowledged once one of them has it.",
+        r.sync_standbys);
+  gauge("evoucher_db_replication_slots",
+        "Physical replication slots on the primary: the standbys of a formation, attached or not (0: a single node).",
+        r.slots);
+  gauge("evoucher_db_commits_alone",
+        "1 when a formation's primary commits without waiting for any standby (pg_auto_failover's wait_primary): "
+        "an acknowledged payment is then on one machine only.",
+        r.commits_alone ? 1.0 : 0.0);
+  gauge("evoucher_db_replication_lag_seconds", "How far the furthest standby's replay is behind the primary.",
+        r.lag_seconds);
+  gauge("evoucher_db_replication_lag_bytes", "WAL the furthest standby has yet to replay.", r.lag_bytes);
+  gauge("evoucher_wal_archive_last_success_timestamp_seconds", "When WAL was last archived (0: never).",
+        r.archived_at);
+  gauge("evoucher_wal_archive_last_failure_timestamp_seconds", "When archiving WAL last failed (0: never).",
+        r.archive_failed_at);
+  family(out, "evoucher_wal_archive_failures_total", "counter", "Failed attempts to archive WAL since statistics reset.");
+  sample(out, "evoucher_wal_archive_failures_total", "", static_cast<double>(r.archive_failures));
   return out;
 }
 

@@ -71,6 +71,10 @@ Response from_result(const ops::Result& result) {
       return problem(ErrorCode::unavailable, "the service is overloaded; try again shortly");
     case ops::Trouble::unavailable:
       return problem(ErrorCode::unavailable, "the database is unavailable; try again shortly");
+    case ops::Trouble::unconfirmed:
+      return problem(ErrorCode::unavailable,
+                     "the commit is not yet confirmed by the standby, so its outcome is not known; replay this "
+                     "request with the same key to learn it");
     case ops::Trouble::failed:
       return problem(ErrorCode::internal, "the service failed to answer this request");
   }

@@ -55,6 +55,10 @@ std::string render_group_sizes(const ops::GroupStats& s) {
   out += "evoucher_group_commit_size_bucket{le=\"+Inf\"} " + std::to_string(s.groups) + "\n";
   out += "evoucher_group_commit_size_sum " + std::to_string(s.commands) + "\n";
   out += "evoucher_group_commit_size_count " + std::to_string(s.groups) + "\n";
+  out += "# HELP evoucher_group_waits_cut_total Money-path callers answered 503 because their command waited past "
+         "commit_wait_ms (a commit waiting for the synchronous standby, or a queue behind one).\n"
+         "# TYPE evoucher_group_waits_cut_total counter\n"
+         "evoucher_group_waits_cut_total " + std::to_string(s.waits_cut) + "\n";
   out += "# HELP evoucher_flags_raised_total Fraud flags raised by approved payments since start, by issuing "
          "district and rule.\n"
          "# TYPE evoucher_flags_raised_total counter\n";

@@ -142,7 +142,8 @@ int serve(const Config& config) {
   ops::GroupWriter writer(url, connection_options(config),
                           {config.group_writers, static_cast<std::size_t>(config.group_max),
                            static_cast<std::size_t>(config.group_queue_limit),
-                           kill_after_commit != nullptr && std::string(kill_after_commit) == "1"},
+                           kill_after_commit != nullptr && std::string(kill_after_commit) == "1",
+                           config.commit_wait_ms},
                           policies);
   // One batch at a time runs; a few more may wait their turn.
   store::WorkerPool batches(url, cli_service_options(config), 1, 16);

@@ -26,7 +26,9 @@ GroupWriter::GroupWriter(std::string url, store::ConnectionOptions connection, G
       queue_(options.queue_limit) {
   connection_options_.key_probes_only = true;
   if (options_.max_group == 0) options_.max_group = 1;
+  if (options_.commit_wait_ms <= 0) options_.commit_wait_ms = 1;
   for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { work(); });
+  watch_ = std::thread([this] { watch(); });
 }
 
 GroupWriter::~GroupWriter() { stop(); }
@@ -47,6 +49,61 @@ void GroupWriter::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  {
+    std::lock_guard lock(held_mutex_);
+    stopping_ = true;
+  }
+  held_changed_.notify_all();
+  if (watch_.joinable()) watch_.join();
+}
+
+// Bounds every caller's wait to commit_wait_ms from its command's arrival. Each tick answers 503
+// to the callers of groups under way that long (a commit waiting for the synchronous standby, or
+// a statement waiting for locks such a commit holds): the group goes on, and a replay tells the
+// outcome. And to the commands queued that long behind writers so held: never run, a retry is
+// judged afresh.
+void GroupWriter::watch() {
+  using Clock = std::chrono::steady_clock;
+  const auto wait = std::chrono::milliseconds(options_.commit_wait_ms);
+  const auto tick = std::clamp(wait / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(100));
+  auto due = [&](const Job& job, Clock::time_point now) { return now - job.arrived >= wait; };
+  std::unique_lock lock(held_mutex_);
+  while (!stopping_) {
+    held_changed_.wait_for(lock, tick);
+    if (stopping_) return;
+    const auto now = Clock::now();
+    std::vector<Done> cut;
+    for (Job* job : held_)
+      if (job->done && due(*job, now)) {
+        cut.push_back(std::move(job->done));
+        job->done = nullptr;
+      }
+    lock.unlock();
+    auto stale = queue_.take_front_while([&](const Job& job) { return due(job, now); });
+    if (!cut.empty() || !stale.empty()) {
+      spdlog::warn("{} callers of groups under way and {} queued waited past commit_wait_ms: answered 503",
+                   cut.size(), stale.size());
+      {
+        std::lock_guard stats(stats_mutex_);
+        stats_.waits_cut += cut.size() + stale.size();
+      }
+      for (auto& done : cut) answer(done, {Trouble::unconfirmed, false, {}, "waited past commit_wait_ms"});
+      for (auto& job : stale)
+        answer(job.done, {Trouble::unavailable, false, {}, "queued past commit_wait_ms behind writers held up"});
+    }
+    lock.lock();
+  }
+}
+
+// Answers a job's caller, unless the watch has answered it already.
+void GroupWriter::reply(Job& job, Result result) {
+  Done done;
+  {
+    std::lock_guard lock(held_mutex_);
+    done = std::move(job.done);
+    job.done = nullptr;
+  }
+  if (done) answer(done, std::move(result));
 }
 
 std::size_t GroupWriter::queued() const { return queue_.size(); }
@@ -85,7 +142,13 @@ void GroupWriter::work() {
     // What is left wakes another writer, which starts on it while this group is in flight.
     auto jobs = queue_.take(options_.max_group);
     if (jobs.empty()) return;
+    {
+      std::lock_guard lock(held_mutex_);
+      for (auto& job : jobs) held_.insert(&job);
+    }
     run(connection, jobs, 0, jobs.size(), 0);
+    std::lock_guard lock(held_mutex_);
+    for (auto& job : jobs) held_.erase(&job);
   }
 }
 
@@ -122,13 +185,13 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
       return;
     }
     spdlog::warn("command timed out: {}", store::redacted(e.what()));
-    answer(jobs[from].done, {Trouble::unavailable, false, {}, e.what()});
+    reply(jobs[from], {Trouble::unavailable, false, {}, e.what()});
     return;
   } catch (const store::Unavailable& e) {
     // Lost during the commit, the outcome is unknown: a replay will tell.
     spdlog::warn("group of {} unanswered, database unavailable: {}", to - from, store::redacted(e.what()));
     connection.reset();
-    for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, {Trouble::unavailable, false, {}, e.what()});
+    for (std::size_t i = from; i < to; ++i) reply(jobs[i], {Trouble::unavailable, false, {}, e.what()});
     return;
   } catch (const std::exception& e) {
     if (to - from > 1) {
@@ -143,7 +206,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
       return;
     }
     spdlog::error("command failed: {}", store::redacted(e.what()));
-    answer(jobs[from].done, {Trouble::failed, false, {}, e.what()});
+    reply(jobs[from], {Trouble::failed, false, {}, e.what()});
     return;
   }
   {
@@ -151,7 +214,7 @@ void GroupWriter::run(std::unique_ptr<store::Connection>& connection, std::vecto
     for (auto& [payable, id] : outcome.payable_ids) payables_.emplace(std::move(payable), id);
   }
   record_group(to - from, outcome.flags, outcome.tally);
-  for (std::size_t i = from; i < to; ++i) answer(jobs[i].done, std::move(outcome.results[i - from]));
+  for (std::size_t i = from; i < to; ++i) reply(jobs[i], std::move(outcome.results[i - from]));
 }
 
 }  // namespace evoucher::ops

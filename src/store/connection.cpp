@@ -110,11 +110,17 @@ Tx::Tx(Connection& connection) {
 
 Tx::~Tx() = default;
 
+// A commit whose wait for the standby was cancelled is on the primary alone: it is reported as
+// Unavailable (503 on a request; a batch stops and is resumed), never as done.
 void Tx::commit() {
+  auto& notices = impl_->connection.impl().sync_wait;
+  notices.cancelled = false;
   with_unavailable_mapped([&] {
     impl_->work.commit();
     return 0;
   });
+  if (notices.cancelled)
+    throw Unavailable("the commit's wait for the synchronous standby was cancelled: it may stand on the primary alone");
 }
 
 void Tx::execute(const std::string& sql) {

@@ -27,6 +27,21 @@ const Statement kBatches{
     "       extract(epoch FROM completed_at - started_at)::float8 AS seconds "
     "  FROM batch_runs WHERE completed_at IS NOT NULL ORDER BY district, completed_at DESC"};
 
+// On a single cluster every count is 0. Needs pg_monitor (migration 0015) for the lag columns.
+const Statement kReplication{
+    "figures_replication",
+    "SELECT (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')::int AS standbys, "
+    "       (SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))::int AS sync_standbys, "
+    "       (SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'physical')::int AS slots, "
+    "       current_setting('synchronous_standby_names') = '' AS no_sync_names, "
+    "       coalesce((SELECT extract(epoch FROM max(replay_lag)) FROM pg_stat_replication), 0)::float8 AS lag_seconds, "
+    "       coalesce((SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)) FROM pg_stat_replication), "
+    "                0)::float8 AS lag_bytes, "
+    "       coalesce(extract(epoch FROM a.last_archived_time), 0)::float8 AS archived_at, "
+    "       coalesce(extract(epoch FROM a.last_failed_time), 0)::float8 AS archive_failed_at, "
+    "       a.failed_count AS archive_failures "
+    "  FROM pg_stat_archiver a"};
+
 }  // namespace
 
 BusinessFigures business_figures(Tx& tx, const std::string& today) {
@@ -41,6 +56,17 @@ BusinessFigures business_figures(Tx& tx, const std::string& today) {
     for (const auto& r : run(tx, kBatches))
       f.batches.push_back({r["district"].as<std::string>(), r["business_date"].as<std::string>(),
                            parse_rfc3339(r["completed_at"].as<std::string>()).value(), r["seconds"].as<double>()});
+    const auto r = run(tx, kReplication)[0];
+    auto& rep = f.replication;
+    rep.standbys = r["standbys"].as<int>();
+    rep.sync_standbys = r["sync_standbys"].as<int>();
+    rep.slots = r["slots"].as<int>();
+    rep.commits_alone = rep.slots > 0 && r["no_sync_names"].as<bool>();
+    rep.lag_seconds = r["lag_seconds"].as<double>();
+    rep.lag_bytes = r["lag_bytes"].as<double>();
+    rep.archived_at = r["archived_at"].as<double>();
+    rep.archive_failed_at = r["archive_failed_at"].as<double>();
+    rep.archive_failures = r["archive_failures"].as<std::int64_t>();
     return f;
   });
 }

@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -19,13 +20,29 @@ struct Statement {
   std::string sql;
 };
 
+// Notices from the server that a commit's wait for the synchronous standby was cancelled (by
+// pg_cancel_backend, say): the commit then stands on the primary alone, and PostgreSQL reports it
+// only as a WARNING. The text is the server's own (lc_messages C, as every evoucher cluster has).
+class SyncWaitNotices : public pqxx::errorhandler {
+ public:
+  explicit SyncWaitNotices(pqxx::connection_base& conn) : pqxx::errorhandler(conn) {}
+  bool operator()(const char message[]) noexcept override {
+    // "canceling wait for synchronous replication due to user request", and "canceling the wait
+    // for synchronous replication and terminating connection due to administrator command".
+    if (std::string_view(message).find("wait for synchronous replication") != std::string_view::npos) cancelled = true;
+    return true;
+  }
+  bool cancelled = false;
+};
+
 struct Connection::Impl {
   pqxx::connection conn;
   std::set<std::string> prepared;
   std::string url;  // as given, for a sibling
   ConnectionOptions options;
+  SyncWaitNotices sync_wait;
   Impl(const std::string& full_url, std::string given_url, ConnectionOptions given_options)
-      : conn(full_url), url(std::move(given_url)), options(given_options) {}
+      : conn(full_url), url(std::move(given_url)), options(given_options), sync_wait(conn) {}
 };
 
 struct Tx::Impl {

@@ -41,7 +41,8 @@ TEST(Migrations, TheTreeHoldsTheExpectedFiles) {
                                                       "0006_money_rules.sql", "0007_cashback_postings.sql",
                                                       "0008_partition_names.sql", "0009_service_role.sql", "0010_audit.sql",
                                                       "0011_guard_when.sql", "0012_fraud_flags.sql",
-                                                      "0013_policy_money.sql", "0014_least_privilege.sql"}));
+                                                      "0013_policy_money.sql", "0014_least_privilege.sql",
+                                                      "0015_replication_watch.sql"}));
 }
 
 TEST(Migrations, SecondRunIsANoOp) {

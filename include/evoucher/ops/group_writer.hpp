@@ -6,7 +6,10 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <set>
 #include <mutex>
 #include <map>
 #include <string>
@@ -28,6 +31,11 @@ struct GroupWriterOptions {
   // Fault injection for the crash tests: the process kills itself (SIGKILL) right after a group
   // commits, before any of its callers is answered.
   bool kill_after_commit = false;
+  // How long a caller waits, from its command's arrival, before it is answered 503: for a commit
+  // (which, on a formation, waits for the synchronous standby), for locks such a commit holds, or
+  // in the queue behind writers held up so. A group under way is never cancelled, and its commit
+  // goes on (a replay tells the outcome); a command still queued is not run.
+  int commit_wait_ms = 2000;
 };
 
 // How many commands each committed group carried.
@@ -47,6 +55,8 @@ struct GroupStats {
   std::uint64_t groups = 0;
   std::uint64_t commands = 0;
   std::uint64_t over = 0;  // groups larger than the last bound
+  // Callers answered 503 by the bound on their wait (commit_wait_ms).
+  std::uint64_t waits_cut = 0;
   // Fraud flags raised by committed payments, by (district, rule): districts are few, rules five.
   std::map<std::pair<std::string, std::string>, std::uint64_t> flags;
   BusinessTally business;
@@ -73,11 +83,14 @@ class GroupWriter {
 
   struct Job {
     Command command;
-    Done done;
+    Done done;  // emptied once the caller is answered
+    std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
   };
 
  private:
   void work();
+  void watch();
+  void reply(Job& job, Result result);
   void run(std::unique_ptr<store::Connection>& connection, std::vector<Job>& jobs, std::size_t from, std::size_t to,
            int attempt);
   void record_group(std::size_t size, const std::vector<store::NewFlag>& flags, const BusinessTally& tally);
@@ -97,6 +110,13 @@ class GroupWriter {
 
   mutable std::mutex stats_mutex_;
   GroupStats stats_;
+
+  // The jobs writers hold, for the watch.
+  std::mutex held_mutex_;
+  std::condition_variable held_changed_;
+  std::set<Job*> held_;
+  bool stopping_ = false;
+  std::thread watch_;
 
   friend class GroupRun;
 };

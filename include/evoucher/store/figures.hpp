@@ -3,6 +3,7 @@
 // table (batch reports, pools), never from a scan of payments.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,19 @@ struct BusinessFigures {
     double seconds = 0;  // how long that run took
   };
   std::vector<Batch> batches;
+  // The primary's view of its standbys (pg_stat_replication) and of WAL archiving (pg_stat_archiver).
+  struct Replication {
+    int standbys = 0;       // streaming now
+    int sync_standbys = 0;  // of those, the ones a commit waits for
+    int slots = 0;          // physical replication slots: a formation's standbys, attached or not
+    // A formation's primary that commits without waiting for any standby: pg_auto_failover's
+    // wait_primary, after it dropped a lost standby (synchronous_standby_names emptied).
+    bool commits_alone = false;
+    double lag_seconds = 0, lag_bytes = 0;  // the furthest standby's replay lag
+    double archived_at = 0, archive_failed_at = 0;  // epoch seconds; 0: never
+    std::int64_t archive_failures = 0;
+  };
+  Replication replication;
 };
 
 // today: a Seoul business date, YYYY-MM-DD.

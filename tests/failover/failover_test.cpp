@@ -1,0 +1,324 @@
+// The failover test: the service on a pg_auto_failover formation (scripts/formation.sh: a monitor,
+// a primary and a synchronous standby), reached through one multi-host URL.
+//   - Signing clients stream loads, payments and cancellations while the primary is killed: its
+//     postmaster alone (its keeper restarts it), and the whole node (keeper and postmaster, as a
+//     lost machine), which the standby replaces; the old primary rejoins each time. Then every
+//     call is replayed: nothing acknowledged is lost or doubled, balances equal the answers, and
+//     `evoucher verify` passes on the new primary. It prints the outage the processor saw.
+//   - The standby's WAL receiver is frozen: each payment is answered 503 within commit_wait_ms,
+//     none is approved; then the primary is lost, and nothing approved before is.
+// The short version runs in the suite. The long one (scripts/failover-test.sh):
+//   EVOUCHER_FAILOVER_KILLS=10 EVOUCHER_FAILOVER_MODE=node build/tests/failover_tests
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <random>
+#include <thread>
+
+#include "support/signing_client.hpp"
+
+namespace evoucher::testing {
+namespace {
+
+using json = nlohmann::json;
+using Clock = StreamClock;
+using std::chrono::milliseconds;
+
+bool port_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// scripts/formation.sh on a throwaway directory and three free ports.
+class Formation {
+ public:
+  Formation() {
+    std::mt19937 rng(static_cast<unsigned>(getpid()) ^ static_cast<unsigned>(std::time(nullptr)));
+    do base_port_ = std::uniform_int_distribution<int>(20000, 40000)(rng);
+    while (!port_free(base_port_) || !port_free(base_port_ + 1) || !port_free(base_port_ + 2));
+    dir_ = (std::filesystem::temp_directory_path() / ("evoucher-ha-" + std::to_string(getpid()))).string();
+    std::filesystem::remove_all(dir_);
+    url_ = script("start");
+    while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+  }
+  ~Formation() {
+    try {
+      script("stop");
+    } catch (const std::exception&) {
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  // The service's URL for a database of the formation.
+  std::string url(const std::string& database = "evoucher") const {
+    std::string u = url_;
+    u.replace(u.find("dbname=evoucher"), 15, "dbname=" + database);
+    return u;
+  }
+  std::string primary() { return trimmed(script("primary")); }
+  static std::string other(const std::string& node) { return node == "node1" ? "node2" : "node1"; }
+  int port_of(const std::string& node) const { return base_port_ + (node == "node1" ? 1 : 2); }
+  void kill(const std::string& node, bool whole_node) { script("kill", node + (whole_node ? " node" : " postgres")); }
+  void rejoin(const std::string& node) { script("rejoin", node); }
+  void wait_settled() { script("wait", "180"); }
+  std::string state() { return script("state"); }
+
+  std::string script(const std::string& command, const std::string& args = "") const {
+    const std::string line = "EVOUCHER_HA_PORT=" + std::to_string(base_port_) + " EVOUCHER_HA_FSYNC=off " +
+                             EVOUCHER_SOURCE_DIR + "/scripts/formation.sh " + command + " " + dir_ + " " + args +
+                             " 2>&1";
+    std::string out;
+    FILE* p = ::popen(line.c_str(), "r");
+    if (!p) throw std::runtime_error("cannot run " + line);
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    if (status != 0) throw std::runtime_error(line + " failed: " + out);
+    return out;
+  }
+
+ private:
+  static std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  int base_port_ = 0;
+  std::string dir_, url_;
+};
+
+Formation& formation() {
+  static Formation f;
+  return f;
+}
+
+// A database of its own on the formation, migrated and seeded with the demo.
+std::string demo_database(const std::string& name) {
+  {
+    pqxx::connection c(formation().url());
+    pqxx::nontransaction n(c);
+    n.exec("CREATE DATABASE " + name);
+  }
+  const std::string url = formation().url(name);
+  for (const auto& args : {std::vector<std::string>{"migrate"}, std::vector<std::string>{"seed", "demo"}}) {
+    const auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
+    if (r.exit_code != 0) throw std::runtime_error(args[0] + " failed: " + r.output);
+  }
+  return url;
+}
+
+std::map<std::string, std::string> service_env(std::map<std::string, std::string> more = {}) {
+  more.insert({{"EVOUCHER_ADMIN_TOKEN", kStreamAdminToken},
+               {"EVOUCHER_PROCESSOR_SECRET", kStreamSecret},
+               {"EVOUCHER_LOG_LEVEL", "warn"}});
+  return more;
+}
+
+// Waits until `node` is no longer primary and the formation has a primary again: the standby's
+// promotion after a whole node was lost.
+void wait_for_new_primary(const std::string& lost, Clock::time_point deadline) {
+  while (Clock::now() < deadline) {
+    try {
+      const auto p = formation().primary();
+      if (!p.empty() && p != lost) return;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  throw std::runtime_error("no new primary in time:\n" + formation().state());
+}
+
+TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
+  const int kills = env_int("EVOUCHER_FAILOVER_KILLS", 2);
+  const char* mode_env = std::getenv("EVOUCHER_FAILOVER_MODE");
+  const std::string mode = mode_env ? mode_env : "both";  // both: postmaster and node in turn; node: nodes only
+  const unsigned seed = static_cast<unsigned>(env_int("EVOUCHER_FAILOVER_SEED", static_cast<int>(std::time(nullptr))));
+  const int threads = 8;
+  std::cout << "failover test: seed " << seed << ", " << kills << " kills (" << mode << ")\n";
+
+  const auto url = demo_database("streamed");
+  RestartingServe service(url, service_env());
+  auto members = make_members(service, 64);
+
+  const auto deadline = Clock::now() + std::chrono::minutes(12);
+  Tally tally;
+  std::vector<std::vector<Call>> calls(threads);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < threads; ++t) {
+    std::vector<StreamMember*> mine;
+    for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += threads) mine.push_back(&members[i]);
+    clients.emplace_back([&, t, mine] {
+      stream(service, mine, 1 << 30, seed + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
+             deadline, &stop, milliseconds(20));
+    });
+  }
+  struct Fault {
+    std::string node;
+    bool whole_node;
+    double outage_s;
+  };
+  std::vector<Fault> faults;
+  try {
+    for (int k = 0; k < kills; ++k) {
+      // Traffic before each fault, so that it lands mid-stream.
+      const int before = tally.judged.load();
+      while (tally.judged.load() < before + 200 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+      const bool whole_node = mode == "node" || k % 2 == 1;
+      const std::string node = formation().primary();
+      const auto at = Clock::now();
+      std::cout << "failover test: fault " << k + 1 << ": killing " << (whole_node ? "node " : "the postmaster of ")
+                << node << std::endl;
+      formation().kill(node, whole_node);
+      if (whole_node) {
+        wait_for_new_primary(node, deadline);
+        formation().rejoin(node);
+      }
+      // The monitor's states lag the kill by its health checks (a few seconds here).
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      formation().wait_settled();
+      // Traffic after it too, so that the outage ends with answers.
+      const int after = tally.judged.load();
+      while (tally.judged.load() < after + 100 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+      faults.push_back({node, whole_node, tally.longest_gap_s(at, Clock::now())});
+      std::cout << "failover test: killed " << (whole_node ? "the whole node " : "the postmaster of ") << node
+                << "; the processor saw no answer for " << faults.back().outage_s << " s; primary now "
+                << formation().primary() << std::endl;
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  stop = true;
+  for (auto& c : clients) c.join();
+
+  const auto checked = check_stream(service, url, calls, members, deadline);
+  std::cout << "failover test: " << checked.calls << " calls judged (" << tally.loads << " loads, " << tally.approved
+            << " payments approved, " << tally.declined << " declined, " << tally.cancellations << " cancellations); "
+            << checked.replay_mismatches << " replays differed; " << tally.unexpected << " answers off the model; "
+            << checked.balance_mismatches << " balances off; verify exit " << checked.verify.exit_code << "\n";
+  for (const auto& p : tally.problems) ADD_FAILURE() << p;
+  EXPECT_EQ(static_cast<int>(faults.size()), kills);
+  EXPECT_EQ(tally.unexpected.load(), 0);
+  EXPECT_EQ(tally.retried_out.load(), 0);
+  EXPECT_EQ(checked.replay_mismatches, 0);
+  EXPECT_EQ(checked.balance_mismatches, 0);
+  EXPECT_EQ(checked.payments, tally.payment_ids);
+  EXPECT_EQ(checked.loads, tally.load_ids);
+  EXPECT_EQ(checked.cancellations, tally.cancellation_ids);
+  EXPECT_GT(tally.approved.load(), 0);
+  EXPECT_GT(tally.cancellations.load(), 0);
+  EXPECT_EQ(checked.verify.exit_code, 0) << checked.verify.output;
+}
+
+// The WAL receiver of the standby stopped (SIGSTOP): the primary's commits wait for it without
+// end, and the monitor, whose health checks still pass, changes nothing. Each caller is answered
+// 503 within commit_wait_ms; then the primary is lost, the receiver resumes, the standby is
+// promoted, and every replay agrees with the ledger.
+TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
+  constexpr int kCommitWaitMs = 1000;
+  const auto url = demo_database("frozen");
+  RestartingServe service(url, service_env({{"EVOUCHER_COMMIT_WAIT_MS", std::to_string(kCommitWaitMs)}}));
+  auto members = make_members(service, 16);
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  std::vector<Call> calls;
+  for (auto& m : members) {
+    Call load("/v1/loads", json{{"member", m.id}, {"amount", 50000}, {"bank_ref", "bank-" + m.id}}.dump(),
+              "frozen-load-" + m.id);
+    const auto r = judged(service, load, deadline);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+    load.status = r->status;
+    load.answer = r->body;
+    calls.push_back(load);
+    m.cash = 50000;
+  }
+
+  const std::string primary = formation().primary();
+  const std::string standby = Formation::other(primary);
+  int receiver = 0;
+  {
+    pqxx::connection c("host=127.0.0.1 port=" + std::to_string(formation().port_of(standby)) +
+                       " user=evoucher dbname=frozen");
+    pqxx::nontransaction n(c);
+    receiver = n.exec("SELECT pid FROM pg_stat_wal_receiver")[0][0].as<int>();
+  }
+  ASSERT_EQ(::kill(receiver, SIGSTOP), 0);
+
+  // One payment from each member at once, each sent once.
+  std::vector<Call> frozen(members.size());
+  std::vector<double> waited(members.size());
+  std::vector<std::thread> senders;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    senders.emplace_back([&, i] {
+      const auto& m = members[i];
+      frozen[i] = Call("/v1/processor/payments",
+                       json{{"event_id", "frozen-pay-" + m.id}, {"card", m.card}, {"merchant", m.merchant},
+                            {"price", 7000}, {"occurred_at", "2026-03-02T12:00:00+09:00"}, {"channel", "card"}}
+                           .dump(),
+                       "");
+      const auto sent = Clock::now();
+      const auto r = http_request(service.port(), "POST", frozen[i].path, frozen[i].body,
+                                  {{"X-Evoucher-Signature", processor_signature(kStreamSecret, frozen[i].body)}});
+      waited[i] = std::chrono::duration<double>(Clock::now() - sent).count();
+      frozen[i].status = r.status;
+      frozen[i].answer = r.body;
+    });
+  for (auto& s : senders) s.join();
+  for (std::size_t i = 0; i < frozen.size(); ++i) {
+    EXPECT_EQ(frozen[i].status, 503) << frozen[i].answer;
+    EXPECT_LT(waited[i], kCommitWaitMs / 1000.0 + 1.0) << frozen[i].answer;
+    EXPECT_EQ(frozen[i].answer.find("approved"), std::string::npos) << frozen[i].answer;
+  }
+  const auto longest = *std::max_element(waited.begin(), waited.end());
+  std::cout << "failover test: with the standby frozen, " << frozen.size() << " payments answered 503 within "
+            << longest << " s\n";
+
+  // The primary is lost while the standby is frozen; the standby resumes and is promoted.
+  formation().kill(primary, /*whole_node=*/true);
+  ASSERT_EQ(::kill(receiver, SIGCONT), 0);
+  wait_for_new_primary(primary, deadline);
+  formation().rejoin(primary);
+  formation().wait_settled();
+
+  // Every load answered before the freeze is there; each frozen payment, replayed, is judged
+  // once, and the member's cash agrees.
+  for (const auto& call : calls) {
+    const auto again = judged(service, call, deadline);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, call.status);
+    EXPECT_EQ(again->body, call.answer);
+  }
+  const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kStreamAdminToken}};
+  for (std::size_t i = 0; i < frozen.size(); ++i) {
+    const auto first = judged(service, frozen[i], deadline);
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->status, 200) << first->body;
+    EXPECT_EQ(json::parse(first->body)["decision"], "approved") << first->body;
+    const auto again = judged(service, frozen[i], deadline);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body, first->body);
+    const auto member = http_get(service.port(), "/v1/members/" + members[i].id, auth);
+    EXPECT_EQ(json::parse(member.body)["cash"], 43000) << member.body;
+  }
+  const auto verify = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+}
+
+}  // namespace
+}  // namespace evoucher::testing
