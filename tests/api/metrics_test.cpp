@@ -119,6 +119,14 @@ TEST_F(BusinessMetrics, MoneyPathCountersAndDatabaseFiguresPassPromtool) {
   EXPECT_GE(now - at, 0.0);
   EXPECT_NE(body.find("evoucher_batch_duration_seconds{district=\"bupyeong\",batch=\"cashback\"} "), std::string::npos);
   EXPECT_EQ(body.find("district=\"yeonsu\",batch=\"cashback\""), std::string::npos);  // never ran
+  // One cluster, no standby and no archiving: nothing replicates, and nothing "commits alone"
+  // (that is a formation's primary without its standby; the failover test sees it).
+  for (const char* line : {"evoucher_db_standbys 0", "evoucher_db_sync_standbys 0", "evoucher_db_replication_slots 0",
+                           "evoucher_db_commits_alone 0", "evoucher_db_replication_lag_seconds 0",
+                           "evoucher_db_replication_lag_bytes 0", "evoucher_wal_archive_last_success_timestamp_seconds 0",
+                           "evoucher_wal_archive_last_failure_timestamp_seconds 0",
+                           "evoucher_wal_archive_failures_total 0", "evoucher_group_waits_cut_total 0"})
+    EXPECT_TRUE(has(body, std::string("\n") + line)) << line;
 
   const auto [code, verdict] = promtool_check(body);
   EXPECT_EQ(code, 0) << verdict;

@@ -1,6 +1,7 @@
-// The processor's side of the crash and failover tests: signing clients that stream loads,
-// payments and cancellations for their own members, check each answer against a model of the
-// rules, and afterwards replay every call and check the ledger against what was answered.
+// The processor's side of the crash and failover tests: signing clients that
+// stream loads, payments and cancellations for their own members, check each
+// answer against a model of the rules, and afterwards replay every call and
+// check the ledger against what was answered.
 #pragma once
 
 #include <atomic>
@@ -18,12 +19,13 @@ namespace evoucher::testing {
 
 using StreamClock = std::chrono::steady_clock;
 
-inline constexpr const char* kStreamAdminToken = "crash-admin-token";
-inline constexpr const char* kStreamSecret = "crash-processor-secret";
+inline constexpr const char *kStreamAdminToken = "crash-admin-token";
+inline constexpr const char *kStreamSecret = "crash-processor-secret";
 
 // One call as the client made it, and the answer it was judged with.
 struct Call {
-  std::string path, body, key;  // key: the Idempotency-Key of an admin call; empty for a signed one
+  std::string path, body,
+      key;  // key: the Idempotency-Key of an admin call; empty for a signed one
   int status = 0;
   std::string answer;
   Call() = default;
@@ -48,30 +50,36 @@ struct Tally {
   std::set<std::string> payment_ids, load_ids, cancellation_ids;
   std::vector<StreamClock::time_point> judged_at;  // when each judged answer arrived
   void problem(std::string what);
-  // The longest time between two judged answers in [from, to]: the outage the processor saw.
+  // The longest time between two judged answers in [from, to]: the outage the
+  // processor saw.
   double longest_gap_s(StreamClock::time_point from, StreamClock::time_point to);
 };
 
-// Sends one call until it is judged: a refused connection, a cut answer or a 503 is tried again.
-std::optional<HttpResult> judged(RestartingServe& service, const Call& call, StreamClock::time_point deadline);
+// Sends one call until it is judged: a refused connection, a cut answer or a
+// 503 is tried again.
+std::optional<HttpResult> judged(RestartingServe &service, const Call &call, StreamClock::time_point deadline);
 
-// Members enough for the operations, half in each demo district, each with a card.
-std::vector<StreamMember> make_members(RestartingServe& service, int count);
+// Members enough for the operations, half in each demo district, each with a
+// card.
+std::vector<StreamMember> make_members(RestartingServe &service, int count);
 
-// One client thread: its own members, one call in flight per member, each answer checked against
-// the model before the member's next call.
-// With `stop`, it also ends once *stop is set; with `pause`, it waits that long between calls.
-void stream(RestartingServe& service, std::vector<StreamMember*> members, int operations, unsigned seed,
-            std::vector<Call>& calls, Tally& tally, StreamClock::time_point deadline,
-            const std::atomic<bool>* stop = nullptr, std::chrono::milliseconds pause = {});
+// One client thread: its own members, one call in flight per member, each
+// answer checked against the model before the member's next call. With `stop`,
+// it also ends once *stop is set; with `pause`, it waits that long between
+// calls.
+void stream(RestartingServe &service, std::vector<StreamMember *> members, int operations, unsigned seed,
+            std::vector<Call> &calls, Tally &tally, StreamClock::time_point deadline,
+            const std::atomic<bool> *stop = nullptr, std::chrono::milliseconds pause = {});
 
-// Every call replayed, the ledger and the members' cash read back, and `evoucher verify` run.
+// Every call replayed, the ledger and the members' cash read back, and
+// `evoucher verify` run.
 struct StreamCheck {
   int replays = 0, replay_mismatches = 0, balance_mismatches = 0, calls = 0;
-  std::set<std::string> payments, loads, cancellations;  // as the ledger holds them
+  std::set<std::string> payments, loads,
+      cancellations;  // as the ledger holds them
   CommandResult verify;
 };
-StreamCheck check_stream(RestartingServe& service, const std::string& url, const std::vector<std::vector<Call>>& calls,
-                         const std::vector<StreamMember>& members, StreamClock::time_point deadline);
+StreamCheck check_stream(RestartingServe &service, const std::string &url, const std::vector<std::vector<Call>> &calls,
+                         const std::vector<StreamMember> &members, StreamClock::time_point deadline);
 
 }  // namespace evoucher::testing
