@@ -1,21 +1,14 @@
-// The failover test: the service on a pg_auto_failover formation
-// (scripts/formation.sh: a monitor, a primary and a synchronous standby),
-// reached through one multi-host URL.
-//   - Signing clients stream loads, payments and cancellations while the
-//   primary is killed: its
-//     postmaster alone (its keeper restarts it), and the whole node (keeper and
-//     postmaster, as a lost machine), which the standby replaces; the old
-//     primary rejoins each time. Then every call is replayed: nothing
-//     acknowledged is lost or doubled, balances equal the answers, and
-//     `evoucher verify` passes on the new primary. It prints the outage the
-//     processor saw.
-//   - The standby's WAL receiver is frozen: each payment is answered 503 within
-//   commit_wait_ms,
-//     none is approved; then the primary is lost, and nothing approved before
-//     is.
-// The short version runs in the suite. The long one (scripts/failover-test.sh):
-//   EVOUCHER_FAILOVER_KILLS=10 EVOUCHER_FAILOVER_MODE=node
-//   build/tests/failover_tests
+// The failover test: the service on a pg_auto_failover formation (scripts/formation.sh: a monitor,
+// a primary and a synchronous standby), reached through one multi-host URL.
+//   - Signing clients stream loads, payments and cancellations while the primary is killed: its
+//     postmaster alone, and the whole node (keeper and postmaster, as a lost machine), which the
+//     standby replaces; the old primary rejoins each time. Then every call is replayed: nothing
+//     acknowledged is lost or doubled, balances equal the answers, and `evoucher verify` passes
+//     on the new primary. It prints the outage the processor saw.
+//   - The standby's WAL receiver is frozen: each payment is answered 503 within commit_wait_ms,
+//     none is approved, and a commit whose wait is cancelled by hand answers 503; then the
+//     primary is lost, and nothing answered before is.
+// The short version runs in the suite. The long one: scripts/failover-test.sh (10 whole-node kills).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -46,7 +39,7 @@ bool port_free(int port) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
 }
@@ -66,31 +59,31 @@ class Formation {
   ~Formation() {
     try {
       script("stop");
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
     }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
   // The service's URL for a database of the formation.
-  std::string url(const std::string &database = "evoucher") const {
+  std::string url(const std::string& database = "evoucher") const {
     std::string u = url_;
     u.replace(u.find("dbname=evoucher"), 15, "dbname=" + database);
     return u;
   }
   std::string primary() { return trimmed(script("primary")); }
-  static std::string other(const std::string &node) { return node == "node1" ? "node2" : "node1"; }
-  int port_of(const std::string &node) const { return base_port_ + (node == "node1" ? 1 : 2); }
-  void kill(const std::string &node, bool whole_node) { script("kill", node + (whole_node ? " node" : " postgres")); }
-  void rejoin(const std::string &node) { script("rejoin", node); }
+  static std::string other(const std::string& node) { return node == "node1" ? "node2" : "node1"; }
+  int port_of(const std::string& node) const { return base_port_ + (node == "node1" ? 1 : 2); }
+  void kill(const std::string& node, bool whole_node) { script("kill", node + (whole_node ? " node" : " postgres")); }
+  void rejoin(const std::string& node) { script("rejoin", node); }
   void wait_settled() { script("wait", "180"); }
   std::string state() { return script("state"); }
 
-  std::string script(const std::string &command, const std::string &args = "") const {
+  std::string script(const std::string& command, const std::string& args = "") const {
     const std::string line = "EVOUCHER_HA_PORT=" + std::to_string(base_port_) + " EVOUCHER_HA_FSYNC=off " +
                              EVOUCHER_SOURCE_DIR + "/scripts/formation.sh " + command + " " + dir_ + " " + args +
                              " 2>&1";
     std::string out;
-    FILE *p = ::popen(line.c_str(), "r");
+    FILE* p = ::popen(line.c_str(), "r");
     if (!p) throw std::runtime_error("cannot run " + line);
     char buf[4096];
     std::size_t n;
@@ -109,20 +102,20 @@ class Formation {
   std::string dir_, url_;
 };
 
-Formation &formation() {
+Formation& formation() {
   static Formation f;
   return f;
 }
 
 // A database of its own on the formation, migrated and seeded with the demo.
-std::string demo_database(const std::string &name) {
+std::string demo_database(const std::string& name) {
   {
     pqxx::connection c(formation().url());
     pqxx::nontransaction n(c);
     n.exec("CREATE DATABASE " + name);
   }
   const std::string url = formation().url(name);
-  for (const auto &args : {std::vector<std::string>{"migrate"}, std::vector<std::string>{"seed", "demo"}}) {
+  for (const auto& args : {std::vector<std::string>{"migrate"}, std::vector<std::string>{"seed", "demo"}}) {
     const auto r = run_evoucher(args, {{"EVOUCHER_DATABASE_URL", url}});
     if (r.exit_code != 0) throw std::runtime_error(args[0] + " failed: " + r.output);
   }
@@ -137,8 +130,21 @@ std::map<std::string, std::string> service_env(std::map<std::string, std::string
   return more;
 }
 
+// A signed payment of 7,000 won by a member at its merchant, sent while the standby is frozen.
+Call frozen_payment(const StreamMember& m) {
+  return Call("/v1/processor/payments",
+              json{{"event_id", "frozen-pay-" + m.id},
+                   {"card", m.card},
+                   {"merchant", m.merchant},
+                   {"price", 7000},
+                   {"occurred_at", "2026-03-02T12:00:00+09:00"},
+                   {"channel", "card"}}
+                  .dump(),
+              "");
+}
+
 // A gauge of /metrics, or -1 when absent.
-double gauge(RestartingServe &service, const std::string &name) {
+double gauge(RestartingServe& service, const std::string& name) {
   const auto body = http_get(service.port(), "/metrics").body;
   const auto at = body.find("\n" + name + " ");
   if (at == std::string::npos) return -1;
@@ -146,7 +152,7 @@ double gauge(RestartingServe &service, const std::string &name) {
 }
 
 // Waits (the figures are read every second here) until the gauge reads `value`.
-bool gauge_reaches(RestartingServe &service, const std::string &name, double value) {
+bool gauge_reaches(RestartingServe& service, const std::string& name, double value) {
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline) {
     if (gauge(service, name) == value) return true;
@@ -158,12 +164,12 @@ bool gauge_reaches(RestartingServe &service, const std::string &name, double val
 
 // Waits until `node` is no longer primary and the formation has a primary
 // again: the standby's promotion after a whole node was lost.
-void wait_for_new_primary(const std::string &lost, Clock::time_point deadline) {
+void wait_for_new_primary(const std::string& lost, Clock::time_point deadline) {
   while (Clock::now() < deadline) {
     try {
       const auto p = formation().primary();
       if (!p.empty() && p != lost) return;
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(milliseconds(250));
   }
@@ -172,7 +178,7 @@ void wait_for_new_primary(const std::string &lost, Clock::time_point deadline) {
 
 TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
   const int kills = env_int("EVOUCHER_FAILOVER_KILLS", 2);
-  const char *mode_env = std::getenv("EVOUCHER_FAILOVER_MODE");
+  const char* mode_env = std::getenv("EVOUCHER_FAILOVER_MODE");
   const std::string mode = mode_env ? mode_env : "both";  // both: postmaster and node in turn; node: nodes only
   const unsigned seed = static_cast<unsigned>(env_int("EVOUCHER_FAILOVER_SEED", static_cast<int>(std::time(nullptr))));
   const int threads = 8;
@@ -188,7 +194,7 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
   for (int t = 0; t < threads; ++t) {
-    std::vector<StreamMember *> mine;
+    std::vector<StreamMember*> mine;
     for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += threads) mine.push_back(&members[i]);
     clients.emplace_back([&, t, mine] {
       stream(service, mine, 1 << 30, seed + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
@@ -220,8 +226,7 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
         EXPECT_TRUE(gauge_reaches(service, "evoucher_db_commits_alone", 1));
         formation().rejoin(node);
       }
-      // The monitor's states lag the kill by its health checks (a few seconds
-      // here).
+      // The monitor's states lag the kill by its health checks (a few seconds here).
       std::this_thread::sleep_for(std::chrono::seconds(5));
       formation().wait_settled();
       // Traffic after it too, so that the outage ends with answers.
@@ -233,11 +238,11 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
                 << "; the processor saw no answer for " << faults.back().outage_s << " s; primary now "
                 << formation().primary() << std::endl;
     }
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     ADD_FAILURE() << e.what();
   }
   stop = true;
-  for (auto &c : clients) c.join();
+  for (auto& c : clients) c.join();
   // Settled again: one synchronous standby, and nothing commits alone.
   EXPECT_TRUE(gauge_reaches(service, "evoucher_db_sync_standbys", 1));
   EXPECT_TRUE(gauge_reaches(service, "evoucher_db_commits_alone", 0));
@@ -248,7 +253,7 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
             << " payments approved, " << tally.declined << " declined, " << tally.cancellations << " cancellations); "
             << checked.replay_mismatches << " replays differed; " << tally.unexpected << " answers off the model; "
             << checked.balance_mismatches << " balances off; verify exit " << checked.verify.exit_code << "\n";
-  for (const auto &p : tally.problems) ADD_FAILURE() << p;
+  for (const auto& p : tally.problems) ADD_FAILURE() << p;
   EXPECT_EQ(static_cast<int>(faults.size()), kills);
   EXPECT_EQ(tally.unexpected.load(), 0);
   EXPECT_EQ(tally.retried_out.load(), 0);
@@ -274,7 +279,7 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
   auto members = make_members(service, 17);  // the last pays through a second service, below
   const auto deadline = Clock::now() + std::chrono::minutes(5);
   std::vector<Call> calls;
-  for (auto &m : members) {
+  for (auto& m : members) {
     Call load("/v1/loads", json{{"member", m.id}, {"amount", 50000}, {"bank_ref", "bank-" + m.id}}.dump(),
               "frozen-load-" + m.id);
     const auto r = judged(service, load, deadline);
@@ -304,16 +309,8 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
   Call cancelled;
   {
     RestartingServe patient(url, service_env({{"EVOUCHER_COMMIT_WAIT_MS", "60000"}}));
-    const auto &m = members.back();
-    cancelled = Call("/v1/processor/payments",
-                     json{{"event_id", "frozen-pay-" + m.id},
-                          {"card", m.card},
-                          {"merchant", m.merchant},
-                          {"price", 7000},
-                          {"occurred_at", "2026-03-02T12:00:00+09:00"},
-                          {"channel", "card"}}
-                         .dump(),
-                     "");
+    const auto& m = members.back();
+    cancelled = frozen_payment(m);
     std::thread canceller([] {
       try {
         pqxx::connection c(formation().url("frozen"));
@@ -327,7 +324,7 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
         n.exec(
             "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE "
             "wait_event = 'SyncRep'");
-      } catch (const std::exception &e) {
+      } catch (const std::exception& e) {
         ADD_FAILURE() << "cancelling the waits: " << e.what();
       }
     });
@@ -335,7 +332,7 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
     try {
       r = http_request(patient.port(), "POST", cancelled.path, cancelled.body,
                        {{"X-Evoucher-Signature", processor_signature(kStreamSecret, cancelled.body)}});
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       ADD_FAILURE() << "the payment through the patient service: " << e.what();
     }
     canceller.join();
@@ -351,28 +348,20 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
   std::vector<std::thread> senders;
   for (std::size_t i = 0; i < frozen.size(); ++i)
     senders.emplace_back([&, i] {
-      const auto &m = members[i];  // the last member's payment was the cancelled one
-      frozen[i] = Call("/v1/processor/payments",
-                       json{{"event_id", "frozen-pay-" + m.id},
-                            {"card", m.card},
-                            {"merchant", m.merchant},
-                            {"price", 7000},
-                            {"occurred_at", "2026-03-02T12:00:00+09:00"},
-                            {"channel", "card"}}
-                           .dump(),
-                       "");
+      const auto& m = members[i];  // the last member's payment was the cancelled one
+      frozen[i] = frozen_payment(m);
       const auto sent = Clock::now();
       try {
         const auto r = http_request(service.port(), "POST", frozen[i].path, frozen[i].body,
                                     {{"X-Evoucher-Signature", processor_signature(kStreamSecret, frozen[i].body)}});
         frozen[i].status = r.status;
         frozen[i].answer = r.body;
-      } catch (const std::exception &e) {
+      } catch (const std::exception& e) {
         frozen[i].answer = e.what();
       }
       waited[i] = std::chrono::duration<double>(Clock::now() - sent).count();
     });
-  for (auto &s : senders) s.join();
+  for (auto& s : senders) s.join();
   for (std::size_t i = 0; i < frozen.size(); ++i) {
     EXPECT_EQ(frozen[i].status, 503) << frozen[i].answer;
     EXPECT_LT(waited[i], kCommitWaitMs / 1000.0 + 1.0) << frozen[i].answer;
@@ -383,8 +372,7 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
             << longest << " s\n";
 
   frozen.push_back(cancelled);
-  // The primary is lost while the standby is frozen; the standby resumes and is
-  // promoted.
+  // The primary is lost while the standby is frozen; the standby resumes and is promoted.
   formation().kill(primary, /*whole_node=*/true);
   ASSERT_EQ(::kill(receiver, SIGCONT), 0);
   wait_for_new_primary(primary, deadline);
@@ -393,7 +381,7 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
 
   // Every load answered before the freeze is there; each frozen payment,
   // replayed, is judged once, and the member's cash agrees.
-  for (const auto &call : calls) {
+  for (const auto& call : calls) {
     const auto again = judged(service, call, deadline);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->status, call.status);

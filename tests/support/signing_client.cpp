@@ -18,9 +18,9 @@ using std::chrono::milliseconds;
 
 constexpr long long kMonthlyLoadLimit = 1'000'000;  // the demo city policy's
 
-std::set<std::string> ids(pqxx::nontransaction &n, const std::string &sql) {
+std::set<std::string> ids(pqxx::nontransaction& n, const std::string& sql) {
   std::set<std::string> out;
-  for (const auto &row : n.exec(sql)) out.insert(row[0].as<std::string>());
+  for (const auto& row : n.exec(sql)) out.insert(row[0].as<std::string>());
   return out;
 }
 
@@ -28,7 +28,7 @@ std::set<std::string> ids(pqxx::nontransaction &n, const std::string &sql) {
 
 // Sends one call until it is judged: a refused connection, a cut answer or a
 // 503 is tried again.
-std::optional<HttpResult> judged(RestartingServe &service, const Call &call, StreamClock::time_point deadline) {
+std::optional<HttpResult> judged(RestartingServe& service, const Call& call, StreamClock::time_point deadline) {
   while (StreamClock::now() < deadline) {
     std::map<std::string, std::string> headers;
     if (call.key.empty()) {
@@ -42,7 +42,7 @@ std::optional<HttpResult> judged(RestartingServe &service, const Call &call, Str
       const auto length = r.headers.find("content-length");
       const bool whole = length != r.headers.end() && std::to_string(r.body.size()) == length->second;
       if (whole && r.status != 503) return r;
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(milliseconds(20));
   }
@@ -72,14 +72,14 @@ double Tally::longest_gap_s(StreamClock::time_point from, StreamClock::time_poin
 
 // One client thread: its own members, one call in flight per member, each
 // answer checked against the model before the member's next call.
-void stream(RestartingServe &service, std::vector<StreamMember *> members, int operations, unsigned seed,
-            std::vector<Call> &calls, Tally &tally, StreamClock::time_point deadline, const std::atomic<bool> *stop,
+void stream(RestartingServe& service, std::vector<StreamMember*> members, int operations, unsigned seed,
+            std::vector<Call>& calls, Tally& tally, StreamClock::time_point deadline, const std::atomic<bool>* stop,
             std::chrono::milliseconds pause) {
   std::mt19937 rng(seed);
   auto pick = [&](long long lo, long long hi) { return std::uniform_int_distribution<long long>(lo, hi)(rng); };
   for (int i = 0; i < operations && !(stop && stop->load()); ++i) {
     if (pause.count() > 0) std::this_thread::sleep_for(pause);
-    StreamMember &m = *members[static_cast<std::size_t>(pick(0, static_cast<long long>(members.size()) - 1))];
+    StreamMember& m = *members[static_cast<std::size_t>(pick(0, static_cast<long long>(members.size()) - 1))];
     const std::string tag = m.id + "-" + std::to_string(i);
     Call call;
     json predicted;
@@ -99,7 +99,7 @@ void stream(RestartingServe &service, std::vector<StreamMember *> members, int o
       }
     } else if (can_cancel && pick(0, 9) < 3) {
       kind = cancel;
-      auto &p = m.payments.back();
+      auto& p = m.payments.back();
       const long long amount = pick(1, p.remaining);
       call = {"/v1/processor/cancellations",
               json{{"event_id", "cxl-" + tag},
@@ -145,7 +145,7 @@ void stream(RestartingServe &service, std::vector<StreamMember *> members, int o
     }
     const auto body = json::parse(r->body, nullptr, false);
     bool as_predicted = r->status == predicted_status && body.is_object();
-    for (const auto &[k, v] : predicted.items()) as_predicted = as_predicted && body.contains(k) && body[k] == v;
+    for (const auto& [k, v] : predicted.items()) as_predicted = as_predicted && body.contains(k) && body[k] == v;
     if (!as_predicted) {
       tally.problem(call.path + " " + call.body + " -> " + std::to_string(r->status) + " " + r->body +
                     "; the model said " + std::to_string(predicted_status) + " " + predicted.dump());
@@ -175,13 +175,13 @@ void stream(RestartingServe &service, std::vector<StreamMember *> members, int o
   }
 }
 
-std::vector<StreamMember> make_members(RestartingServe &service, int count) {
+std::vector<StreamMember> make_members(RestartingServe& service, int count) {
   // Half in each district, each paying at a merchant of its own district
   // without a benefit on the price.
   std::vector<StreamMember> members(static_cast<std::size_t>(count));
   const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kStreamAdminToken}};
   for (int i = 0; i < count; ++i) {
-    auto &m = members[static_cast<std::size_t>(i)];
+    auto& m = members[static_cast<std::size_t>(i)];
     const bool bupyeong = i % 2 == 0;
     m.id = "cr" + std::to_string(i);
     m.card = "crc" + std::to_string(i);
@@ -196,12 +196,12 @@ std::vector<StreamMember> make_members(RestartingServe &service, int count) {
   return members;
 }
 
-StreamCheck check_stream(RestartingServe &service, const std::string &url, const std::vector<std::vector<Call>> &calls,
-                         const std::vector<StreamMember> &members, StreamClock::time_point deadline) {
+StreamCheck check_stream(RestartingServe& service, const std::string& url, const std::vector<std::vector<Call>>& calls,
+                         const std::vector<StreamMember>& members, StreamClock::time_point deadline) {
   StreamCheck out;
   // Every call again, by its key: the same status and the same bytes.
-  for (const auto &list : calls)
-    for (const auto &call : list) {
+  for (const auto& list : calls)
+    for (const auto& call : list) {
       ++out.calls;
       const auto again = judged(service, call, deadline);
       ++out.replays;
@@ -219,7 +219,7 @@ StreamCheck check_stream(RestartingServe &service, const std::string &url, const
   out.payments = ids(n, "SELECT 'pay-' || district || '-' || id FROM payments");
   out.loads = ids(n, "SELECT 'load-' || district || '-' || id FROM loads");
   out.cancellations = ids(n, "SELECT 'cxl-' || district || '-' || id FROM cancellations");
-  for (const auto &m : members) {
+  for (const auto& m : members) {
     const auto r = http_request(service.port(), "GET", "/v1/members/" + m.id, "",
                                 {{"Authorization", std::string("Bearer ") + kStreamAdminToken}});
     const auto body = json::parse(r.body, nullptr, false);

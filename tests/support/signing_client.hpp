@@ -19,8 +19,8 @@ namespace evoucher::testing {
 
 using StreamClock = std::chrono::steady_clock;
 
-inline constexpr const char *kStreamAdminToken = "crash-admin-token";
-inline constexpr const char *kStreamSecret = "crash-processor-secret";
+inline constexpr const char* kStreamAdminToken = "crash-admin-token";
+inline constexpr const char* kStreamSecret = "crash-processor-secret";
 
 // One call as the client made it, and the answer it was judged with.
 struct Call {
@@ -57,19 +57,19 @@ struct Tally {
 
 // Sends one call until it is judged: a refused connection, a cut answer or a
 // 503 is tried again.
-std::optional<HttpResult> judged(RestartingServe &service, const Call &call, StreamClock::time_point deadline);
+std::optional<HttpResult> judged(RestartingServe& service, const Call& call, StreamClock::time_point deadline);
 
 // Members enough for the operations, half in each demo district, each with a
 // card.
-std::vector<StreamMember> make_members(RestartingServe &service, int count);
+std::vector<StreamMember> make_members(RestartingServe& service, int count);
 
 // One client thread: its own members, one call in flight per member, each
 // answer checked against the model before the member's next call. With `stop`,
 // it also ends once *stop is set; with `pause`, it waits that long between
 // calls.
-void stream(RestartingServe &service, std::vector<StreamMember *> members, int operations, unsigned seed,
-            std::vector<Call> &calls, Tally &tally, StreamClock::time_point deadline,
-            const std::atomic<bool> *stop = nullptr, std::chrono::milliseconds pause = {});
+void stream(RestartingServe& service, std::vector<StreamMember*> members, int operations, unsigned seed,
+            std::vector<Call>& calls, Tally& tally, StreamClock::time_point deadline,
+            const std::atomic<bool>* stop = nullptr, std::chrono::milliseconds pause = {});
 
 // Every call replayed, the ledger and the members' cash read back, and
 // `evoucher verify` run.
@@ -79,7 +79,7 @@ struct StreamCheck {
       cancellations;  // as the ledger holds them
   CommandResult verify;
 };
-StreamCheck check_stream(RestartingServe &service, const std::string &url, const std::vector<std::vector<Call>> &calls,
-                         const std::vector<StreamMember> &members, StreamClock::time_point deadline);
+StreamCheck check_stream(RestartingServe& service, const std::string& url, const std::vector<std::vector<Call>>& calls,
+                         const std::vector<StreamMember>& members, StreamClock::time_point deadline);
 
 }  // namespace evoucher::testing
