@@ -50,6 +50,10 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd -P)
 [[ $(id -u) == 0 ]] && chown postgres: "$dir"
 chmod 700 "$dir"
+# The postgres user may not enter the caller's directory (a checkout under /root, a mktemp -d):
+# every command runs from the formation's own.
+self=$(readlink -f "$0")
+cd "$dir"
 
 # pg_autoctl keeps its configuration, state and pid files under XDG directories: ours, per formation.
 pg() {
@@ -169,7 +173,7 @@ case $command in
       for name in monitor "${nodes[@]}"; do [[ -n $(keeper_pid "$name") ]] || run_keeper "$name"; done
     fi
     wait_for 180 settled || { echo "formation: no primary and secondary after 180 s" >&2; state_table >&2; exit 1; }
-    "$0" url "$dir"
+    "$self" url "$dir"
     ;;
   url)
     echo "host=127.0.0.1,127.0.0.1 port=$(port_of node1),$(port_of node2) user=evoucher dbname=evoucher target_session_attrs=read-write"

@@ -53,10 +53,18 @@ class Formation {
     while (!port_free(base_port_) || !port_free(base_port_ + 1) || !port_free(base_port_ + 2));
     dir_ = (std::filesystem::temp_directory_path() / ("evoucher-ha-" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(dir_);
-    url_ = script("start");
-    while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+    try {
+      // The URL is the last line the start prints.
+      url_ = trimmed(script("start"));
+      url_ = url_.substr(url_.rfind('\n') == std::string::npos ? 0 : url_.rfind('\n') + 1);
+      if (url_.find("dbname=evoucher") == std::string::npos) throw std::runtime_error("no URL from the start: " + url_);
+    } catch (...) {
+      stop();
+      throw;
+    }
   }
-  ~Formation() {
+  ~Formation() { stop(); }
+  void stop() {
     try {
       script("stop");
     } catch (const std::exception&) {
