@@ -73,11 +73,12 @@ void GroupWriter::watch() {
     if (stopping_) return;
     const auto now = Clock::now();
     std::vector<Done> cut;
-    for (Job* job : held_)
-      if (job->done && due(*job, now)) {
-        cut.push_back(std::move(job->done));
-        job->done = nullptr;
-      }
+    for (auto* group : held_)
+      for (auto& job : *group)
+        if (job.done && due(job, now)) {
+          cut.push_back(std::move(job.done));
+          job.done = nullptr;
+        }
     lock.unlock();
     auto stale = queue_.take_front_while([&](const Job& job) { return due(job, now); });
     if (!cut.empty() || !stale.empty()) {
@@ -144,11 +145,11 @@ void GroupWriter::work() {
     if (jobs.empty()) return;
     {
       std::lock_guard lock(held_mutex_);
-      for (auto& job : jobs) held_.insert(&job);
+      held_.insert(&jobs);
     }
     run(connection, jobs, 0, jobs.size(), 0);
     std::lock_guard lock(held_mutex_);
-    for (auto& job : jobs) held_.erase(&job);
+    held_.erase(&jobs);
   }
 }
 

@@ -184,9 +184,9 @@ using Command = std::variant<PaymentCommand, CancellationCommand, LoadCommand, R
 
 // How a command ended: answered, or not at all (the caller answers 503 or 500, and nothing was
 // stored under the key, so a retry is judged afresh).
-// unconfirmed: the command's commit was sent but is not confirmed on the standby in time (or its
-// wait for the standby was cancelled); it may have committed. The caller answers 503, and a replay
-// with the same key tells the outcome.
+// unconfirmed: the command's group was still under way after commit_wait_ms (its commit waiting
+// for the synchronous standby, or its statements for locks such a commit holds); it may yet
+// commit. The caller answers 503, and a replay with the same key tells the outcome.
 enum class Trouble { none, overloaded, unavailable, unconfirmed, failed };
 struct Result {
   Trouble trouble = Trouble::none;

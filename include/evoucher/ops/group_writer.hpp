@@ -111,10 +111,10 @@ class GroupWriter {
   mutable std::mutex stats_mutex_;
   GroupStats stats_;
 
-  // The jobs writers hold, for the watch.
+  // The groups writers hold, for the watch (one entry a group, not a job).
   std::mutex held_mutex_;
   std::condition_variable held_changed_;
-  std::set<Job*> held_;
+  std::set<std::vector<Job>*> held_;
   bool stopping_ = false;
   std::thread watch_;
 
