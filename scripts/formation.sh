@@ -14,6 +14,8 @@
 #                                       whole node: keeper and postmaster, as a lost machine
 #   scripts/formation.sh rejoin DIR NODE  start a killed node's keeper: it rejoins as a standby
 #   scripts/formation.sh switchover DIR pg_autoctl perform switchover
+#   scripts/formation.sh backup DIR take full|diff|incr / restore TIME PGDATA [PORT] / info
+#                                       scripts/backup.sh on the formation's pgBackRest repository
 #   scripts/formation.sh stop DIR       stop all three
 #
 # EVOUCHER_HA_PORT (default 6540) is the monitor's port; the nodes take the next two.
@@ -23,7 +25,7 @@
 # (docs/ha-runbook.md sets up real machines).
 set -euo pipefail
 
-command=${1:?usage: formation.sh start|url|state|primary|wait|kill|rejoin|switchover|stop DIR}
+command=${1:?usage: formation.sh start|url|state|primary|wait|kill|rejoin|switchover|backup|stop DIR}
 dir=${2:?the directory of the formation}
 base_port=${EVOUCHER_HA_PORT:-6540}
 bindir=/usr/lib/postgresql/15/bin
@@ -117,8 +119,45 @@ own_initdb() {
   printf "unix_socket_directories = '%s'\nlc_messages = 'C'\n" "$dir/sockets" >>"$dir/$1/postgresql.conf"
 }
 
+# pgBackRest archives every node's WAL into the formation's repository, backup/ (scripts/backup.sh).
+# The standby's base backup copies these lines; PostgreSQL runs archive_command in the data
+# directory, so the one line serves whichever node is primary.
+backrest_conf() { echo "$dir/pgbackrest.conf"; }
+# archive_mode needs a restart, so node1 starts with it; archive_command follows the stanza's
+# creation (before it, every attempt would fail and count as a failure).
+start_archiving() {
+  backup create >>"$dir/create.log" 2>&1
+  sql node1 "ALTER SYSTEM SET archive_command = 'pgbackrest --config=$(backrest_conf) --stanza=evoucher --pg1-path=\"\$(pwd -P)\" archive-push %p'" >/dev/null
+  sql node1 "SELECT pg_reload_conf()" >/dev/null
+  backup check >>"$dir/create.log" 2>&1
+}
+write_backrest_conf() {
+  mkdir -p "$dir/backup" "$dir/backup-run"
+  cat >"$(backrest_conf)" <<CONF
+[global]
+repo1-path=$dir/backup
+repo1-retention-full=2
+lock-path=$dir/backup-run
+spool-path=$dir/backup-run
+log-path=$dir/log
+start-fast=y
+compress-type=lz4
+log-level-console=warn
+
+[evoucher]
+pg1-path=$dir/node1
+pg1-port=$(port_of node1)
+pg1-socket-path=$dir/sockets
+CONF
+  [[ $(id -u) == 0 ]] && chown -R postgres: "$dir/backup" "$dir/backup-run" "$(backrest_conf)"
+  return 0
+}
+# As the caller: the postgres user may not read the checkout. backup.sh runs pgbackrest as postgres.
+backup() { PGBACKREST_CONFIG="$(backrest_conf)" "$(dirname "$self")/backup.sh" "$@"; }
+
 create() {
-  mkdir -p "$dir/sockets" "$dir/run" "$dir/config" "$dir/share"
+  mkdir -p "$dir/sockets" "$dir/run" "$dir/config" "$dir/share" "$dir/log"
+  write_backrest_conf
   [[ $(id -u) == 0 ]] && chown -R postgres: "$dir"
   # Our own initdb, so that the sockets are in the formation's directory from the first start
   # (pg_autoctl would start them with the system's default, which may not exist).
@@ -141,7 +180,10 @@ create() {
   local node
   for node in "${nodes[@]}"; do
     # The standby's files come from the primary's base backup, settings included.
-    [[ $node == node1 ]] && own_initdb node1
+    if [[ $node == node1 ]]; then
+      own_initdb node1
+      printf "archive_mode = on\narchive_timeout = 60s\n" >>"$dir/node1/postgresql.conf"
+    fi
     pg pg_autoctl create postgres --pgdata "$dir/$node" --pgport "$(port_of "$node")" --pghost "$dir/sockets" \
       --hostname 127.0.0.1 --listen 127.0.0.1 --name "$node" --username evoucher --dbname evoucher \
       --monitor "$(monitor_uri)" --auth trust --no-ssl >>"$dir/create.log" 2>&1
@@ -156,9 +198,12 @@ create() {
       # The service's owner creates roles and the schema (as on the embedded cluster).
       sql node1 "ALTER ROLE evoucher SUPERUSER" >/dev/null
       wait_for 60 node1_single
+      start_archiving
     else
       # The standby's base backup waits for a checkpoint: ask for it at once, until it is taken.
       wait_for 180 checkpoint_until_standby
+      printf "pg2-path=%s\npg2-port=%s\npg2-socket-path=%s\n" "$dir/node2" "$(port_of node2)" "$dir/sockets" \
+        >>"$(backrest_conf)"
     fi
   done
   touch "$dir/created"
@@ -199,7 +244,16 @@ case $command in
     echo "$(date +%T.%3N) rejoined ${3}" >>"$dir/log/commands.log"
     ;;
   switchover) pg pg_autoctl perform switchover --pgdata "$dir/monitor" ;;
+  # backup DIR take full|diff|incr, restore TIME PGDATA [PORT], info: scripts/backup.sh on the
+  # formation's repository; take records the backup through the service's URL. A restore goes into
+  # a directory under DIR (the postgres user must reach it), and stop stops it too.
+  backup) EVOUCHER_DATABASE_URL=${EVOUCHER_DATABASE_URL:-$("$self" url "$dir")} backup "${@:3}" ;;
   stop)
+    for copy in "$dir"/*/postmaster.pid; do  # restored copies
+      copy=$(dirname "$copy")
+      [[ $copy == */monitor || $copy == */node1 || $copy == */node2 || ! -d $copy ]] ||
+        pg pg_ctl -D "$copy" -m fast stop >/dev/null 2>&1 || true
+    done
     for name in "${nodes[@]}" monitor; do
       [[ -d $dir/$name ]] && pg pg_autoctl stop --pgdata "$dir/$name" >/dev/null 2>&1 || true
     done

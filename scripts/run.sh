@@ -3,7 +3,8 @@
 # migrates, seeds the Incheon demo and serves on 127.0.0.1:8080.
 # With EVOUCHER_HA=1 the database is a local pg_auto_failover formation under var/ha instead
 # (scripts/formation.sh: a monitor, a primary and a synchronous standby), reached through one
-# multi-host URL, so that the primary can be killed and the service watched.
+# multi-host URL, so that the primary can be killed and the service watched; pgBackRest archives
+# its WAL and takes a first full backup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -28,12 +29,19 @@ if [[ ${EVOUCHER_HA:-0} == 1 ]]; then
   scripts/formation.sh state var/ha                the monitor's view
   scripts/formation.sh kill var/ha node1 node      lose node1 (if primary), watch the standby take over
   scripts/formation.sh rejoin var/ha node1         bring it back as the standby
+  scripts/formation.sh backup var/ha take diff     a backup (pgBackRest; WAL is archived all along)
+  scripts/formation.sh backup var/ha restore "2026-12-07 14:05:00+09" var/ha/copy 6549
+                                                   the ledger as it was then, in a new cluster on port 6549
   scripts/formation.sh stop var/ha                 stop all three (after Ctrl-C here)
 See docs/ha-runbook.md."
 fi
 
 ./build/evoucher migrate
 ./build/evoucher seed demo
+if [[ ${EVOUCHER_HA:-0} == 1 ]] && ! scripts/formation.sh backup var/ha info | grep -q 'full backup'; then
+  echo "run: taking the formation's first full backup (pgBackRest, into var/ha/backup)" >&2
+  scripts/formation.sh backup var/ha take full
+fi
 
 listen=${EVOUCHER_LISTEN:-127.0.0.1:8080}
 cat <<MSG

@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
   libgtest-dev
   postgresql-15 postgresql-client-15
-  postgresql-15-auto-failover
+  postgresql-15-auto-failover pgbackrest
   util-linux
   libjs-chart.js
 )

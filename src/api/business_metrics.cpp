@@ -117,6 +117,8 @@ std::string FiguresCache::render() const {
         r.archived_at);
   gauge("evoucher_wal_archive_last_failure_timestamp_seconds", "When archiving WAL last failed (0: never).",
         r.archive_failed_at);
+  gauge("evoucher_backup_last_success_timestamp_seconds",
+        "When the last base backup recorded by evoucher-backup finished (0: none).", r.backed_up_at);
   family(out, "evoucher_wal_archive_failures_total", "counter", "Failed attempts to archive WAL since statistics reset.");
   sample(out, "evoucher_wal_archive_failures_total", "", static_cast<double>(r.archive_failures));
   return out;

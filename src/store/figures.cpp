@@ -28,6 +28,7 @@ const Statement kBatches{
     "  FROM batch_runs WHERE completed_at IS NOT NULL ORDER BY district, completed_at DESC"};
 
 // On a single cluster every count is 0. Needs pg_monitor (migration 0015) for the lag columns.
+// backed_up_at: the last backup scripts/backup.sh recorded (migration 0016).
 const Statement kReplication{
     "figures_replication",
     "SELECT (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')::int AS standbys, "
@@ -39,7 +40,8 @@ const Statement kReplication{
     "                0)::float8 AS lag_bytes, "
     "       coalesce(extract(epoch FROM a.last_archived_time), 0)::float8 AS archived_at, "
     "       coalesce(extract(epoch FROM a.last_failed_time), 0)::float8 AS archive_failed_at, "
-    "       a.failed_count AS archive_failures "
+    "       a.failed_count AS archive_failures, "
+    "       coalesce((SELECT extract(epoch FROM max(stopped_at)) FROM backups), 0)::float8 AS backed_up_at "
     "  FROM pg_stat_archiver a"};
 
 }  // namespace
@@ -67,6 +69,7 @@ BusinessFigures business_figures(Tx& tx, const std::string& today) {
     rep.archived_at = r["archived_at"].as<double>();
     rep.archive_failed_at = r["archive_failed_at"].as<double>();
     rep.archive_failures = r["archive_failures"].as<std::int64_t>();
+    rep.backed_up_at = r["backed_up_at"].as<double>();
     return f;
   });
 }

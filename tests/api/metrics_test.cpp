@@ -125,6 +125,7 @@ TEST_F(BusinessMetrics, MoneyPathCountersAndDatabaseFiguresPassPromtool) {
                            "evoucher_db_commits_alone 0", "evoucher_db_replication_lag_seconds 0",
                            "evoucher_db_replication_lag_bytes 0", "evoucher_wal_archive_last_success_timestamp_seconds 0",
                            "evoucher_wal_archive_last_failure_timestamp_seconds 0",
+                           "evoucher_backup_last_success_timestamp_seconds 0",
                            "evoucher_wal_archive_failures_total 0", "evoucher_group_waits_cut_total 0"})
     EXPECT_TRUE(has(body, std::string("\n") + line)) << line;
 

@@ -8,6 +8,8 @@
 //   - The standby's WAL receiver is frozen: each payment is answered 503 within commit_wait_ms,
 //     none is approved, and a commit whose wait is cancelled by hand answers 503; then the
 //     primary is lost, and nothing answered before is.
+//   - pgBackRest's backup and WAL archive restore the ledger to a moment in the middle of a
+//     stream, into a new cluster: everything answered before it is there, nothing sent after.
 // The short version runs in the suite. The long one: scripts/failover-test.sh (10 whole-node kills).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,10 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <random>
@@ -84,10 +88,21 @@ class Formation {
   void kill(const std::string& node, bool whole_node) { script("kill", node + (whole_node ? " node" : " postgres")); }
   void rejoin(const std::string& node) { script("rejoin", node); }
   void wait_settled() { script("wait", "180"); }
+  // scripts/backup.sh on the formation's pgBackRest repository; `take` records into `url`'s database.
+  std::string backup(const std::string& args, const std::string& url = "") const {
+    return script("backup", args, url.empty() ? "" : "EVOUCHER_DATABASE_URL='" + url + "' ");
+  }
+  // A restore to `time` into a new directory of the formation, started on a free port: its URL.
+  std::string restore(const std::string& time, const std::string& name) const {
+    int port = base_port_ + 3;
+    while (!port_free(port)) ++port;
+    const std::string out = trimmed(backup("restore '" + time + "' " + dir_ + "/" + name + " " + std::to_string(port)));
+    return out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  }
   std::string state() { return script("state"); }
 
-  std::string script(const std::string& command, const std::string& args = "") const {
-    const std::string line = "EVOUCHER_HA_PORT=" + std::to_string(base_port_) + " EVOUCHER_HA_FSYNC=off " +
+  std::string script(const std::string& command, const std::string& args = "", const std::string& env = "") const {
+    const std::string line = env + "EVOUCHER_HA_PORT=" + std::to_string(base_port_) + " EVOUCHER_HA_FSYNC=off " +
                              EVOUCHER_SOURCE_DIR + "/scripts/formation.sh " + command + " " + dir_ + " " + args +
                              " 2>&1";
     std::string out;
@@ -408,6 +423,148 @@ TEST(Failover, FrozenStandbyAnswers503InTimeAndLosesNothingApproved) {
     EXPECT_EQ(json::parse(member.body)["cash"], 43000) << member.body;
   }
   const auto verify = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", url}});
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+}
+
+// "2026-12-07 16:35:59.461711+00": a moment for pgBackRest's --target.
+std::string utc_text(std::chrono::system_clock::time_point at) {
+  const auto t = std::chrono::system_clock::to_time_t(at);
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count() % 1'000'000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return text;
+}
+
+// The ledger's id in an answer that moved money ("pay-bupyeong-12"), or "" (a decline, a refusal).
+std::string money_id(const Call& call) {
+  if (call.status < 200 || call.status >= 300) return "";
+  const auto body = json::parse(call.answer, nullptr, false);
+  for (const char* key : {"load_id", "payment_id", "cancellation_id"})
+    if (body.contains(key) && (std::string(key) != "payment_id" || body["decision"] == "approved"))
+      return body[key].get<std::string>();
+  return "";
+}
+
+// Point-in-time recovery. pgBackRest archives the formation's WAL and takes a base backup; signing
+// clients stream on; the ledger is restored to a moment T in the middle of the stream, into a new
+// cluster. Every call answered before T is there (its replay answers the same bytes, the members'
+// cash agrees), nothing sent after T is, a call in flight at T is there or not as a whole, and
+// `evoucher verify` passes.
+TEST(Failover, RestoreToATimeHoldsWhatWasAnsweredBeforeItAndNothingAfter) {
+  const auto url = demo_database("restored");
+  RestartingServe service(url, service_env());
+  auto members = make_members(service, 16);
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+
+  // The base backup, recorded where /metrics reads it.
+  formation().backup("take full", url);
+  double stopped = 0;
+  {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    const auto r = n.exec("SELECT count(*), min(kind), extract(epoch FROM max(stopped_at))::float8 FROM backups")[0];
+    EXPECT_EQ(r[0].as<int>(), 1);
+    EXPECT_EQ(r[1].as<std::string>(), "full");
+    stopped = r[2].as<double>();
+  }
+  EXPECT_NEAR(stopped, static_cast<double>(std::time(nullptr)), 60.0);
+  EXPECT_TRUE(gauge_reaches(service, "evoucher_backup_last_success_timestamp_seconds", stopped));
+
+  // Four clients stream; T falls in the middle, with calls in flight.
+  constexpr int kThreads = 4;
+  Tally tally;
+  std::vector<std::vector<Call>> calls(kThreads);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    std::vector<StreamMember*> mine;
+    for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += kThreads) mine.push_back(&members[i]);
+    clients.emplace_back([&, t, mine] {
+      stream(service, mine, 1 << 30, 4242u + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
+             deadline, &stop, milliseconds(5));
+    });
+  }
+  while (tally.judged.load() < 200 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  const auto t_steady = Clock::now();
+  const std::string target = utc_text(std::chrono::system_clock::now());
+  const int at_target = tally.judged.load();
+  while (tally.judged.load() < at_target + 200 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  stop = true;
+  for (auto& c : clients) c.join();
+  for (const auto& p : tally.problems) ADD_FAILURE() << p;
+
+  // WAL past T reaches the repository (a switch, waited for), then the restore.
+  formation().backup("check");
+  std::string copy = formation().restore(target, "restored-copy");
+  copy.replace(copy.find("dbname=evoucher"), 15, "dbname=restored");
+
+  std::set<std::string> before, in_flight, after, in_copy;
+  for (const auto& list : calls)
+    for (const auto& call : list) {
+      const auto id = money_id(call);
+      if (id.empty()) continue;
+      (call.answered_at < t_steady ? before : call.sent_at > t_steady ? after : in_flight).insert(id);
+    }
+  {
+    pqxx::connection c(copy);
+    pqxx::nontransaction n(c);
+    for (const auto& r : n.exec("SELECT 'pay-' || district || '-' || id FROM payments UNION ALL "
+                                "SELECT 'load-' || district || '-' || id FROM loads UNION ALL "
+                                "SELECT 'cxl-' || district || '-' || id FROM cancellations"))
+      in_copy.insert(r[0].as<std::string>());
+  }
+  std::cout << "failover test: restored to " << target << ": " << before.size() << " answered before it, "
+            << in_flight.size() << " in flight, " << after.size() << " sent after; the copy holds " << in_copy.size()
+            << "\n";
+  EXPECT_GT(before.size(), 50u);
+  EXPECT_GT(after.size(), 50u);
+  for (const auto& id : before) EXPECT_TRUE(in_copy.count(id)) << id << " was answered before " << target;
+  for (const auto& id : after) EXPECT_FALSE(in_copy.count(id)) << id << " was sent after " << target;
+  for (const auto& id : in_copy)
+    EXPECT_TRUE(before.count(id) || in_flight.count(id)) << id << " is in the copy, but not in an answer before "
+                                                         << target;
+
+  // On the copy, each call answered before T replays its answer, and each member's cash is what
+  // those answers (and the in-flight calls the copy holds) made it.
+  RestartingServe restored(copy, service_env());
+  std::map<std::string, std::string> member_of_card, member_of_payment;
+  std::map<std::string, long long> cash;
+  for (const auto& m : members) member_of_card[m.card] = m.id;
+  std::vector<const Call*> ordered;
+  for (const auto& list : calls)
+    for (const auto& call : list) ordered.push_back(&call);
+  std::sort(ordered.begin(), ordered.end(), [](const Call* a, const Call* b) { return a->answered_at < b->answered_at; });
+  for (const Call* call : ordered) {
+    const auto id = money_id(*call);
+    if (call->answered_at < t_steady) {
+      const auto again = judged(restored, *call, deadline);
+      ASSERT_TRUE(again);
+      EXPECT_EQ(again->status, call->status) << call->body;
+      EXPECT_EQ(again->body, call->answer) << call->body;
+    }
+    if (id.empty() || !in_copy.count(id)) continue;
+    const auto body = json::parse(call->body);
+    const auto answer = json::parse(call->answer);
+    if (call->path == "/v1/loads") {
+      cash[body["member"].get<std::string>()] += answer["amount"].get<long long>();
+    } else if (call->path == "/v1/processor/payments") {
+      const auto member = member_of_card[body["card"].get<std::string>()];
+      member_of_payment[id] = member;
+      cash[member] -= answer["paid"]["cash"].get<long long>();
+    } else {
+      cash[member_of_payment[body["payment_id"].get<std::string>()]] += answer["refunded"]["cash"].get<long long>();
+    }
+  }
+  const std::map<std::string, std::string> auth{{"Authorization", std::string("Bearer ") + kStreamAdminToken}};
+  for (const auto& m : members) {
+    const auto r = http_get(restored.port(), "/v1/members/" + m.id, auth);
+    EXPECT_EQ(json::parse(r.body)["cash"], cash[m.id]) << m.id << ": " << r.body;
+  }
+  const auto verify = run_evoucher({"verify"}, {{"EVOUCHER_DATABASE_URL", copy}});
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 

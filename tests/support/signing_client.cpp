@@ -130,7 +130,9 @@ void stream(RestartingServe& service, std::vector<StreamMember*> members, int op
                                         {"charged", price},
                                         {"paid", {{"points", 0}, {"cash", price}}}};
     }
+    call.sent_at = StreamClock::now();
     const auto r = judged(service, call, deadline);
+    call.answered_at = StreamClock::now();
     if (!r) {
       ++tally.retried_out;
       tally.problem("never judged: " + call.path + " " + call.body);

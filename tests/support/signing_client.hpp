@@ -28,6 +28,7 @@ struct Call {
       key;  // key: the Idempotency-Key of an admin call; empty for a signed one
   int status = 0;
   std::string answer;
+  StreamClock::time_point sent_at, answered_at;  // first sent; judged (by stream())
   Call() = default;
   Call(std::string p, std::string b, std::string k) : path(std::move(p)), body(std::move(b)), key(std::move(k)) {}
 };

@@ -47,6 +47,7 @@ struct BusinessFigures {
     double lag_seconds = 0, lag_bytes = 0;  // the furthest standby's replay lag
     double archived_at = 0, archive_failed_at = 0;  // epoch seconds; 0: never
     std::int64_t archive_failures = 0;
+    double backed_up_at = 0;  // when the last recorded backup finished, epoch seconds; 0: none
   };
   Replication replication;
 };
