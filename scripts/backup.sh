@@ -79,18 +79,27 @@ case $command in
       cat <<MSG
 Restored to $target in $pgdata. Start it on a free port (it promotes itself at $target), and check
 the ledger:
-  pg_ctl -D $pgdata -o "-p PORT -c unix_socket_directories=$pgdata -c listen_addresses=''" start
+  pg_ctl -D $pgdata -o "-p PORT -c unix_socket_directories=$pgdata -c listen_addresses='' -c ssl=off" start
   EVOUCHER_DATABASE_URL="host=$pgdata port=PORT dbname=evoucher user=evoucher" evoucher verify
+Once it has promoted, before any standby is made from it:
+  ALTER SYSTEM RESET restore_command; ALTER SYSTEM RESET recovery_target_time; ALTER SYSTEM RESET recovery_target_action;
 MSG
       exit 0
     fi
     # Started on PORT, with its socket in PGDATA and no TCP listener: a copy to read and verify.
+    # ssl off: pg_auto_failover's certificate paths point into the node's own directory.
     "${as_owner[@]}" pg_ctl -D "$pgdata" -w -t 300 -l "$pgdata/restore.log" \
-      -o "-p $port -c unix_socket_directories=$pgdata -c listen_addresses=''" start >/dev/null
+      -o "-p $port -c unix_socket_directories=$pgdata -c listen_addresses='' -c ssl=off" start >/dev/null
     # It stops by itself when the archive ends before TIME (WAL after TIME not archived yet).
     for _ in $(seq 600); do
-      [[ $("${as_owner[@]}" psql -X -tA -h "$pgdata" -p "$port" -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]] &&
-        { echo "host=$pgdata port=$port dbname=evoucher user=evoucher"; exit 0; }
+      if [[ $("${as_owner[@]}" psql -X -tA -h "$pgdata" -p "$port" -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]]; then
+        # Promoted: the recovery settings go, or a standby copied from this one would stop at TIME too.
+        for setting in restore_command recovery_target_time recovery_target_action; do
+          "${as_owner[@]}" psql -X -q -h "$pgdata" -p "$port" -d postgres -c "ALTER SYSTEM RESET $setting"
+        done
+        echo "host=$pgdata port=$port dbname=evoucher user=evoucher"
+        exit 0
+      fi
       "${as_owner[@]}" pg_ctl -D "$pgdata" status >/dev/null || break
       sleep 0.5
     done
