@@ -9,7 +9,9 @@
 #      merchant); then a quiet run at 4 connections for latency.
 # Afterwards `evoucher verify` must pass, and the payment rows must match the approvals.
 # Settings: BENCH_SECONDS (20), BENCH_CONNECTIONS (64), BENCH_STATEMENTS=1 adds pg_stat_statements,
-# BENCH_CEILING=1 runs without the balance trigger and the secondary indexes (bench/ceiling.sql).
+# BENCH_CEILING=1 runs without the balance trigger and the secondary indexes (bench/ceiling.sql),
+# BENCH_HA=1 runs it all on a local formation (a primary and a synchronous standby, under
+# pg_auto_failover), pgbench on the same primary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -39,7 +41,7 @@ bench_pg_start "-c max_connections=200 -c shared_buffers=512MB -c min_wal_size=2
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "== PostgreSQL settings"
 "${psql[@]}" "$url" -At -c "SELECT name || ' = ' || setting FROM pg_settings WHERE name IN
-  ('server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers',
+  ('server_version', 'fsync', 'synchronous_commit', 'synchronous_standby_names', 'full_page_writes', 'wal_sync_method', 'shared_buffers',
    'max_connections', 'commit_delay', 'min_wal_size', 'max_wal_size') ORDER BY name"
 
 EVOUCHER_DATABASE_URL=$url ./build/evoucher migrate >/dev/null
@@ -55,7 +57,7 @@ if [[ "$ceiling" == 1 ]]; then
 fi
 
 echo "== pgbench -M prepared -b tpcb-like -c $conns -j $threads -T $seconds (scale $conns), before and after the service"
-"$bindir/pgbench" -q -i -s "$conns" "host=$work dbname=pgbench user=postgres" >/dev/null 2>&1
+"$bindir/pgbench" -q -i -s "$conns" "$pgbench_url" >/dev/null 2>&1
 # Each measured phase starts from a checkpoint, so that none pays for another's dirty pages.
 checkpoint() { "${psql[@]}" "$url" -c "CHECKPOINT"; }
 [[ -n "${BENCH_PGBENCH_SECONDS:-}" ]] && seconds_pg=$BENCH_PGBENCH_SECONDS || seconds_pg=$seconds
@@ -64,7 +66,7 @@ checkpoint() { "${psql[@]}" "$url" -c "CHECKPOINT"; }
 pgbench_tps() {
   checkpoint
   "$bindir/pgbench" -M prepared -b tpcb-like -c "$conns" -j "$threads" -T "$seconds_pg" -n \
-    "host=$work dbname=pgbench user=postgres" 2>&1 | awk '/^tps =/ {print $3; exit}'
+    "$pgbench_url" 2>&1 | awk '/^tps =/ {print $3; exit}'
 }
 pg_tps_before=$(pgbench_tps)
 echo "pgbench tps, before: $pg_tps_before"

@@ -63,6 +63,10 @@ const std::map<std::string, Setting>& settings() {
       {"cli_statement_timeout_ms", field(&Config::cli_statement_timeout_ms)},
       {"export_workers", field(&Config::export_workers)},
       {"export_queue_limit", field(&Config::export_queue_limit)},
+      {"read_database_url", field(&Config::read_database_url)},
+      {"read_workers", field(&Config::read_workers)},
+      {"read_queue_limit", field(&Config::read_queue_limit)},
+      {"read_max_stale_ms", field(&Config::read_max_stale_ms)},
       {"metrics_refresh_s", field(&Config::metrics_refresh_s)},
       {"console_dir", field(&Config::console_dir)},
       {"chartjs_path", field(&Config::chartjs_path)},
@@ -95,6 +99,9 @@ void validate(const Config& c) {
   positive("export_workers", c.export_workers);
   positive("export_queue_limit", c.export_queue_limit);
   positive("metrics_refresh_s", c.metrics_refresh_s);
+  positive("read_workers", c.read_workers);
+  positive("read_queue_limit", c.read_queue_limit);
+  positive("read_max_stale_ms", c.read_max_stale_ms);
   positive("commit_wait_ms", c.commit_wait_ms);
   if (c.batch_chunk_size > 10000) throw ConfigError("setting batch_chunk_size must be at most 10000");
   if (c.listen.rfind(':') == std::string::npos) throw ConfigError("setting listen must be HOST:PORT");

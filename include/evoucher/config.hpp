@@ -34,6 +34,14 @@ struct Config {
   int cli_statement_timeout_ms = 0;  // per statement, for verify, batch and migrate; 0: none
   int export_workers = 2;            // CSV exports streaming at once, each with its own connection
   int export_queue_limit = 8;        // exports waiting for a worker before 503
+  // Reports, statements, CSV exports, the console's reads and /metrics' business figures read
+  // here: empty, the database URL with target_session_attrs=prefer-standby (a formation's
+  // standby when one answers). A standby further behind than read_max_stale_ms, or no longer
+  // synchronous, is passed over for the primary. The money path and the batch read the primary.
+  std::string read_database_url;
+  int read_workers = 2;
+  int read_queue_limit = 256;
+  int read_max_stale_ms = 5000;
   int metrics_refresh_s = 15;        // how often /metrics reads the business figures from the database
   // The admin console's files, served at /console/. Empty: src/console under the working
   // directory, else /usr/share/evoucher/console, else the source tree's.

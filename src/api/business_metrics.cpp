@@ -53,10 +53,16 @@ std::string render_tally(const ops::BusinessTally& t) {
   return out;
 }
 
-void FiguresCache::store(store::BusinessFigures figures, Timestamp at) {
+void FiguresCache::store(store::BusinessFigures figures, Timestamp at, store::ReadPosition from) {
   std::lock_guard lock(mutex_);
   figures_ = std::move(figures);
   at_ = at;
+  from_ = from;
+}
+
+void FiguresCache::store_replication(store::BusinessFigures::Replication replication) {
+  std::lock_guard lock(mutex_);
+  replication_ = replication;
 }
 
 std::string FiguresCache::render() const {
@@ -67,6 +73,12 @@ std::string FiguresCache::render() const {
   sample(out, "evoucher_business_figures_timestamp_seconds", "",
          figures_ ? static_cast<double>(at_.time_since_epoch().count()) / 1e6 : 0.0);
   if (!figures_) return out;
+  family(out, "evoucher_business_figures_from_standby", "gauge",
+         "1 when the figures below were read on a standby, 0 on the primary.");
+  sample(out, "evoucher_business_figures_from_standby", "", from_.standby ? 1.0 : 0.0);
+  family(out, "evoucher_business_figures_stale_seconds", "gauge",
+         "How far behind the primary the figures below may have been when read (0 on the primary).");
+  sample(out, "evoucher_business_figures_stale_seconds", "", from_.stale_s);
   const auto& f = *figures_;
   family(out, "evoucher_cashback_posted_won", "gauge",
          "Cashback posted by the nightly batch over every completed date, by issuing district and component.");
@@ -95,7 +107,8 @@ std::string FiguresCache::render() const {
   family(out, "evoucher_batch_duration_seconds", "gauge", "How long the latest completed run of a nightly batch took, by district.");
   for (const auto& b : f.batches)
     sample(out, "evoucher_batch_duration_seconds", district_label(b.district) + ",batch=\"cashback\"", b.seconds);
-  const auto& r = f.replication;
+  if (!replication_) return out;
+  const auto& r = *replication_;
   const auto gauge = [&](const char* name, const char* help, double value) {
     family(out, name, "gauge", help);
     sample(out, name, "", value);

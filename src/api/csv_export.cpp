@@ -54,10 +54,10 @@ void stream_csv(Service& service, std::string filename, std::initializer_list<st
                 std::function<void(store::Tx&, CsvExport&)> rows, Reply reply) {
   std::string first(kUtf8Bom);
   append_csv_header(first, header);
-  run_on(
+  service.run_read(
       service.exports(),
       [&service, filename = std::move(filename), first = std::move(first), rows = std::move(rows)](
-          store::Connection& c, Reply answer) {
+          store::Connection& c, const store::ReadPosition&, Reply answer) {
         auto body = std::make_shared<BodyStream>();
         service.track(body);
         bool started = false;

@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <set>
+
 #include "endpoints.hpp"
 #include "evoucher/api/problem.hpp"
 #include "evoucher/crypto.hpp"
@@ -73,9 +76,15 @@ std::string render_group_sizes(const ops::GroupStats& s) {
 // How often the token directory is read again from the database.
 constexpr std::chrono::seconds kTokenRefresh{2};
 
-Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches,
-                 store::WorkerPool& exports)
-    : config_(config), db_(db), writer_(writer), batches_(batches), exports_(exports) {
+Service::Service(const Config& config, store::WorkerPool& db, store::WorkerPool& reads, ops::GroupWriter& writer,
+                 store::WorkerPool& batches, store::WorkerPool& exports)
+    : config_(config),
+      db_(db),
+      reads_(reads),
+      writer_(writer),
+      batches_(batches),
+      exports_(exports),
+      gate_(std::make_shared<ReadGate>(db, config.read_max_stale_ms / 1000.0)) {
   add_operations_routes();
   add_party_routes(*this);
   add_policy_routes(*this);
@@ -102,6 +111,7 @@ Service::Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& 
     while (!stopping_) {
       lock.unlock();
       refresh_tokens();
+      refresh_standby_view();
       if (std::chrono::steady_clock::now() >= figures_due) {
         refresh_figures();
         figures_due = std::chrono::steady_clock::now() + std::chrono::seconds(config_.metrics_refresh_s);
@@ -180,21 +190,101 @@ void Service::abandon_streams() {
   streams_.clear();
 }
 
+namespace {
+
+// The answer, with where it was read and how far behind the primary that may have been.
+Reply with_read_headers(Reply reply, const store::ReadPosition& at) {
+  return [reply = std::move(reply), at](Response r) {
+    char stale[32];
+    std::snprintf(stale, sizeof stale, "%.3f", at.stale_s);
+    r.headers.emplace_back("X-Evoucher-Read-From", at.standby ? "standby" : "primary");
+    r.headers.emplace_back("X-Evoucher-Stale-Seconds", stale);
+    reply(std::move(r));
+  };
+}
+
+void read_where_fresh(const std::shared_ptr<Service::ReadGate>& gate, store::WorkerPool& pool, Service::ReadWork work,
+                      Reply reply, JobAnswers answers) {
+  auto shared_work = std::make_shared<Service::ReadWork>(std::move(work));
+  run_on(
+      pool,
+      [gate, shared_work, answers](store::Connection& c, Reply answer) {
+        store::ReadPosition at;
+        {
+          store::Tx tx(c);
+          at = store::read_position(tx);
+        }
+        const bool in_sync = gate->standby_in_sync;
+        if (!at.standby) {
+          // On the primary while a synchronous standby answers: this connection was opened while
+          // the standby was away. The next job connects again, to the standby.
+          if (in_sync) c.retire();
+          return (*shared_work)(c, at, with_read_headers(std::move(answer), at));
+        }
+        if (at.streaming && in_sync && at.stale_s <= gate->max_stale_s)
+          return (*shared_work)(c, at, with_read_headers(std::move(answer), at));
+        // A standby too far behind, cut off from its primary, or no longer synchronous: the primary.
+        run_on(
+            gate->primary,
+            [shared_work](store::Connection& p, Reply a) {
+              const store::ReadPosition primary;
+              (*shared_work)(p, primary, with_read_headers(std::move(a), primary));
+            },
+            std::move(answer), answers);
+      },
+      std::move(reply), answers);
+}
+
+}  // namespace
+
+void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers) {
+  read_where_fresh(gate_, pool, std::move(work), std::move(reply), answers);
+}
+
+void Service::refresh_standby_view() {
+  store::DbJob job;
+  job.run = [gate = gate_](store::Connection& c) {
+    store::Tx tx(c);
+    const auto view = store::standby_view(tx);
+    gate->standby_in_sync = view.sync_standbys > 0 && view.lag_s <= gate->max_stale_s;
+  };
+  job.fail = [gate = gate_](std::exception_ptr) { gate->standby_in_sync = false; };
+  db_.submit(std::move(job));
+}
+
+namespace {
+void warn_figures(const char* what, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::warn("reading the {} for /metrics: {}", what, store::redacted(e.what()));
+  } catch (...) {
+  }
+}
+}  // namespace
+
+// Replication's figures on the primary, then the business figures where reads go.
 void Service::refresh_figures() {
   store::DbJob job;
-  job.run = [figures = figures_](store::Connection& c) {
-    store::Tx tx(c);
-    const auto now = now_utc();
-    figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now);
-  };
-  job.fail = [](std::exception_ptr error) {
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      spdlog::warn("reading the business figures for /metrics: {}", store::redacted(e.what()));
-    } catch (...) {
+  job.run = [figures = figures_, gate = gate_, &reads = reads_](store::Connection& c) {
+    {
+      store::Tx tx(c);
+      figures->store_replication(store::replication_figures(tx));
     }
+    read_where_fresh(
+        gate, reads,
+        [figures](store::Connection& r, const store::ReadPosition& at, Reply done) {
+          store::Tx tx(r);
+          const auto now = now_utc();
+          figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now, at);
+          done(Response{});
+        },
+        [](Response r) {
+          if (r.status >= 500) spdlog::warn("reading the business figures for /metrics: {}", r.body);
+        },
+        {});
   };
+  job.fail = [](std::exception_ptr error) { warn_figures("replication figures", error); };
   db_.submit(std::move(job));
 }
 
@@ -245,13 +335,25 @@ void Service::admin_route(std::string method, std::string pattern, AdminHandler 
                 });
 }
 
+namespace {
+// The admin GETs a standby may answer: reports, statements, lists and CSV exports, and so the
+// console's pages. Balances, parties and policies read the primary: an admin reads them to act.
+const std::set<std::string> kStandbyReads = {
+    "/v1/payments",          "/v1/settlements",           "/v1/programs/{id}/grants",
+    "/v1/flags",             "/v1/audit",                 "/v1/members/{id}/statement",
+    "/v1/pools",             "/v1/pools/{id}/burn-down",  "/v1/batches/cashback",
+    "/v1/batches/cashback/{district}/{date}",             "/v1/ledger/trial-balance",
+    "/v1/districts/{code}/summary"};
+}  // namespace
+
 // The token is checked on the I/O thread; only a token the directory does not know yet takes a
 // database worker to be looked up.
 void Service::admin_command(std::string method, std::string pattern, AdminCommandHandler handler) {
   const bool writes = method != "GET";
+  const auto from = !writes && kStandbyReads.count(pattern) ? ReadFrom::standby : ReadFrom::primary;
   auto shared_handler = std::make_shared<AdminCommandHandler>(std::move(handler));
   router_.add(std::move(method), std::move(pattern),
-              [this, writes, shared_handler](const Request& request, const PathParams& params, Reply reply) {
+              [this, writes, shared_handler, from](const Request& request, const PathParams& params, Reply reply) {
                 auto verdict = authenticate_early(request, writes);
                 if (verdict.refusal) return reply(std::move(*verdict.refusal));
                 // The lookup's claim is given back as soon as the token is known, before any answer
@@ -268,7 +370,7 @@ void Service::admin_command(std::string method, std::string pattern, AdminComman
                     if (refused) return answer(std::move(*refused));
                   }
                   (*shared_handler)(c, r, p, principal, std::move(answer));
-                })(request, params, std::move(reply));
+                }, from)(request, params, std::move(reply));
               });
 }
 
@@ -330,9 +432,16 @@ void run_on(store::WorkerPool& pool, std::function<void(store::Connection&, Repl
   if (!pool.submit(std::move(job))) (*shared_reply)(problem(ErrorCode::unavailable, answers.when_full));
 }
 
-Handler Service::on_db_replying(DbCommandHandler fn) {
-  return [this, fn = std::move(fn)](const Request& request, const PathParams& params, Reply reply) {
+Handler Service::on_db_replying(DbCommandHandler fn, ReadFrom from) {
+  return [this, fn = std::move(fn), from](const Request& request, const PathParams& params, Reply reply) {
     auto job_request = std::make_shared<Request>(request);
+    if (from == ReadFrom::standby)
+      return run_read(
+          reads_,
+          [fn, job_request, params](store::Connection& c, const store::ReadPosition&, Reply answer) {
+            fn(c, *job_request, params, std::move(answer));
+          },
+          std::move(reply));
     run_on(
         db_, [fn, job_request, params](store::Connection& c, Reply answer) { fn(c, *job_request, params, std::move(answer)); },
         std::move(reply));

@@ -24,6 +24,7 @@
 #include "evoucher/store/demo_seed.hpp"
 #include "evoucher/store/embedded_cluster.hpp"
 #include "evoucher/store/migrations.hpp"
+#include "evoucher/store/standby.hpp"
 #include "evoucher/store/verify.hpp"
 #include "evoucher/store/worker_pool.hpp"
 #include "evoucher/transport/server.hpp"
@@ -147,14 +148,19 @@ int serve(const Config& config) {
                           policies);
   // One batch at a time runs; a few more may wait their turn.
   store::WorkerPool batches(url, cli_service_options(config), 1, 16);
-  store::WorkerPool exports(url, connection_options(config), config.export_workers,
+  // Reports and exports read where config.read_database_url points: a standby when one answers.
+  const std::string read_url = config.read_database_url.empty() ? store::prefer_standby_url(url) : config.read_database_url;
+  store::WorkerPool reads(read_url, connection_options(config), config.read_workers,
+                          static_cast<std::size_t>(config.read_queue_limit));
+  store::WorkerPool exports(read_url, connection_options(config), config.export_workers,
                             static_cast<std::size_t>(config.export_queue_limit));
-  api::Service service(config, pool, writer, batches, exports);
+  api::Service service(config, pool, reads, writer, batches, exports);
   transport::Server server(config, service);
   server.run();
   service.abandon_streams();  // an export still writing stops, so that its worker can be joined
   writer.stop();
   pool.stop();
+  reads.stop();
   batches.stop();
   exports.stop();
   return 0;

@@ -83,11 +83,13 @@ Connection::~Connection() = default;
 // farewell before a restart or an idle timeout, or EOF) means it is gone: found with one poll,
 // without a round trip, so that the next job opens a fresh connection instead of failing.
 bool Connection::is_open() const {
-  if (!impl_ || !impl_->conn.is_open()) return false;
+  if (!impl_ || impl_->retired || !impl_->conn.is_open()) return false;
   pollfd socket{impl_->conn.sock(), POLLIN, 0};
   if (socket.fd < 0) return false;
   return ::poll(&socket, 1, 0) == 0;
 }
+
+void Connection::retire() { impl_->retired = true; }
 
 std::unique_ptr<Connection> Connection::sibling() const {
   return std::make_unique<Connection>(impl_->url, impl_->options);

@@ -58,8 +58,14 @@ BusinessFigures business_figures(Tx& tx, const std::string& today) {
     for (const auto& r : run(tx, kBatches))
       f.batches.push_back({r["district"].as<std::string>(), r["business_date"].as<std::string>(),
                            parse_rfc3339(r["completed_at"].as<std::string>()).value(), r["seconds"].as<double>()});
+    return f;
+  });
+}
+
+BusinessFigures::Replication replication_figures(Tx& tx) {
+  return with_unavailable_mapped([&] {
     const auto r = run(tx, kReplication)[0];
-    auto& rep = f.replication;
+    BusinessFigures::Replication rep;
     rep.standbys = r["standbys"].as<int>();
     rep.sync_standbys = r["sync_standbys"].as<int>();
     rep.slots = r["slots"].as<int>();
@@ -70,7 +76,7 @@ BusinessFigures business_figures(Tx& tx, const std::string& today) {
     rep.archive_failed_at = r["archive_failed_at"].as<double>();
     rep.archive_failures = r["archive_failures"].as<std::int64_t>();
     rep.backed_up_at = r["backed_up_at"].as<double>();
-    return f;
+    return rep;
   });
 }
 

@@ -41,6 +41,7 @@ struct Connection::Impl {
   std::string url;  // as given, for a sibling
   ConnectionOptions options;
   SyncWaitNotices sync_wait;
+  bool retired = false;  // reopened before the next job
   Impl(const std::string& full_url, std::string given_url, ConnectionOptions given_options)
       : conn(full_url), url(std::move(given_url)), options(given_options), sync_wait(conn) {}
 };

@@ -295,6 +295,13 @@ TEST_F(Batch, SettlementPaysThePayableAcrossDistricts) {
   auto tb = admin("GET", "/v1/ledger/trial-balance?district=bupyeong");
   EXPECT_EQ(tb.body["balanced"], true);
   EXPECT_EQ(tb.body["debits"], tb.body["credits"]);
+  // A report may read on a standby, and says where it read: on a single node, the primary, and
+  // nothing behind it. What an admin reads to act on (a member's balance) says nothing.
+  EXPECT_EQ(tb.headers["x-evoucher-read-from"], "primary");
+  EXPECT_EQ(tb.headers["x-evoucher-stale-seconds"], "0.000");
+  const auto member = admin("GET", "/v1/members/m1");
+  EXPECT_EQ(member.status, 200);
+  EXPECT_EQ(member.headers.count("x-evoucher-read-from"), 0u);
   auto summary = admin("GET", "/v1/districts/bupyeong/summary?from=2020-03-02&to=2020-03-02");
   EXPECT_EQ(summary.body["settled"], 97'000 + 19'095);
   EXPECT_EQ(summary.body["fee_support"], 95);

@@ -13,9 +13,10 @@ std::set<std::pair<std::string, std::string>> served_routes() {
   ops::GroupWriter writer("host=/nonexistent", {}, {}, policies);
   store::WorkerPool batches("host=/nonexistent", {}, 1, 1);
   store::WorkerPool exports("host=/nonexistent", {}, 1, 1);
+  store::WorkerPool reads("host=/nonexistent", {}, 1, 1);
   std::set<std::pair<std::string, std::string>> served;
   {
-    api::Service service(config, pool, writer, batches, exports);
+    api::Service service(config, pool, reads, writer, batches, exports);
     for (const auto& r : service.routes()) served.insert(r);
   }
   writer.stop();

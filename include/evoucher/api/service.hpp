@@ -2,6 +2,7 @@
 // to the database workers.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "evoucher/api/router.hpp"
 #include "evoucher/config.hpp"
 #include "evoucher/ops/group_writer.hpp"
+#include "evoucher/store/standby.hpp"
 #include "evoucher/store/worker_pool.hpp"
 
 namespace evoucher::store {
@@ -24,14 +26,22 @@ class Connection;
 
 namespace evoucher::api {
 
+// What a job answers when the queue is full (503 `when_full`) or it throws (a logged 500
+// `when_failed`); an unreachable database is 503.
+struct JobAnswers {
+  const char* when_full = "the service is overloaded; try again shortly";
+  const char* when_failed = "the service failed to answer this request";
+};
+
 class Service {
  public:
   // Blocking database work runs on db's workers; money movements go through writer's group commits.
   // `batches` runs nightly batches on connections of their own, with the command line's
   // timeouts: a batch never holds a request worker.
   // `exports` streams CSV exports, each holding one of its connections while the client reads.
-  Service(const Config& config, store::WorkerPool& db, ops::GroupWriter& writer, store::WorkerPool& batches,
-          store::WorkerPool& exports);
+  // `reads` and `exports` connect with config.read_database_url (a standby when one answers).
+  Service(const Config& config, store::WorkerPool& db, store::WorkerPool& reads, ops::GroupWriter& writer,
+          store::WorkerPool& batches, store::WorkerPool& exports);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -55,6 +65,11 @@ class Service {
   using DbHandler = std::function<Response(store::Connection&, const Request&, const PathParams&)>;
   using AdminHandler =
       std::function<Response(store::Connection&, const Request&, const PathParams&, const Principal&)>;
+  // Where an admin endpoint reads. The primary: what must be current (a balance, anything before
+  // a write). A standby: the reports, statements, lists and exports of kStandbyReads
+  // (service.cpp), which say in X-Evoucher-Read-From and X-Evoucher-Stale-Seconds where they
+  // were read and how far behind that may be.
+  enum class ReadFrom { primary, standby };
   // An admin endpoint: a valid bearer token first (401), and no writes by an auditor (403).
   void admin_route(std::string method, std::string pattern, AdminHandler handler);
   // A processor endpoint (POST): a valid signature first (401).
@@ -68,12 +83,25 @@ class Service {
   using AdminCommandHandler =
       std::function<void(store::Connection&, const Request&, const PathParams&, const Principal&, Reply)>;
   void admin_command(std::string method, std::string pattern, AdminCommandHandler handler);
+  // Runs `work` on one of `pool`'s workers (reads or exports) when its connection is the primary,
+  // or a standby that streams, is synchronous and is at most read_max_stale_ms behind; else on the
+  // primary's workers. The answer carries where it was read, and how stale it may be.
+  using ReadWork = std::function<void(store::Connection&, const store::ReadPosition&, Reply)>;
+  void run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers = {});
+  // Where reads may run, shared with the jobs (which may outlive the service in a pool's queue).
+  struct ReadGate {
+    store::WorkerPool& primary;
+    double max_stale_s;
+    // The primary counts a synchronous standby whose replay is within max_stale_s: reads may stay
+    // on a standby. Refreshed with the tokens; false until first read.
+    std::atomic<bool> standby_in_sync{false};
+  };
 
  private:
   // Runs fn on a database worker; maps an unreachable database to 503 and a bug to 500.
   Handler on_db(DbHandler fn);
   using DbCommandHandler = std::function<void(store::Connection&, const Request&, const PathParams&, Reply)>;
-  Handler on_db_replying(DbCommandHandler fn);
+  Handler on_db_replying(DbCommandHandler fn, ReadFrom from = ReadFrom::primary);
   // On the I/O thread: the caller's principal, or the 401/403 answer; neither when the token is
   // not in the directory yet and may be looked up in the database.
   struct Verdict {
@@ -86,11 +114,13 @@ class Service {
   std::optional<Response> authenticate(store::Connection& c, const Request& request, bool writes,
                                        Principal& principal);
   void refresh_tokens();
+  void refresh_standby_view();
   void refresh_figures();
   void add_operations_routes();
 
   const Config& config_;
   store::WorkerPool& db_;
+  store::WorkerPool& reads_;
   ops::GroupWriter& writer_;
   store::WorkerPool& batches_;
   store::WorkerPool& exports_;
@@ -99,6 +129,7 @@ class Service {
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
   std::shared_ptr<TokenDirectory> tokens_ = std::make_shared<TokenDirectory>();
   std::shared_ptr<FiguresCache> figures_ = std::make_shared<FiguresCache>();
+  std::shared_ptr<ReadGate> gate_;
   std::mutex streams_mutex_;
   std::vector<std::weak_ptr<BodyStream>> streams_;
   std::mutex refresh_mutex_;
@@ -107,13 +138,7 @@ class Service {
   std::thread refresher_;
 };
 
-// Runs `work` on one of `pool`'s workers; it answers through the Reply it is given. When the
-// queue is full the answer is 503 `when_full`; an unreachable database is 503, and a throw is a
-// logged 500 `when_failed`.
-struct JobAnswers {
-  const char* when_full = "the service is overloaded; try again shortly";
-  const char* when_failed = "the service failed to answer this request";
-};
+// Runs `work` on one of `pool`'s workers; it answers through the Reply it is given.
 void run_on(store::WorkerPool& pool, std::function<void(store::Connection&, Reply)> work, Reply reply,
             JobAnswers answers = {});
 

@@ -53,7 +53,9 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // False once broken, or retired: the pool that owns it opens a new one for its next job.
   bool is_open() const;
+  void retire();
   // Another connection to the same database, with the same options.
   std::unique_ptr<Connection> sibling() const;
   // Runs SQL text with no parameters outside any transaction (DDL, tests, tooling).

@@ -49,10 +49,11 @@ struct BusinessFigures {
     std::int64_t archive_failures = 0;
     double backed_up_at = 0;  // when the last recorded backup finished, epoch seconds; 0: none
   };
-  Replication replication;
 };
 
-// today: a Seoul business date, YYYY-MM-DD.
+// today: a Seoul business date, YYYY-MM-DD. All but `replication`: these may be read on a standby.
 BusinessFigures business_figures(Tx& tx, const std::string& today);
+// Read on the primary: a standby has no standbys of its own.
+BusinessFigures::Replication replication_figures(Tx& tx);
 
 }  // namespace evoucher::store
