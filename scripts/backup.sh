@@ -29,7 +29,10 @@ export PGBACKREST_STANZA=${PGBACKREST_STANZA:-evoucher}
 export PATH=/usr/lib/postgresql/15/bin:$PATH
 as_owner=()
 [[ $(id -u) == 0 ]] && as_owner=(runuser -u postgres --)
-# The postgres user may not enter the caller's directory.
+# Paths given relative to the caller's directory, then from / on: the postgres user may not enter
+# the caller's.
+[[ -n ${PGBACKREST_CONFIG:-} ]] && PGBACKREST_CONFIG=$(realpath -m -- "$PGBACKREST_CONFIG")
+[[ $command == restore && -n ${3:-} ]] && set -- "$1" "$2" "$(realpath -m -- "$3")" "${@:4}"
 cd /
 
 backrest() { "${as_owner[@]}" env PGBACKREST_STANZA="$PGBACKREST_STANZA" \

@@ -124,7 +124,9 @@ own_initdb() {
 # directory, so the one line serves whichever node is primary.
 backrest_conf() { echo "$dir/pgbackrest.conf"; }
 # archive_mode needs a restart, so node1 starts with it; archive_command follows the stanza's
-# creation (before it, every attempt would fail and count as a failure).
+# creation (before it, every attempt would fail and count as a failure). Not `always`:
+# pgBackRest refuses it. So the segments a lost primary had not archived yet (a minute's at most,
+# archive_timeout) are missing from the archive after a failover: the runbook takes a backup then.
 start_archiving() {
   backup create >>"$dir/create.log" 2>&1
   sql node1 "ALTER SYSTEM SET archive_command = 'pgbackrest --config=$(backrest_conf) --stanza=evoucher --pg1-path=\"\$(pwd -P)\" archive-push %p'" >/dev/null

@@ -19,6 +19,35 @@ void sample(std::string& out, const char* name, const std::string& labels, doubl
 
 std::string district_label(const std::string& district) { return "district=\"" + label_value(district) + "\""; }
 
+// Replication's figures, read on the primary, whether or not the business figures were read yet.
+void render_replication(std::string& out, const store::BusinessFigures::Replication& r) {
+  const auto gauge = [&](const char* name, const char* help, double value) {
+    family(out, name, "gauge", help);
+    sample(out, name, "", value);
+  };
+  gauge("evoucher_db_standbys", "Standbys streaming from the primary now.", r.standbys);
+  gauge("evoucher_db_sync_standbys", "Of those, the synchronous ones: a commit is acknowledged once one of them has it.",
+        r.sync_standbys);
+  gauge("evoucher_db_replication_slots",
+        "Physical replication slots on the primary: the standbys of a formation, attached or not (0: a single node).",
+        r.slots);
+  gauge("evoucher_db_commits_alone",
+        "1 when a formation's primary commits without waiting for any standby (pg_auto_failover's wait_primary): "
+        "an acknowledged payment is then on one machine only.",
+        r.commits_alone ? 1.0 : 0.0);
+  gauge("evoucher_db_replication_lag_seconds", "How far the furthest standby's replay is behind the primary.",
+        r.lag_seconds);
+  gauge("evoucher_db_replication_lag_bytes", "WAL the furthest standby has yet to replay.", r.lag_bytes);
+  gauge("evoucher_wal_archive_last_success_timestamp_seconds", "When WAL was last archived (0: never).",
+        r.archived_at);
+  gauge("evoucher_wal_archive_last_failure_timestamp_seconds", "When archiving WAL last failed (0: never).",
+        r.archive_failed_at);
+  gauge("evoucher_backup_last_success_timestamp_seconds",
+        "When the last base backup recorded by evoucher-backup finished (0: none).", r.backed_up_at);
+  family(out, "evoucher_wal_archive_failures_total", "counter", "Failed attempts to archive WAL since statistics reset.");
+  sample(out, "evoucher_wal_archive_failures_total", "", static_cast<double>(r.archive_failures));
+}
+
 }  // namespace
 
 std::string label_value(const std::string& text) {
@@ -72,6 +101,7 @@ std::string FiguresCache::render() const {
          "When the figures below were read from the database (0: not yet).");
   sample(out, "evoucher_business_figures_timestamp_seconds", "",
          figures_ ? static_cast<double>(at_.time_since_epoch().count()) / 1e6 : 0.0);
+  if (replication_) render_replication(out, *replication_);
   if (!figures_) return out;
   family(out, "evoucher_business_figures_from_standby", "gauge",
          "1 when the figures below were read on a standby, 0 on the primary.");
@@ -107,33 +137,6 @@ std::string FiguresCache::render() const {
   family(out, "evoucher_batch_duration_seconds", "gauge", "How long the latest completed run of a nightly batch took, by district.");
   for (const auto& b : f.batches)
     sample(out, "evoucher_batch_duration_seconds", district_label(b.district) + ",batch=\"cashback\"", b.seconds);
-  if (!replication_) return out;
-  const auto& r = *replication_;
-  const auto gauge = [&](const char* name, const char* help, double value) {
-    family(out, name, "gauge", help);
-    sample(out, name, "", value);
-  };
-  gauge("evoucher_db_standbys", "Standbys streaming from the primary now.", r.standbys);
-  gauge("evoucher_db_sync_standbys", "Of those, the synchronous ones: a commit is acknowledged once one of them has it.",
-        r.sync_standbys);
-  gauge("evoucher_db_replication_slots",
-        "Physical replication slots on the primary: the standbys of a formation, attached or not (0: a single node).",
-        r.slots);
-  gauge("evoucher_db_commits_alone",
-        "1 when a formation's primary commits without waiting for any standby (pg_auto_failover's wait_primary): "
-        "an acknowledged payment is then on one machine only.",
-        r.commits_alone ? 1.0 : 0.0);
-  gauge("evoucher_db_replication_lag_seconds", "How far the furthest standby's replay is behind the primary.",
-        r.lag_seconds);
-  gauge("evoucher_db_replication_lag_bytes", "WAL the furthest standby has yet to replay.", r.lag_bytes);
-  gauge("evoucher_wal_archive_last_success_timestamp_seconds", "When WAL was last archived (0: never).",
-        r.archived_at);
-  gauge("evoucher_wal_archive_last_failure_timestamp_seconds", "When archiving WAL last failed (0: never).",
-        r.archive_failed_at);
-  gauge("evoucher_backup_last_success_timestamp_seconds",
-        "When the last base backup recorded by evoucher-backup finished (0: none).", r.backed_up_at);
-  family(out, "evoucher_wal_archive_failures_total", "counter", "Failed attempts to archive WAL since statistics reset.");
-  sample(out, "evoucher_wal_archive_failures_total", "", static_cast<double>(r.archive_failures));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "endpoints.hpp"
+#include "standby_reads.hpp"
 #include "evoucher/api/problem.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
@@ -84,7 +85,8 @@ Service::Service(const Config& config, store::WorkerPool& db, store::WorkerPool&
       writer_(writer),
       batches_(batches),
       exports_(exports),
-      gate_(std::make_shared<ReadGate>(db, config.read_max_stale_ms / 1000.0)) {
+      gate_(std::make_shared<const ReadGate>(
+          ReadGate{db, reads.url() != db.url(), static_cast<double>(config.read_max_stale_ms) / 1000.0})) {
   add_operations_routes();
   add_party_routes(*this);
   add_policy_routes(*this);
@@ -111,7 +113,6 @@ Service::Service(const Config& config, store::WorkerPool& db, store::WorkerPool&
     while (!stopping_) {
       lock.unlock();
       refresh_tokens();
-      refresh_standby_view();
       if (std::chrono::steady_clock::now() >= figures_due) {
         refresh_figures();
         figures_due = std::chrono::steady_clock::now() + std::chrono::seconds(config_.metrics_refresh_s);
@@ -190,66 +191,42 @@ void Service::abandon_streams() {
   streams_.clear();
 }
 
-namespace {
-
-// The answer, with where it was read and how far behind the primary that may have been.
-Reply with_read_headers(Reply reply, const store::ReadPosition& at) {
-  return [reply = std::move(reply), at](Response r) {
-    char stale[32];
-    std::snprintf(stale, sizeof stale, "%.3f", at.stale_s);
-    r.headers.emplace_back("X-Evoucher-Read-From", at.standby ? "standby" : "primary");
-    r.headers.emplace_back("X-Evoucher-Stale-Seconds", stale);
-    reply(std::move(r));
-  };
+Fallback Service::fallback_of(const store::WorkerPool& pool) const {
+  return &pool == &exports_ ? Fallback::own_connection : Fallback::hop;
 }
 
-void read_where_fresh(const std::shared_ptr<Service::ReadGate>& gate, store::WorkerPool& pool, Service::ReadWork work,
-                      Reply reply, JobAnswers answers) {
-  auto shared_work = std::make_shared<Service::ReadWork>(std::move(work));
-  run_on(
-      pool,
-      [gate, shared_work, answers](store::Connection& c, Reply answer) {
-        store::ReadPosition at;
-        {
-          store::Tx tx(c);
-          at = store::read_position(tx);
-        }
-        const bool in_sync = gate->standby_in_sync;
-        if (!at.standby) {
-          // On the primary while a synchronous standby answers: this connection was opened while
-          // the standby was away. The next job connects again, to the standby.
-          if (in_sync) c.retire();
-          return (*shared_work)(c, at, with_read_headers(std::move(answer), at));
-        }
-        if (at.streaming && in_sync && at.stale_s <= gate->max_stale_s)
-          return (*shared_work)(c, at, with_read_headers(std::move(answer), at));
-        // A standby too far behind, cut off from its primary, or no longer synchronous: the primary.
-        run_on(
-            gate->primary,
-            [shared_work](store::Connection& p, Reply a) {
-              const store::ReadPosition primary;
-              (*shared_work)(p, primary, with_read_headers(std::move(a), primary));
-            },
-            std::move(answer), answers);
-      },
-      std::move(reply), answers);
+void Service::read_next(store::Connection& primary, store::WorkerPool& pool, ReadWork work, Reply reply,
+                        JobAnswers answers) {
+  if (!gate_->standby_possible) {
+    const store::ReadPosition here;
+    if (&pool == &reads_) return work(primary, here, with_read_headers(std::move(reply), here));
+    auto shared_work = std::make_shared<ReadWork>(std::move(work));
+    return run_on(
+        pool, [shared_work, here](store::Connection& c, Reply a) { (*shared_work)(c, here, with_read_headers(std::move(a), here)); },
+        std::move(reply), answers);
+  }
+  std::string lsn;
+  {
+    store::Tx tx(primary);
+    lsn = store::flushed_lsn(tx);
+  }
+  read_after(gate_, pool, std::move(lsn), std::move(work), std::move(reply), answers, fallback_of(pool));
 }
-
-}  // namespace
 
 void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers) {
-  read_where_fresh(gate_, pool, std::move(work), std::move(reply), answers);
-}
-
-void Service::refresh_standby_view() {
-  store::DbJob job;
-  job.run = [gate = gate_](store::Connection& c) {
-    store::Tx tx(c);
-    const auto view = store::standby_view(tx);
-    gate->standby_in_sync = view.sync_standbys > 0 && view.lag_s <= gate->max_stale_s;
-  };
-  job.fail = [gate = gate_](std::exception_ptr) { gate->standby_in_sync = false; };
-  db_.submit(std::move(job));
+  auto shared_work = std::make_shared<ReadWork>(std::move(work));
+  if (!gate_->standby_possible) {
+    const store::ReadPosition here;
+    return run_on(
+        pool, [shared_work, here](store::Connection& c, Reply a) { (*shared_work)(c, here, with_read_headers(std::move(a), here)); },
+        std::move(reply), answers);
+  }
+  run_on(
+      db_,
+      [this, &pool, shared_work, answers](store::Connection& primary, Reply answer) {
+        read_next(primary, pool, *shared_work, std::move(answer), answers);
+      },
+      std::move(reply), answers);
 }
 
 namespace {
@@ -271,20 +248,29 @@ void Service::refresh_figures() {
       store::Tx tx(c);
       figures->store_replication(store::replication_figures(tx));
     }
-    read_where_fresh(
-        gate, reads,
-        [figures](store::Connection& r, const store::ReadPosition& at, Reply done) {
-          store::Tx tx(r);
-          const auto now = now_utc();
-          figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now, at);
+    const auto read = [figures](store::Connection& r, const store::ReadPosition& at) {
+      store::Tx tx(r);
+      const auto now = now_utc();
+      figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now, at);
+    };
+    if (!gate->standby_possible) return read(c, store::ReadPosition{});
+    std::string lsn;
+    {
+      store::Tx tx(c);
+      lsn = store::flushed_lsn(tx);
+    }
+    read_after(
+        gate, reads, std::move(lsn),
+        [read](store::Connection& r, const store::ReadPosition& at, Reply done) {
+          read(r, at);
           done(Response{});
         },
         [](Response r) {
           if (r.status >= 500) spdlog::warn("reading the business figures for /metrics: {}", r.body);
         },
-        {});
+        {}, Fallback::hop);
   };
-  job.fail = [](std::exception_ptr error) { warn_figures("replication figures", error); };
+  job.fail = [](std::exception_ptr error) { warn_figures("figures", error); };
   db_.submit(std::move(job));
 }
 
@@ -337,11 +323,12 @@ void Service::admin_route(std::string method, std::string pattern, AdminHandler 
 
 namespace {
 // The admin GETs a standby may answer: reports, statements, lists and CSV exports, and so the
-// console's pages. Balances, parties and policies read the primary: an admin reads them to act.
+// console's pages. Balances, parties, policies and pools (a pool's remaining budget, read before a
+// top-up) read the primary: an admin reads them to act.
 const std::set<std::string> kStandbyReads = {
     "/v1/payments",          "/v1/settlements",           "/v1/programs/{id}/grants",
     "/v1/flags",             "/v1/audit",                 "/v1/members/{id}/statement",
-    "/v1/pools",             "/v1/pools/{id}/burn-down",  "/v1/batches/cashback",
+    "/v1/pools/{id}/burn-down", "/v1/batches/cashback",
     "/v1/batches/cashback/{district}/{date}",             "/v1/ledger/trial-balance",
     "/v1/districts/{code}/summary"};
 }  // namespace
@@ -359,7 +346,7 @@ void Service::admin_command(std::string method, std::string pattern, AdminComman
                 // The lookup's claim is given back as soon as the token is known, before any answer
                 // leaves: the caller's next call, with another new token, must find it free.
                 auto claim = std::make_shared<std::shared_ptr<void>>(std::move(verdict.lookup));
-                on_db_replying([this, writes, shared_handler, known = verdict.principal, claim](
+                on_db_replying([this, writes, shared_handler, known = verdict.principal, claim, from](
                                    store::Connection& c, const Request& r, const PathParams& p, Reply answer) {
                   Principal principal;
                   if (known) {
@@ -369,8 +356,18 @@ void Service::admin_command(std::string method, std::string pattern, AdminComman
                     claim->reset();
                     if (refused) return answer(std::move(*refused));
                   }
-                  (*shared_handler)(c, r, p, principal, std::move(answer));
-                }, from)(request, params, std::move(reply));
+                  if (from == ReadFrom::primary) return (*shared_handler)(c, r, p, principal, std::move(answer));
+                  // Authenticated on the primary (a revoked token is refused at once); read where
+                  // it is fresh enough.
+                  auto read_request = std::make_shared<Request>(r);
+                  read_next(
+                      c, reads_,
+                      [shared_handler, read_request, p, principal](store::Connection& rc, const store::ReadPosition&,
+                                                                   Reply a) {
+                        (*shared_handler)(rc, *read_request, p, principal, std::move(a));
+                      },
+                      std::move(answer), {});
+                })(request, params, std::move(reply));
               });
 }
 
@@ -432,16 +429,9 @@ void run_on(store::WorkerPool& pool, std::function<void(store::Connection&, Repl
   if (!pool.submit(std::move(job))) (*shared_reply)(problem(ErrorCode::unavailable, answers.when_full));
 }
 
-Handler Service::on_db_replying(DbCommandHandler fn, ReadFrom from) {
-  return [this, fn = std::move(fn), from](const Request& request, const PathParams& params, Reply reply) {
+Handler Service::on_db_replying(DbCommandHandler fn) {
+  return [this, fn = std::move(fn)](const Request& request, const PathParams& params, Reply reply) {
     auto job_request = std::make_shared<Request>(request);
-    if (from == ReadFrom::standby)
-      return run_read(
-          reads_,
-          [fn, job_request, params](store::Connection& c, const store::ReadPosition&, Reply answer) {
-            fn(c, *job_request, params, std::move(answer));
-          },
-          std::move(reply));
     run_on(
         db_, [fn, job_request, params](store::Connection& c, Reply answer) { fn(c, *job_request, params, std::move(answer)); },
         std::move(reply));

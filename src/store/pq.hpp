@@ -1,6 +1,7 @@
 // Private to the store: the libpqxx objects behind Connection and Tx, and prepared-statement helpers.
 #pragma once
 
+#include <chrono>
 #include <pqxx/pqxx>
 #include <optional>
 #include <set>
@@ -42,6 +43,7 @@ struct Connection::Impl {
   ConnectionOptions options;
   SyncWaitNotices sync_wait;
   bool retired = false;  // reopened before the next job
+  std::chrono::steady_clock::time_point opened_at = std::chrono::steady_clock::now();
   Impl(const std::string& full_url, std::string given_url, ConnectionOptions given_options)
       : conn(full_url), url(std::move(given_url)), options(given_options), sync_wait(conn) {}
 };

@@ -6,19 +6,17 @@
 namespace evoucher::store {
 namespace {
 
+const Statement kFlushedLsn{"flushed_lsn", "SELECT pg_current_wal_flush_lsn()::text"};
+
+// A clock behind the primary's would make the age negative: never below 0. A standby that has
+// replayed no transaction yet is as stale as can be.
 const Statement kReadPosition{
     "read_position",
     "SELECT pg_is_in_recovery() AS standby, "
-    "       coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false) AS streaming, "
-    "       CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-    "            ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 1e9) "
+    "       CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0 "
+    "            ELSE greatest(0, coalesce(extract(epoch FROM clock_timestamp() - "
+    "                                              pg_last_xact_replay_timestamp()), 1e9)) "
     "       END::float8 AS stale_s"};
-
-const Statement kStandbyView{
-    "standby_view",
-    "SELECT count(*) FILTER (WHERE sync_state IN ('sync', 'quorum') AND state = 'streaming')::int AS sync, "
-    "       coalesce(extract(epoch FROM max(replay_lag)), 0)::float8 AS lag_s "
-    "  FROM pg_stat_replication"};
 
 std::string replaced(std::string url, const std::string& from, const std::string& to) {
   if (const auto at = url.find(from); at != std::string::npos) url.replace(at, from.size(), to);
@@ -33,18 +31,26 @@ std::string prefer_standby_url(const std::string& url) {
   return url;
 }
 
-ReadPosition read_position(Tx& tx) {
+std::string flushed_lsn(Tx& tx) {
+  return with_unavailable_mapped([&] { return run(tx, kFlushedLsn)[0][0].as<std::string>(); });
+}
+
+ReadPosition read_position(Tx& tx, const std::string& primary_lsn) {
   return with_unavailable_mapped([&] {
-    const auto r = run(tx, kReadPosition)[0];
-    return ReadPosition{r["standby"].as<bool>(), r["streaming"].as<bool>(), r["stale_s"].as<double>()};
+    const auto r = run(tx, kReadPosition, primary_lsn)[0];
+    return ReadPosition{r["standby"].as<bool>(), r["stale_s"].as<double>()};
   });
 }
 
-StandbyView standby_view(Tx& tx) {
-  return with_unavailable_mapped([&] {
-    const auto r = run(tx, kStandbyView)[0];
-    return StandbyView{r["sync"].as<int>(), r["lag_s"].as<double>()};
-  });
+// On a standby, 40001 and 40P01 can only be recovery conflicts: nothing there writes.
+bool is_recovery_conflict(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const pqxx::sql_error& e) {
+    return e.sqlstate() == "40001" || e.sqlstate() == "40P01";
+  } catch (...) {
+    return false;
+  }
 }
 
 }  // namespace evoucher::store

@@ -75,11 +75,14 @@ TEST(Migrations, CommandLineReportsWhatItApplied) {
 
 TEST(ConnectionUrl, BothLibpqFormsTakeTheServiceParameters) {
   EXPECT_EQ(store::with_connection_parameters("host=/run/pg dbname=ev", 5),
-            "host=/run/pg dbname=ev connect_timeout=5 application_name=evoucher");
+            "host=/run/pg dbname=ev connect_timeout=5 application_name=evoucher keepalives_idle=5 "
+            "keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000");
   EXPECT_EQ(store::with_connection_parameters("postgresql://ev@db.example/ev", 5),
-            "postgresql://ev@db.example/ev?connect_timeout=5&application_name=evoucher");
+            "postgresql://ev@db.example/ev?connect_timeout=5&application_name=evoucher&keepalives_idle=5&"
+            "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=10000");
   EXPECT_EQ(store::with_connection_parameters("postgres://ev@db/ev?sslmode=require", 3),
-            "postgres://ev@db/ev?sslmode=require&connect_timeout=3&application_name=evoucher");
+            "postgres://ev@db/ev?sslmode=require&connect_timeout=3&application_name=evoucher&keepalives_idle=5&"
+            "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=10000");
 }
 
 // A URI-form EVOUCHER_DATABASE_URL works for every command, like the keyword form.

@@ -2,7 +2,6 @@
 // to the database workers.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -32,6 +31,9 @@ struct JobAnswers {
   const char* when_full = "the service is overloaded; try again shortly";
   const char* when_failed = "the service failed to answer this request";
 };
+
+struct ReadGate;
+enum class Fallback;
 
 class Service {
  public:
@@ -84,24 +86,16 @@ class Service {
       std::function<void(store::Connection&, const Request&, const PathParams&, const Principal&, Reply)>;
   void admin_command(std::string method, std::string pattern, AdminCommandHandler handler);
   // Runs `work` on one of `pool`'s workers (reads or exports) when its connection is the primary,
-  // or a standby that streams, is synchronous and is at most read_max_stale_ms behind; else on the
-  // primary's workers. The answer carries where it was read, and how stale it may be.
+  // or a standby at most read_max_stale_ms behind the primary's WAL flushed just before; else on
+  // the primary. The answer carries where it was read, and how stale it may be.
   using ReadWork = std::function<void(store::Connection&, const store::ReadPosition&, Reply)>;
   void run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers = {});
-  // Where reads may run, shared with the jobs (which may outlive the service in a pool's queue).
-  struct ReadGate {
-    store::WorkerPool& primary;
-    double max_stale_s;
-    // The primary counts a synchronous standby whose replay is within max_stale_s: reads may stay
-    // on a standby. Refreshed with the tokens; false until first read.
-    std::atomic<bool> standby_in_sync{false};
-  };
 
  private:
   // Runs fn on a database worker; maps an unreachable database to 503 and a bug to 500.
   Handler on_db(DbHandler fn);
   using DbCommandHandler = std::function<void(store::Connection&, const Request&, const PathParams&, Reply)>;
-  Handler on_db_replying(DbCommandHandler fn, ReadFrom from = ReadFrom::primary);
+  Handler on_db_replying(DbCommandHandler fn);
   // On the I/O thread: the caller's principal, or the 401/403 answer; neither when the token is
   // not in the directory yet and may be looked up in the database.
   struct Verdict {
@@ -114,8 +108,11 @@ class Service {
   std::optional<Response> authenticate(store::Connection& c, const Request& request, bool writes,
                                        Principal& principal);
   void refresh_tokens();
-  void refresh_standby_view();
   void refresh_figures();
+  // On a primary connection, for a read that may go to the standby: learns the primary's flushed
+  // WAL there, then runs `work` on `pool` (read_after); on a single node, here or on `pool`.
+  void read_next(store::Connection& primary, store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers);
+  Fallback fallback_of(const store::WorkerPool& pool) const;
   void add_operations_routes();
 
   const Config& config_;
@@ -129,7 +126,7 @@ class Service {
   // Shared with the refresh jobs, which may outlive the service in the worker pool's queue.
   std::shared_ptr<TokenDirectory> tokens_ = std::make_shared<TokenDirectory>();
   std::shared_ptr<FiguresCache> figures_ = std::make_shared<FiguresCache>();
-  std::shared_ptr<ReadGate> gate_;
+  std::shared_ptr<const ReadGate> gate_;  // where reads may run (standby_reads.hpp)
   std::mutex streams_mutex_;
   std::vector<std::weak_ptr<BodyStream>> streams_;
   std::mutex refresh_mutex_;

@@ -1,6 +1,7 @@
 // A PostgreSQL connection and a transaction on it, with libpqxx kept out of every other layer.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,7 @@ class Connection {
   // False once broken, or retired: the pool that owns it opens a new one for its next job.
   bool is_open() const;
   void retire();
+  std::chrono::steady_clock::duration age() const;
   // Another connection to the same database, with the same options.
   std::unique_ptr<Connection> sibling() const;
   // Runs SQL text with no parameters outside any transaction (DDL, tests, tooling).

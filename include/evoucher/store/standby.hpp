@@ -1,7 +1,8 @@
-// Reads from the standby: where a read connection landed, how far behind the primary it may be,
-// and the primary's own view of its standbys.
+// Reads from the standby: the primary's flushed WAL, and how far a read connection's node is
+// behind it.
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include "evoucher/store/connection.hpp"
@@ -13,22 +14,21 @@ namespace evoucher::store {
 // primary otherwise. A URL without target_session_attrs (a single node) is returned as it is.
 std::string prefer_standby_url(const std::string& url);
 
-// Where a read connection is. On a standby: whether its WAL receiver streams from a primary, and
-// how stale its data may be: 0 once it has replayed all it received (a synchronous standby has
-// received every acknowledged commit), else the time since the last transaction it replayed.
+// On the primary: the WAL flushed so far. Every commit acknowledged before this call ends at or
+// before it (a commit is flushed locally before it is acknowledged, whatever the standby did).
+std::string flushed_lsn(Tx& tx);
+
+// Where a read connection is, against the primary's flushed LSN taken just before. stale_s: 0
+// once the node has replayed up to that LSN (the primary, or a standby that has every commit
+// acknowledged before the read); else the time since the last transaction it replayed, which
+// bounds how old any commit it lacks can be.
 struct ReadPosition {
   bool standby = false;
-  bool streaming = false;
   double stale_s = 0;
 };
-ReadPosition read_position(Tx& tx);
+ReadPosition read_position(Tx& tx, const std::string& primary_lsn);
 
-// The primary's view (pg_stat_replication): its synchronous standbys, and the furthest one's
-// replay lag.
-struct StandbyView {
-  int sync_standbys = 0;
-  double lag_s = 0;
-};
-StandbyView standby_view(Tx& tx);
+// A read the standby cancelled because replay needed what it held (a recovery conflict).
+bool is_recovery_conflict(std::exception_ptr error);
 
 }  // namespace evoucher::store

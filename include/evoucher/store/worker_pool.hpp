@@ -31,6 +31,8 @@ class WorkerPool {
   // Finishes the queued jobs, then joins the workers.
   void stop();
   std::size_t queued() const;
+  const std::string& url() const { return url_; }
+  const ConnectionOptions& options() const { return options_; }
 
  private:
   void work();
