@@ -52,19 +52,8 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
   auto members = make_members(service, member_count);
 
   const auto deadline = Clock::now() + std::chrono::minutes(10);
-  Tally tally;
-  std::vector<std::vector<Call>> calls(threads);
-  std::atomic<int> running{threads};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < threads; ++t) {
-    std::vector<StreamMember*> mine;
-    for (int i = t; i < member_count; i += threads) mine.push_back(&members[static_cast<std::size_t>(i)]);
-    clients.emplace_back([&, t, mine] {
-      stream(service, mine, operations / threads, seed + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)],
-             tally, deadline);
-      --running;
-    });
-  }
+  StreamClients clients(service, members, threads, operations / threads, seed, deadline);
+  auto& tally = clients.tally;
   // The faults, spread over the stream: the k-th of F comes once about k/(F+1) of the calls are
   // judged, a random moment later, so that every fault lands while the clients are streaming.
   // Database stops fall among the kills at random.
@@ -78,8 +67,8 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
   for (std::size_t fault = 0; fault < stops.size(); ++fault) {
     const int due = static_cast<int>(static_cast<long long>(total_calls) * static_cast<long long>(fault + 1) /
                                      static_cast<long long>(stops.size() + 1));
-    while (tally.judged.load() < due && running.load() > 0) std::this_thread::sleep_for(milliseconds(5));
-    if (running.load() == 0) break;  // reported below: a fault that found no traffic does not count
+    while (tally.judged.load() < due && clients.running()) std::this_thread::sleep_for(milliseconds(5));
+    if (!clients.running()) break;  // reported below: a fault that found no traffic does not count
     std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(0, 100)(rng)));
     if (stops[fault]) {
       cluster.stop(/*immediate=*/true);
@@ -91,9 +80,9 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
       ++killed;
     }
   }
-  for (auto& c : clients) c.join();
+  clients.join();
 
-  const auto checked = check_stream(service, url, calls, members, deadline);
+  const auto checked = check_stream(service, url, clients.calls, members, deadline);
   const auto& [replays, replay_mismatches, balance_mismatches, total, payments, loads, cancellations, verify] = checked;
 
   std::cout << "crash test: " << total << " calls judged (" << tally.loads << " loads, " << tally.approved

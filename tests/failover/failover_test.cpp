@@ -229,18 +229,8 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
   auto members = make_members(service, 64);
 
   const auto deadline = Clock::now() + std::chrono::minutes(12);
-  Tally tally;
-  std::vector<std::vector<Call>> calls(threads);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < threads; ++t) {
-    std::vector<StreamMember*> mine;
-    for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += threads) mine.push_back(&members[i]);
-    clients.emplace_back([&, t, mine] {
-      stream(service, mine, 1 << 30, seed + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
-             deadline, &stop, milliseconds(20));
-    });
-  }
+  StreamClients clients(service, members, threads, 1 << 30, seed, deadline, milliseconds(20));
+  auto& tally = clients.tally;
   struct Fault {
     std::string node;
     bool whole_node;
@@ -281,14 +271,13 @@ TEST(Failover, PrimaryKillsLoseAndDoubleNothing) {
   } catch (const std::exception& e) {
     ADD_FAILURE() << e.what();
   }
-  stop = true;
-  for (auto& c : clients) c.join();
+  clients.stop();
   // Settled again: one synchronous standby, and nothing commits alone.
   EXPECT_TRUE(gauge_reaches(service, "evoucher_db_sync_standbys", 1));
   EXPECT_TRUE(gauge_reaches(service, "evoucher_db_commits_alone", 0));
   EXPECT_TRUE(gauge_reaches(service, "evoucher_db_replication_slots", 1));
 
-  const auto checked = check_stream(service, url, calls, members, deadline);
+  const auto checked = check_stream(service, url, clients.calls, members, deadline);
   std::cout << "failover test: " << checked.calls << " calls judged (" << tally.loads << " loads, " << tally.approved
             << " payments approved, " << tally.declined << " declined, " << tally.cancellations << " cancellations); "
             << checked.replay_mismatches << " replays differed; " << tally.unexpected << " answers off the model; "
@@ -622,26 +611,15 @@ TEST(Failover, RestoreToATimeHoldsWhatWasAnsweredBeforeItAndNothingAfter) {
   EXPECT_TRUE(gauge_reaches(service, "evoucher_backup_last_success_timestamp_seconds", stopped));
 
   // Four clients stream; T falls in the middle, with calls in flight.
-  constexpr int kThreads = 4;
-  Tally tally;
-  std::vector<std::vector<Call>> calls(kThreads);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < kThreads; ++t) {
-    std::vector<StreamMember*> mine;
-    for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += kThreads) mine.push_back(&members[i]);
-    clients.emplace_back([&, t, mine] {
-      stream(service, mine, 1 << 30, 4242u + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
-             deadline, &stop, milliseconds(5));
-    });
-  }
+  StreamClients clients(service, members, 4, 1 << 30, 4242u, deadline, milliseconds(5));
+  auto& tally = clients.tally;
+  const auto& calls = clients.calls;
   while (tally.judged.load() < 200 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
   const auto t_steady = Clock::now();
   const std::string target = utc_text(std::chrono::system_clock::now());
   const int at_target = tally.judged.load();
   while (tally.judged.load() < at_target + 200 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
-  stop = true;
-  for (auto& c : clients) c.join();
+  clients.stop();
   for (const auto& p : tally.problems) ADD_FAILURE() << p;
 
   // WAL past T reaches the repository (a switch, waited for), then the restore.

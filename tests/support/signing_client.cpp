@@ -177,6 +177,28 @@ void stream(RestartingServe& service, std::vector<StreamMember*> members, int op
   }
 }
 
+StreamClients::StreamClients(RestartingServe& service, std::vector<StreamMember>& members, int threads,
+                             int operations, unsigned seed, StreamClock::time_point deadline,
+                             std::chrono::milliseconds pause)
+    : calls(static_cast<std::size_t>(threads)), running_(threads) {
+  for (int t = 0; t < threads; ++t) {
+    std::vector<StreamMember*> mine;
+    for (std::size_t i = static_cast<std::size_t>(t); i < members.size(); i += static_cast<std::size_t>(threads))
+      mine.push_back(&members[i]);
+    threads_.emplace_back([this, &service, t, mine, operations, seed, deadline, pause] {
+      stream(service, mine, operations, seed + static_cast<unsigned>(t), calls[static_cast<std::size_t>(t)], tally,
+             deadline, &stop_, pause);
+      --running_;
+    });
+  }
+}
+
+void StreamClients::join() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
 std::vector<StreamMember> make_members(RestartingServe& service, int count) {
   // Half in each district, each paying at a merchant of its own district
   // without a benefit on the price.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/http_client.hpp"
@@ -71,6 +72,33 @@ std::vector<StreamMember> make_members(RestartingServe& service, int count);
 void stream(RestartingServe& service, std::vector<StreamMember*> members, int operations, unsigned seed,
             std::vector<Call>& calls, Tally& tally, StreamClock::time_point deadline,
             const std::atomic<bool>* stop = nullptr, std::chrono::milliseconds pause = {});
+
+// Client threads streaming at once, each with its own members (thread t takes every threads-th
+// member from member t) and seed (seed + t), each making up to `operations` calls.
+class StreamClients {
+ public:
+  StreamClients(RestartingServe& service, std::vector<StreamMember>& members, int threads, int operations,
+                unsigned seed, StreamClock::time_point deadline, std::chrono::milliseconds pause = {});
+  ~StreamClients() { join(); }
+  StreamClients(const StreamClients&) = delete;
+  StreamClients& operator=(const StreamClients&) = delete;
+  // Asks the clients to end after their calls in flight, and waits for them.
+  void stop() {
+    stop_ = true;
+    join();
+  }
+  // Waits until every client has made its calls (or stopped).
+  void join();
+  bool running() const { return running_.load() > 0; }
+
+  Tally tally;
+  std::vector<std::vector<Call>> calls;  // a list a client
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> running_{0};
+  std::vector<std::thread> threads_;
+};
 
 // Every call replayed, the ledger and the members' cash read back, and
 // `evoucher verify` run.
