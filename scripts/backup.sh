@@ -108,6 +108,11 @@ MSG
     done
     echo "backup: the restored cluster did not promote; its log ends:" >&2
     tail -n 5 "$(ls -t "$pgdata"/log/* 2>/dev/null | head -1 || echo "$pgdata/restore.log")" >&2
+    cat >&2 <<MSG
+"recovery ended before configured recovery target was reached": the archive ends before $target.
+The WAL written since is archived within archive_timeout (a minute); \`evoucher-backup check\` on
+the primary archives it now. Remove $pgdata, and restore again.
+MSG
     exit 1
     ;;
   info) backrest info ;;

@@ -13,6 +13,8 @@
 #                                       kill NODE's postmaster (its keeper restarts it), or the
 #                                       whole node: keeper and postmaster, as a lost machine
 #   scripts/formation.sh rejoin DIR NODE  start a killed node's keeper: it rejoins as a standby
+#   scripts/formation.sh replace DIR NODE a node lost with its disk: dropped from the monitor, and
+#                                       built again empty, as a standby copied from the primary
 #   scripts/formation.sh switchover DIR pg_autoctl perform switchover
 #   scripts/formation.sh backup DIR take full|diff|incr / restore TIME PGDATA [PORT] / info
 #                                       scripts/backup.sh on the formation's pgBackRest repository
@@ -25,7 +27,7 @@
 # (docs/ha-runbook.md sets up real machines).
 set -euo pipefail
 
-command=${1:?usage: formation.sh start|url|state|primary|wait|kill|rejoin|switchover|backup|stop DIR}
+command=${1:?usage: formation.sh start|url|state|primary|wait|kill|rejoin|replace|switchover|backup|stop DIR}
 dir=${2:?the directory of the formation}
 base_port=${EVOUCHER_HA_PORT:-6540}
 bindir=/usr/lib/postgresql/15/bin
@@ -55,6 +57,7 @@ chmod 700 "$dir"
 # The postgres user may not enter the caller's directory (a checkout under /root, a mktemp -d):
 # every command runs from the formation's own.
 self=$(readlink -f "$0")
+caller_dir=$PWD
 cd "$dir"
 
 # pg_autoctl keeps its configuration, state and pid files under XDG directories: ours, per formation.
@@ -97,9 +100,10 @@ settled() {
 }
 
 node1_single() { [[ $(states) == *"node1=single "* ]]; }
-checkpoint_until_standby() {
-  sql node1 CHECKPOINT >/dev/null 2>&1 || true
-  [[ $(states) == *node2=secondary* ]]
+checkpoint_until_standby() {  # checkpoint_until_standby NODE: on the primary, until NODE is secondary
+  local primary; primary=$("$self" primary "$dir")
+  [[ -n $primary ]] && sql "$primary" CHECKPOINT >/dev/null 2>&1 || true
+  [[ $(states) == *"$1=secondary "* ]]
 }
 
 # Settings of the primary, which the standby's base backup copies (postgresql.auto.conf). A base
@@ -157,6 +161,19 @@ CONF
 # As the caller: the postgres user may not read the checkout. backup.sh runs pgbackrest as postgres.
 backup() { PGBACKREST_CONFIG="$(backrest_conf)" "$(dirname "$self")/backup.sh" "$@"; }
 
+# A data node registered with the monitor, its keeper started: the first is primary, a later one
+# copies the primary (pg_basebackup).
+create_node() {
+  pg pg_autoctl create postgres --pgdata "$dir/$1" --pgport "$(port_of "$1")" --pghost "$dir/sockets" \
+    --hostname 127.0.0.1 --listen 127.0.0.1 --name "$1" --username evoucher --dbname evoucher \
+    --monitor "$(monitor_uri)" --auth trust --no-ssl >>"$dir/create.log" 2>&1
+  if [[ ${EVOUCHER_HA_FAST:-1} == 1 ]]; then
+    pg pg_autoctl config set --pgdata "$dir/$1" timeout.network_partition_timeout 4 >/dev/null
+    pg pg_autoctl config set --pgdata "$dir/$1" timeout.prepare_promotion_walreceiver 2 >/dev/null
+  fi
+  run_keeper "$1"
+}
+
 create() {
   mkdir -p "$dir/sockets" "$dir/run" "$dir/config" "$dir/share" "$dir/log"
   write_backrest_conf
@@ -186,14 +203,7 @@ create() {
       own_initdb node1
       printf "archive_mode = on\narchive_timeout = 60s\n" >>"$dir/node1/postgresql.conf"
     fi
-    pg pg_autoctl create postgres --pgdata "$dir/$node" --pgport "$(port_of "$node")" --pghost "$dir/sockets" \
-      --hostname 127.0.0.1 --listen 127.0.0.1 --name "$node" --username evoucher --dbname evoucher \
-      --monitor "$(monitor_uri)" --auth trust --no-ssl >>"$dir/create.log" 2>&1
-    if [[ ${EVOUCHER_HA_FAST:-1} == 1 ]]; then
-      pg pg_autoctl config set --pgdata "$dir/$node" timeout.network_partition_timeout 4 >/dev/null
-      pg pg_autoctl config set --pgdata "$dir/$node" timeout.prepare_promotion_walreceiver 2 >/dev/null
-    fi
-    run_keeper "$node"
+    create_node "$node"
     if [[ $node == node1 ]]; then
       wait_for 60 sql node1 "SELECT 1" >/dev/null 2>&1
       tune_node node1
@@ -203,7 +213,7 @@ create() {
       start_archiving
     else
       # The standby's base backup waits for a checkpoint: ask for it at once, until it is taken.
-      wait_for 180 checkpoint_until_standby
+      wait_for 180 checkpoint_until_standby node2
       printf "pg2-path=%s\npg2-port=%s\npg2-socket-path=%s\n" "$dir/node2" "$(port_of node2)" "$dir/sockets" \
         >>"$(backrest_conf)"
     fi
@@ -245,11 +255,34 @@ case $command in
     run_keeper "${3:?which node}"
     echo "$(date +%T.%3N) rejoined ${3}" >>"$dir/log/commands.log"
     ;;
+  replace)
+    # NODE's machine is lost with its disk: the monitor forgets it, and a new node of that name,
+    # on an empty disk, copies the primary and becomes its standby (runbook, section 6).
+    node=${3:?which node}
+    "$self" kill "$dir" "$node" node
+    pg pg_autoctl drop node --monitor "$(monitor_uri)" --formation default --name "$node" --force \
+      >>"$dir/log/commands.log" 2>&1
+    wait_for 60 bash -c "! '$self' state '$dir' | grep -q '^ *$node '" ||
+      { echo "formation: the monitor still lists $node" >&2; exit 1; }
+    rm -rf "${dir:?}/$node" "$dir/config/pg_autoctl$dir/$node" "$dir/share/pg_autoctl$dir/$node" "$dir/run/pg_autoctl$dir/$node"
+    create_node "$node"
+    wait_for 180 checkpoint_until_standby "$node" || { state_table >&2; exit 1; }
+    echo "$(date +%T.%3N) replaced ${node}" >>"$dir/log/commands.log"
+    ;;
   switchover) pg pg_autoctl perform switchover --pgdata "$dir/monitor" ;;
   # backup DIR take full|diff|incr, restore TIME PGDATA [PORT], info: scripts/backup.sh on the
   # formation's repository; take records the backup through the service's URL. A restore goes into
   # a directory under DIR (the postgres user must reach it), and stop stops it too.
-  backup) EVOUCHER_DATABASE_URL=${EVOUCHER_DATABASE_URL:-$("$self" url "$dir")} backup "${@:3}" ;;
+  backup)
+    # A restore reaches what is archived: the WAL written since the last switch is archived first.
+    args=("${@:3}")
+    if [[ ${3:-} == restore ]]; then
+      backup check >/dev/null 2>&1 || echo "formation: could not archive the latest WAL; the restore reaches what is archived" >&2
+      # The new directory, as the caller named it.
+      [[ -n ${5:-} ]] && args[2]=$(cd "$caller_dir" && realpath -m -- "$5")
+    fi
+    EVOUCHER_DATABASE_URL=${EVOUCHER_DATABASE_URL:-$("$self" url "$dir")} backup "${args[@]}"
+    ;;
   stop)
     for copy in "$dir"/*/postmaster.pid; do  # restored copies
       copy=$(dirname "$copy")
