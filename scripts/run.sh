@@ -29,6 +29,7 @@ if [[ ${EVOUCHER_HA:-0} == 1 ]]; then
   scripts/formation.sh state var/ha                the monitor's view
   scripts/formation.sh kill var/ha node1 node      lose node1 (if primary), watch the standby take over
   scripts/formation.sh rejoin var/ha node1         bring it back as the standby
+  scripts/formation.sh replace var/ha node1        or build it again, empty, as a lost disk
   scripts/formation.sh backup var/ha take diff     a backup (pgBackRest; WAL is archived all along)
   scripts/formation.sh backup var/ha restore '2026-12-07 14:05:00+09' var/ha/copy 6549
                                                    the ledger as it was then, in a new cluster on port 6549
