@@ -200,27 +200,14 @@ void Service::read_next(store::Connection& primary, store::WorkerPool& pool, Rea
   if (!gate_->standby_possible) {
     const store::ReadPosition here;
     if (&pool == &reads_) return work(primary, here, with_read_headers(std::move(reply), here));
-    auto shared_work = std::make_shared<ReadWork>(std::move(work));
-    return run_on(
-        pool, [shared_work, here](store::Connection& c, Reply a) { (*shared_work)(c, here, with_read_headers(std::move(a), here)); },
-        std::move(reply), answers);
+    return read_on(pool, here, std::move(work), std::move(reply), answers);
   }
-  std::string lsn;
-  {
-    store::Tx tx(primary);
-    lsn = store::flushed_lsn(tx);
-  }
-  read_after(gate_, pool, std::move(lsn), std::move(work), std::move(reply), answers, fallback_of(pool));
+  read_after(gate_, pool, flushed_lsn(primary), std::move(work), std::move(reply), answers, fallback_of(pool));
 }
 
 void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers) {
+  if (!gate_->standby_possible) return read_on(pool, store::ReadPosition{}, std::move(work), std::move(reply), answers);
   auto shared_work = std::make_shared<ReadWork>(std::move(work));
-  if (!gate_->standby_possible) {
-    const store::ReadPosition here;
-    return run_on(
-        pool, [shared_work, here](store::Connection& c, Reply a) { (*shared_work)(c, here, with_read_headers(std::move(a), here)); },
-        std::move(reply), answers);
-  }
   run_on(
       db_,
       [this, &pool, shared_work, answers](store::Connection& primary, Reply answer) {
@@ -228,17 +215,6 @@ void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobA
       },
       std::move(reply), answers);
 }
-
-namespace {
-void warn_figures(const char* what, std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::warn("reading the {} for /metrics: {}", what, store::redacted(e.what()));
-  } catch (...) {
-  }
-}
-}  // namespace
 
 // Replication's figures on the primary, then the business figures where reads go.
 void Service::refresh_figures() {
@@ -254,13 +230,8 @@ void Service::refresh_figures() {
       figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now, at);
     };
     if (!gate->standby_possible) return read(c, store::ReadPosition{});
-    std::string lsn;
-    {
-      store::Tx tx(c);
-      lsn = store::flushed_lsn(tx);
-    }
     read_after(
-        gate, reads, std::move(lsn),
+        gate, reads, flushed_lsn(c),
         [read](store::Connection& r, const store::ReadPosition& at, Reply done) {
           read(r, at);
           done(Response{});
@@ -270,7 +241,14 @@ void Service::refresh_figures() {
         },
         {}, Fallback::hop);
   };
-  job.fail = [](std::exception_ptr error) { warn_figures("figures", error); };
+  job.fail = [](std::exception_ptr error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::warn("reading the figures for /metrics: {}", store::redacted(e.what()));
+    } catch (...) {
+    }
+  };
   db_.submit(std::move(job));
 }
 

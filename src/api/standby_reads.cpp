@@ -19,13 +19,23 @@ void on_primary(const std::shared_ptr<const ReadGate>& gate, const std::shared_p
     store::Connection own(gate->primary.url(), gate->primary.options());
     return (*work)(own, primary, with_read_headers(std::move(reply), primary));
   }
-  run_on(
-      gate->primary,
-      [work, primary](store::Connection& p, Reply a) { (*work)(p, primary, with_read_headers(std::move(a), primary)); },
-      std::move(reply), answers);
+  read_on(gate->primary, primary, *work, std::move(reply), answers);
 }
 
 }  // namespace
+
+void read_on(store::WorkerPool& pool, const store::ReadPosition& at, Service::ReadWork work, Reply reply,
+             JobAnswers answers) {
+  auto shared_work = std::make_shared<Service::ReadWork>(std::move(work));
+  run_on(
+      pool, [shared_work, at](store::Connection& c, Reply a) { (*shared_work)(c, at, with_read_headers(std::move(a), at)); },
+      std::move(reply), answers);
+}
+
+std::string flushed_lsn(store::Connection& primary) {
+  store::Tx tx(primary);
+  return store::flushed_lsn(tx);
+}
 
 Reply with_read_headers(Reply reply, const store::ReadPosition& at) {
   return [reply = std::move(reply), at](Response r) {

@@ -26,6 +26,13 @@ enum class Fallback { hop, own_connection };
 // export's own read (nearer the rows) wins over the route's.
 Reply with_read_headers(Reply reply, const store::ReadPosition& at);
 
+// Runs `work` on one of `pool`'s workers, its answer headed as read at `at`.
+void read_on(store::WorkerPool& pool, const store::ReadPosition& at, Service::ReadWork work, Reply reply,
+             JobAnswers answers);
+
+// On a primary connection: the WAL flushed so far (store::flushed_lsn, in a transaction of its own).
+std::string flushed_lsn(store::Connection& primary);
+
 // Runs `work` on one of `pool`'s workers, after `primary_lsn` was read on the primary: there if the
 // connection is on the primary or on a standby at most gate.max_stale_s behind that LSN, else on
 // the primary. A read the standby cancels (a recovery conflict) answers 503.
