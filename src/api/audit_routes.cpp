@@ -1,6 +1,7 @@
 // The audit trail, read back: GET /v1/audit?from=D1&to=D2[&district=C][&after=CURSOR][&limit=N].
 // Dates are Seoul business dates, both included. A district admin reads only its own district.
 #include "endpoints.hpp"
+#include "evoucher/ops/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -22,8 +23,7 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   q.district = page.district;
   q.after = page.after;
   q.limit = page.limit;
-  store::Tx tx(c);
-  auto rows = store::audit_entries(tx, q);
+  auto rows = ops::audit_entries(c, q);
   const bool more = static_cast<int>(rows.size()) > q.limit;
   if (more) rows.resize(static_cast<std::size_t>(q.limit));
   json entries = json::array();

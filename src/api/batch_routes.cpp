@@ -6,10 +6,9 @@
 #include "evoucher/engine/forecast.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/ops/expiry.hpp"
-#include "evoucher/store/batch.hpp"
-#include "evoucher/store/districts.hpp"
-#include "evoucher/store/ledger.hpp"
-#include "evoucher/store/reports.hpp"
+#include "evoucher/ops/parties.hpp"
+#include "evoucher/ops/pools.hpp"
+#include "evoucher/ops/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -76,12 +75,6 @@ bool may_write_pool(const Principal& who, const std::string& source) {
   return district.empty() ? who.role == Role::city_admin : may_write(who, district);
 }
 
-// Pool keys live with the district that owns the pool; the city's pools with the `city` district.
-std::string pool_key_district(const std::string& source) {
-  const auto district = pool_district(source);
-  return district.empty() ? "city" : district;
-}
-
 Response post_pool(store::Connection& c, const Request& request, const PathParams&, const Principal& who) {
   json doc;
   auto f = Fields::parse(request.body, doc);
@@ -98,24 +91,19 @@ Response post_pool(store::Connection& c, const Request& request, const PathParam
   const auto key = idempotency_header(request, detail);
   if (!key) return invalid(detail);
   if (!may_write_pool(who, source)) return forbidden("create " + source + " pools");
-  store::Tx tx(c);
-  if (!district.empty() && !store::find_district(tx, district))
-    return invalid("field 'source': no district " + district);
-  const auto key_district = pool_key_district(source);
-  const auto& stored_key = *key;
-  if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
-    return *earlier;
-  const auto made = store::create_pool(tx, source, start, end, budget);
-  const auto answer =
-      made.created
-          ? json_answer(201, pool_json(*made.created))
-          : problem(ErrorCode::already_exists, "pool " + std::to_string(made.overlapping->id) + " of " + source +
-                                                   " already covers " + made.overlapping->period_start + " to " +
-                                                   made.overlapping->period_end + ", which overlaps " + start +
-                                                   " to " + end);
-  store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
-  const auto resource = made.created ? "pool:" + std::to_string(made.created->id) : "pool:" + source;
-  return commit_audited(tx, audit_entry(request, who, key_district, resource), answer);
+  const auto key_district = ops::pool_key_district(source);
+  ops::AdminWrite write{audit_entry(request, who, key_district), ops::AdminKey{key_district, *key, request_hash(request)}};
+  return from_result(ops::create_pool(c, {source, start, end, budget, write, [&](const ops::PoolCreation& p) {
+                                            if (p.unknown_source) return to_answer(invalid(*p.unknown_source));
+                                            const auto& made = p.made;
+                                            if (made.created) return to_answer(json_answer(201, pool_json(*made.created)));
+                                            return to_answer(problem(
+                                                ErrorCode::already_exists,
+                                                "pool " + std::to_string(made.overlapping->id) + " of " + source +
+                                                    " already covers " + made.overlapping->period_start + " to " +
+                                                    made.overlapping->period_end + ", which overlaps " + start +
+                                                    " to " + end));
+                                          }}));
 }
 
 Response post_top_up(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
@@ -130,23 +118,24 @@ Response post_top_up(store::Connection& c, const Request& request, const PathPar
   const auto parsed = positive_integer(text, std::numeric_limits<std::int64_t>::max());
   if (!parsed) return problem(ErrorCode::not_found, "no pool " + text);
   const std::int64_t id = *parsed;
-  store::Tx tx(c);
-  const auto pool = store::find_pool(tx, id, /*lock=*/true);
-  if (!pool || !may_see_pool(who, *pool)) return problem(ErrorCode::not_found, "no pool " + text);
-  if (!may_write_pool(who, pool->source)) return forbidden("top up " + pool->source + " pools");
-  const auto key_district = pool_key_district(pool->source);
-  const auto& stored_key = *key;
-  if (auto earlier = earlier_answer(store::claim_key(tx, key_district, stored_key, request_hash(request))))
-    return *earlier;
-  const auto answer = json_answer(201, pool_json(store::top_up_pool(tx, id, amount)));
-  store::record_answer(tx, key_district, stored_key, answer.status, answer.body);
-  return commit_audited(tx, audit_entry(request, who, key_district, "pool:" + text), answer);
+  ops::TopUpPool command;
+  command.pool = id;
+  command.pool_ref = text;
+  command.amount = amount;
+  command.may_see = [&who](const store::Pool& p) { return may_see_pool(who, p); };
+  command.may_write = [&who](const store::Pool& p) { return may_write_pool(who, p.source); };
+  command.write = {audit_entry(request, who, ""), ops::AdminKey{"", *key, request_hash(request)}};
+  command.render = [](const ops::TopUp& t) {
+    if (t.not_found) return to_answer(problem(ErrorCode::not_found, *t.not_found));
+    if (t.forbidden) return to_answer(forbidden(*t.forbidden));
+    return to_answer(json_answer(201, pool_json(*t.pool)));
+  };
+  return from_result(ops::top_up_pool(c, command));
 }
 
 Response get_pools(store::Connection& c, const Request&, const PathParams&, const Principal& who) {
-  store::Tx tx(c);
   json list = json::array();
-  for (const auto& p : store::list_pools(tx)) {
+  for (const auto& p : ops::pools(c)) {
     if (may_see_pool(who, p)) list.push_back(pool_json(p));
   }
   return json_answer(200, {{"pools", list}});
@@ -157,12 +146,12 @@ Response get_pools(store::Connection& c, const Request&, const PathParams&, cons
 Response get_burn_down(store::Connection& c, const Request&, const PathParams& params, const Principal& who) {
   const auto id = positive_integer(params.at("id"), std::numeric_limits<std::int64_t>::max());
   if (!id) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
-  store::Tx tx(c);
-  const auto pool = store::find_pool(tx, *id);
-  if (!pool || !may_see_pool(who, *pool)) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
+  const auto burn = ops::burn_down(c, *id);
+  if (!burn || !may_see_pool(who, burn->pool)) return problem(ErrorCode::not_found, "no pool " + params.at("id"));
+  const auto* pool = &burn->pool;
   std::vector<engine::PoolDay> days;
   json history = json::array();
-  for (const auto& d : store::pool_history(tx, *id)) {
+  for (const auto& d : burn->days) {
     days.push_back({parse_date(d.business_date).value(), d.remaining});
     history.push_back({{"business_date", d.business_date}, {"remaining", d.remaining.value()}});
   }
@@ -192,9 +181,8 @@ Response get_batch_days(store::Connection& c, const Request& request, const Path
   if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
   const auto district = std::get<Listing>(listing).district;
   const auto last_closed = format_date(seoul_yesterday(now_utc()));
-  store::Tx tx(c);
   json list = json::array();
-  for (const auto& d : store::batch_days(tx, district, format_date(days->first), format_date(days->second), last_closed)) {
+  for (const auto& d : ops::batch_days(c, district, format_date(days->first), format_date(days->second), last_closed)) {
     json day = {{"district", d.district},
                 {"business_date", d.business_date},
                 {"status", store::to_string(d.status)},
@@ -208,26 +196,17 @@ Response get_batch_days(store::Connection& c, const Request& request, const Path
   return json_answer(200, {{"days", list}});
 }
 
-// A batch run's admin call: where its answer is stored, and its audit row.
-struct StoredRun {
-  std::string district, key, hash;
-  store::AuditEntry audit;
-};
-
 // Runs `run` on the batch pool, on a connection with the command line's timeouts, and stores
 // its answer (a refusal too) under the key with its audit row, unless another call stored one
 // first.
-void run_stored(store::WorkerPool& batches, StoredRun stored, Reply reply,
+void run_stored(store::WorkerPool& batches, ops::AdminWrite write, std::string resource, Reply reply,
                 std::function<Response(store::Connection&)> run) {
   run_on(
       batches,
-      [stored = std::move(stored), run = std::move(run)](store::Connection& bc, Reply answer_with) {
+      [write = std::move(write), resource = std::move(resource), run = std::move(run)](store::Connection& bc,
+                                                                                       Reply answer_with) {
         const auto answer = run(bc);
-        store::Tx tx(bc);
-        if (store::claim_key(tx, stored.district, stored.key, stored.hash).state == store::KeyState::fresh) {
-          store::record_answer(tx, stored.district, stored.key, answer.status, answer.body);
-          commit_audited(tx, stored.audit, answer);
-        }
+        ops::record_once(bc, write, resource, to_answer(answer));
         answer_with(answer);
       },
       std::move(reply),
@@ -261,17 +240,12 @@ void add_batch_routes(Service& service) {
     if (auto p = f.problem()) return reply(invalid(*p));
     if (!key) return reply(invalid(detail));
     if (!may_write(who, district)) return reply(forbidden("run the batch of " + district));
-    const auto hash = request_hash(request);
-    {
-      store::Tx tx(c);
-      if (!store::find_district(tx, district)) return reply(problem(ErrorCode::not_found, "no district " + district));
-      // A replay answers as before; the batch itself is idempotent by district and date.
-      if (auto earlier = earlier_answer(store::claim_key(tx, district, *key, hash)))
-        return reply(std::move(*earlier));
-    }
+    const ops::AdminWrite write{audit_entry(request, who, district), ops::AdminKey{district, *key, request_hash(request)}};
+    if (!ops::find_district(c, district)) return reply(problem(ErrorCode::not_found, "no district " + district));
+    // A replay answers as before; the batch itself is idempotent by district and date.
+    if (auto replay = ops::earlier(c, *write.key)) return reply(from_result(*replay));
     // The run commits in chunks; its audit row is written with its stored answer, when it ends.
-    auto audit = audit_entry(request, who, district, "batch:" + district + "/" + date);
-    run_stored(batches, {district, *key, hash, audit}, std::move(reply), [chunk, district, date](store::Connection& bc) {
+    run_stored(batches, write, "batch:" + district + "/" + date, std::move(reply), [chunk, district, date](store::Connection& bc) {
       const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
       return outcome.refusal == ops::BatchRefusal::date_not_closed ? problem(ErrorCode::date_not_closed, outcome.detail)
                                                                    : json_response(200, outcome.run.report);
@@ -290,14 +264,9 @@ void add_batch_routes(Service& service) {
     if (auto p = f.problem()) return reply(invalid(*p));
     if (!key) return reply(invalid(detail));
     if (who.role != Role::city_admin) return reply(forbidden("run the expiry batch"));
-    const auto hash = request_hash(request);
-    {
-      store::Tx tx(c);
-      if (auto earlier = earlier_answer(store::claim_key(tx, "city", *key, hash)))
-        return reply(std::move(*earlier));
-    }
-    run_stored(batches, {"city", *key, hash, audit_entry(request, who, "city", "expiry:" + date)},
-               std::move(reply), [chunk, date](store::Connection& bc) {
+    const ops::AdminWrite write{audit_entry(request, who, "city"), ops::AdminKey{"city", *key, request_hash(request)}};
+    if (auto replay = ops::earlier(c, *write.key)) return reply(from_result(*replay));
+    run_stored(batches, write, "expiry:" + date, std::move(reply), [chunk, date](store::Connection& bc) {
                  const auto outcome = ops::run_expiry(bc, date, now_utc(), chunk);
                  return outcome.date_not_closed ? problem(ErrorCode::date_not_closed, *outcome.date_not_closed)
                                                 : json_response(200, outcome.report);
@@ -309,8 +278,7 @@ void add_batch_routes(Service& service) {
     const auto& district = params.at("district");
     const auto& date = params.at("date");
     if (!is_district_code(district) || !parse_date(date)) return problem(ErrorCode::not_found, "no such batch");
-    store::Tx tx(c);
-    const auto report = may_read(who, district) ? store::batch_report(tx, district, date) : std::nullopt;
+    const auto report = may_read(who, district) ? ops::batch_report(c, district, date) : std::nullopt;
     if (!report) return problem(ErrorCode::not_found, "no completed batch for " + district + " on " + date);
     // While a further run posts late payments, the last completed run's report stands.
     return json_response(200, *report);
@@ -322,14 +290,12 @@ void add_batch_routes(Service& service) {
     if (!query || !query->count("district") || query->size() != 1)
       return invalid("query parameter 'district' is required, and nothing else");
     const auto& district = query->at("district");
-    store::Tx tx(c);
-    if (!may_read(who, district) || !store::find_district(tx, district))
-      return problem(ErrorCode::not_found, "no district " + district);
-    const auto tb = store::trial_balance(tx, district);
+    const auto tb = may_read(who, district) ? ops::trial_balance(c, district) : std::nullopt;
+    if (!tb) return problem(ErrorCode::not_found, "no district " + district);
     return json_answer(200, {{"district", district},
-                             {"debits", tb.debits.value()},
-                             {"credits", tb.credits.value()},
-                             {"balanced", tb.debits == tb.credits}});
+                             {"debits", tb->debits.value()},
+                             {"credits", tb->credits.value()},
+                             {"balanced", tb->debits == tb->credits}});
   });
 
   service.admin_route("GET", "/v1/districts/{code}/summary", [](store::Connection& c, const Request& request,
@@ -348,10 +314,9 @@ void add_batch_routes(Service& service) {
     const auto& to = query->at("to");
     if (to < from) return invalid("query parameter 'to' must not be before 'from'");
     const auto& district = params.at("code");
-    store::Tx tx(c);
-    if (!may_read(who, district) || !store::find_district(tx, district))
-      return problem(ErrorCode::not_found, "no district " + district);
-    const auto s = store::district_summary(tx, district, from, to);
+    const auto found = may_read(who, district) ? ops::district_summary(c, district, from, to) : std::nullopt;
+    if (!found) return problem(ErrorCode::not_found, "no district " + district);
+    const auto& s = *found;
     const json summary = {{"district", district},
               {"from", from},
               {"to", to},

@@ -51,7 +51,7 @@ bool CsvExport::more() { return buffer_.size() < kChunkBytes || send(); }
 bool CsvExport::close() { return buffer_.empty() || send(); }
 
 void stream_csv(Service& service, std::string filename, std::initializer_list<std::string_view> header,
-                std::function<void(store::Tx&, CsvExport&)> rows, Reply reply) {
+                std::function<void(store::Connection&, CsvExport&)> rows, Reply reply) {
   std::string first(kUtf8Bom);
   append_csv_header(first, header);
   service.run_read(
@@ -70,9 +70,7 @@ void stream_csv(Service& service, std::string filename, std::initializer_list<st
         });
         out.buffer() = first;
         try {
-          store::Tx tx(c);
-          store::read_only_snapshot(tx);
-          rows(tx, out);
+          rows(c, out);
           out.close();
           body->finish(true);
         } catch (const std::exception& e) {

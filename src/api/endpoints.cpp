@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "evoucher/crypto.hpp"
-#include "evoucher/store/ledger.hpp"
 
 namespace evoucher::api {
 
@@ -54,14 +53,6 @@ std::string request_hash(const Request& request) {
   return sha256_hex(request.method + " " + target + "\n" + request.body);
 }
 
-std::optional<Response> earlier_answer(const store::KeyClaim& claim) {
-  if (claim.state == store::KeyState::replay) return json_response(claim.status, claim.answer);
-  if (claim.state == store::KeyState::reused)
-    return problem(ErrorCode::idempotency_key_reused,
-                   "this key was already used with a different request; use a new key for a new request");
-  return std::nullopt;
-}
-
 ops::Answer to_answer(const Response& response) { return {response.status, response.body}; }
 
 Response from_result(const ops::Result& result) {
@@ -96,14 +87,8 @@ void submit_command(ops::GroupWriter& writer, ops::Command command, Reply reply)
 
 }  // namespace evoucher::api
 
-#include "evoucher/engine/chart_of_accounts.hpp"
 
 namespace evoucher::api {
-engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member) {
-  return {store::balance(tx, district, accounts::member_cash(member)).value_or(Won(0)),
-          store::balance(tx, district, accounts::member_points(member)).value_or(Won(0))};
-}
-
 std::optional<std::map<std::string, std::string>> read_query(const Request& request,
                                                              std::initializer_list<const char*> allowed,
                                                              std::string& problem_detail) {
@@ -123,18 +108,10 @@ std::optional<std::map<std::string, std::string>> read_query(const Request& requ
   return query;
 }
 
-store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district,
-                              std::string resource) {
+store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district) {
   // A token made before tokens had names is named by its role.
   std::string name = who.name.empty() ? std::string("unnamed ") + to_string(who.role) : who.name;
-  return {std::move(name), to_string(who.role), std::move(district), request.method, request.path, std::move(resource), 0};
-}
-
-Response commit_audited(store::Tx& tx, store::AuditEntry entry, Response answer) {
-  entry.status = answer.status;
-  store::record_audit(tx, {std::move(entry)});
-  tx.commit();
-  return answer;
+  return {std::move(name), to_string(who.role), std::move(district), request.method, request.path, "", 0};
 }
 
 std::optional<std::int64_t> positive_integer(const std::string& text, std::int64_t max) {

@@ -15,7 +15,6 @@
 #include "evoucher/ops/commands.hpp"
 #include "evoucher/store/audit.hpp"
 #include "evoucher/store/connection.hpp"
-#include "evoucher/store/ledger.hpp"
 
 namespace evoucher::api {
 
@@ -39,8 +38,6 @@ using ops::operation_ref;
 using ops::OperationRef;
 std::optional<OperationRef> parse_operation_ref(const char* prefix, const std::string& text);
 
-// The answer a claimed key already has: the stored one on a replay, 409 on reuse; none when fresh.
-std::optional<Response> earlier_answer(const store::KeyClaim& claim);
 // The Idempotency-Key header as a key for `scope`, or the 400 problem for a bad or missing one.
 std::optional<std::string> idempotency_header(const Request& request, std::string& problem_detail);
 std::string request_hash(const Request& request);
@@ -57,12 +54,8 @@ void submit_command(ops::GroupWriter& writer, ops::Command command, Reply reply)
 
 #include "evoucher/engine/payment.hpp"
 #include "evoucher/engine/policy.hpp"
-#include "evoucher/store/parties.hpp"
 
 namespace evoucher::api {
-
-// A member's cash and points, from the ledger.
-engine::Balances member_balances(store::Tx& tx, const std::string& district, const std::string& member);
 
 // The query string, with only the allowed parameters; otherwise the 400 problem's detail.
 std::optional<std::map<std::string, std::string>> read_query(const Request& request,
@@ -115,10 +108,10 @@ class CsvExport {
   std::string buffer_;
 };
 // Answers a CSV file streamed from an export worker: the BOM and the header, then what `rows`
-// writes, a page at a time, inside one read-only snapshot. A failure before the first chunk is
+// writes (an ops export: a page at a time, inside one read-only snapshot). A failure before the first chunk is
 // answered 503 or 500; one after it cuts the body short.
 void stream_csv(Service& service, std::string filename, std::initializer_list<std::string_view> header,
-                std::function<void(store::Tx&, CsvExport&)> rows, Reply reply);
+                std::function<void(store::Connection&, CsvExport&)> rows, Reply reply);
 // One JSON page of rows fetched limit + 1 at a time (the extra one tells that more follow): the
 // items, and the next page's cursor (null on the last page).
 template <typename Row, typename ToJson, typename CursorOf>
@@ -130,34 +123,20 @@ std::pair<nlohmann::json, nlohmann::json> json_page(std::vector<Row> rows, int l
   return {items, more && !rows.empty() ? nlohmann::json(cursor_of(rows.back())) : nlohmann::json(nullptr)};
 }
 
-// Rows an export reads per page.
-inline constexpr std::size_t kExportPage = 1000;
-// Writes every page that fetch(kExportPage) gives (at most kExportPage + 1 rows each, the last
-// one telling that more follow), calling advance(last row written) between pages.
-template <typename Fetch, typename Write, typename Advance>
-void export_pages(CsvExport& out, Fetch fetch, Write write, Advance advance) {
-  for (;;) {
-    auto rows = fetch(static_cast<int>(kExportPage));
-    const bool more = rows.size() > kExportPage;
-    if (more) rows.resize(kExportPage);
-    for (const auto& r : rows) {
-      auto row = out.row();
-      write(row, r);
-      row.end();
-      if (!out.more()) return;
-    }
-    if (!more || rows.empty()) return;
-    advance(rows.back());
-  }
+// An export's `take`: writes each row with write(row, line), and stops once the client has gone.
+template <typename Line, typename Write>
+std::function<bool(const Line&)> csv_rows(CsvExport& out, Write write) {
+  return [&out, write](const Line& line) {
+    auto row = out.row();
+    write(row, line);
+    row.end();
+    return out.more();
+  };
 }
 // A small CSV answer (a report of one row), with the BOM.
 Response csv_answer(std::string filename, std::string body);
 
 // An admin write's audit row: the token's name and role, the method and path, and whose resource
-// (a district code, or "city"). The resource and status are filled in once the write is judged.
-store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district,
-                              std::string resource = {});
-// Records the write's audit row with the answer's status, and commits the change with it.
-Response commit_audited(store::Tx& tx, store::AuditEntry entry, Response answer);
-
+// (a district code, or "city"). ops fills in the resource and status once the write is judged.
+store::AuditEntry audit_entry(const Request& request, const Principal& who, std::string district);
 }  // namespace evoucher::api

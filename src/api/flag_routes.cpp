@@ -2,7 +2,7 @@
 // district admin of the flag's district; and POST /v1/flags/{id}/review, which the group writer
 // records with its clawback, in one commit.
 #include "endpoints.hpp"
-#include "evoucher/store/flags.hpp"
+#include "evoucher/ops/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -89,19 +89,10 @@ void get_flags(Service& service, store::Connection& c, const Request& request, c
         {"id", "rule", "status", "payment_id", "district", "member", "merchant", "card", "at_seoul", "business_date",
          "month", "detail", "raised_at_seoul", "reviewed_at_seoul", "reviewed_by", "review_note", "merchant_suspended",
          "cashback_forfeited", "clawed_back"},
-        [q](store::Tx& tx, CsvExport& out) mutable {
-          export_pages(
-              out,
-              [&](int limit) {
-                q.limit = limit;
-                return store::list_flags(tx, q);
-              },
-              flag_csv, [&](const store::Flag& last) { q.after = last.id; });
-        },
+        [q](store::Connection& c, CsvExport& out) { ops::export_flags(c, q, csv_rows<store::Flag>(out, flag_csv)); },
         std::move(reply));
   }
-  store::Tx tx(c);
-  const auto [flags, next] = json_page(store::list_flags(tx, q), q.limit, flag_json,
+  const auto [flags, next] = json_page(ops::flags(c, q), q.limit, flag_json,
                                        [](const store::Flag& last) { return std::to_string(last.id); });
   reply(json_answer(200, {{"flags", flags}, {"next", next}}));
 }
@@ -129,12 +120,9 @@ void post_review(ops::GroupWriter& writer, store::Connection& c, const Request& 
   command.outcome = *engine::flag_status_from(outcome);
   if (command.suspend_merchant && command.outcome != engine::FlagStatus::confirmed)
     return reply(invalid("field 'suspend_merchant': only a confirmed flag may suspend the merchant"));
-  {
-    store::Tx tx(c);
-    const auto flag = store::find_flag(tx, ref->district, ref->id);
-    if (!flag) return reply(problem(ErrorCode::not_found, "no flag " + ref_text));
-    command.payment_id = flag->raised.payment_id;
-  }
+  const auto flag = ops::find_flag(c, ref->district, ref->id);
+  if (!flag) return reply(problem(ErrorCode::not_found, "no flag " + ref_text));
+  command.payment_id = flag->raised.payment_id;
   command.district = ref->district;
   command.flag_id = ref->id;
   command.flag_ref = ref_text;

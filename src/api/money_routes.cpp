@@ -2,7 +2,7 @@
 // authenticates and finds the member on a database worker, then the group writer (ops) decides
 // and records the movement, serialised per member by the member's row lock.
 #include "endpoints.hpp"
-#include "evoucher/store/parties.hpp"
+#include "evoucher/ops/parties.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -25,8 +25,7 @@ MoneyCall begin_money_call(store::Connection& c, const Request& request, const P
     call.refusal = invalid(detail);
     return call;
   }
-  store::Tx tx(c);
-  call.member = store::find_member(tx, member_id);
+  call.member = ops::find_member(c, member_id);
   // Another district's member is as absent as one that never was.
   if (!call.member || !may_write(who, call.member->district)) {
     call.refusal = invalid("field 'member': no member " + member_id);

@@ -3,12 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "endpoints.hpp"
-#include "evoucher/engine/chart_of_accounts.hpp"
-#include "evoucher/store/districts.hpp"
-#include "evoucher/store/ledger.hpp"
-#include "evoucher/store/operations.hpp"
-#include "evoucher/store/parties.hpp"
-#include "evoucher/store/programs.hpp"
+#include "evoucher/ops/parties.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -34,21 +29,19 @@ void read_owner(Fields& f, store::Merchant& m) {
   m.owner_member = f.client_id("owner_member");
 }
 
-// The owner must be a member; the 400 problem's detail when it is not.
-std::optional<std::string> unknown_owner(store::Tx& tx, const store::Merchant& m) {
-  if (!m.owner_member || store::find_member(tx, *m.owner_member)) return std::nullopt;
-  return "field 'owner_member': no member " + *m.owner_member;
-}
-
 json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
 
 // 201 for a new resource, 200 for the same data again (both audited), 409 for other data under
-// the same id (nothing written).
-Response created_or_existing(store::CreateOutcome outcome, store::Tx& tx, store::AuditEntry audit,
-                             const std::string& what, const std::function<json()>& body) {
-  if (outcome == store::CreateOutcome::conflict)
-    return problem(ErrorCode::already_exists, what + " already exists with different data");
-  return commit_audited(tx, std::move(audit), json_answer(outcome == store::CreateOutcome::created ? 201 : 200, body()));
+// the same id (nothing written), 400 for a reference to what is not.
+ops::Answer creation_answer(const ops::Creation& c, const std::string& what, const std::function<json()>& body) {
+  if (c.unknown) return to_answer(invalid(*c.unknown));
+  if (c.outcome == store::CreateOutcome::conflict)
+    return to_answer(problem(ErrorCode::already_exists, what + " already exists with different data"));
+  return to_answer(json_answer(c.outcome == store::CreateOutcome::created ? 201 : 200, body()));
+}
+
+ops::MayWrite writes_for(const Principal& who) {
+  return [who](const std::string& district) { return may_write(who, district); };
 }
 
 // Reads a merchant benefit: null, or {kind, rate_bp} with rate_bp from 100 to 700.
@@ -74,35 +67,38 @@ Response get_member(store::Connection& c, const Request& request, const PathPara
   std::string bad;
   const auto query = read_query(request, {"month"}, bad);
   if (!query) return invalid(bad);
-  store::Tx tx(c);
-  const auto member = store::find_member(tx, params.at("id"));
-  // Another district's member is as absent as one that never was: a district admin cannot tell.
-  if (!member || !may_read(who, member->district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
-  std::string month;
+  const auto& id = params.at("id");
+  std::optional<std::string> month;
   if (query->count("month")) {
     const auto d = parse_date(query->at("month") + "-01");
-    if (!d || query->at("month").size() != 7 || !in_service_era(*d))
-      return invalid(std::string("query parameter 'month' must be YYYY-MM, ") + kServiceEra);
-    month = query->at("month");
+    if (d && query->at("month").size() == 7 && in_service_era(*d)) month = query->at("month");
   } else {
     month = format_date(seoul_business_date(std::chrono::time_point_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now())))
                 .substr(0, 7);
   }
-  const auto [cash, points] = member_balances(tx, member->district, member->id);
-  const auto totals = store::member_totals(tx, member->district, member->id);
-  const auto m = store::member_month(tx, member->district, member->id, month + "-01");
+  // Another district's member is as absent as one that never was: a district admin cannot tell.
+  const auto not_found = [&] { return problem(ErrorCode::not_found, "no member " + id); };
+  if (!month) {
+    const auto member = ops::find_member(c, id);
+    if (!member || !may_read(who, member->district)) return not_found();
+    return invalid(std::string("query parameter 'month' must be YYYY-MM, ") + kServiceEra);
+  }
+  const auto v = ops::member_view(c, id, *month + "-01");
+  if (!v || !may_read(who, v->member.district)) return not_found();
   json programs = json::array();
-  for (const auto& w : store::member_wallets(tx, member->district, member->id))
+  for (const auto& w : v->wallets)
     programs.push_back({{"program", w.program}, {"balance", w.balance.value()}, {"expires_on", w.expires_on}});
-  return json_answer(200, {{"id", member->id},
+  return json_answer(200, {{"id", v->member.id},
                            {"programs", programs},
-                           {"district", member->district},
-                           {"cash", cash.value()},
-                           {"points", points.value()},
-                           {"pending_cashback", totals.pending_cashback.value()},
+                           {"district", v->member.district},
+                           {"cash", v->balances.cash.value()},
+                           {"points", v->balances.points.value()},
+                           {"pending_cashback", v->totals.pending_cashback.value()},
                            {"month",
-                            {{"month", month}, {"loaded", m.loaded.value()}, {"eligible_spent", m.eligible_spent.value()}}}});
+                            {{"month", *month},
+                             {"loaded", v->month.loaded.value()},
+                             {"eligible_spent", v->month.eligible_spent.value()}}}});
 }
 
 Response get_statement(store::Connection& c, const Request& request, const PathParams& params, const Principal& who) {
@@ -120,33 +116,22 @@ Response get_statement(store::Connection& c, const Request& request, const PathP
       after = v;
     }
   }
-  store::Tx tx(c);
-  const auto member = store::find_member(tx, params.at("id"));
+  const auto s = ops::member_statement(c, params.at("id"), limit, after);
   // Another district's member is as absent as one that never was: a district admin cannot tell.
-  if (!member || !may_read(who, member->district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
-  // Cash, points, and each program wallet, named "program:<id>" with its expiry.
-  std::map<std::string, std::pair<std::string, std::optional<std::string>>> names{
-      {accounts::member_cash(member->id), {"cash", std::nullopt}},
-      {accounts::member_points(member->id), {"points", std::nullopt}}};
-  for (const auto& w : store::member_wallets(tx, member->district, member->id))
-    names[accounts::member_program(w.program, member->id)] = {"program:" + w.program, w.expires_on};
-  std::vector<std::string> keys;
-  for (const auto& [key, name] : names) keys.push_back(key);
-  const auto page = store::statement(tx, member->district, keys, limit, after);
-  if (!page) return invalid("query parameter 'after' is not a cursor from an earlier page");
+  if (!s || !may_read(who, s->member.district)) return problem(ErrorCode::not_found, "no member " + params.at("id"));
+  if (!s->entries) return invalid("query parameter 'after' is not a cursor from an earlier page");
   json entries = json::array();
-  for (const auto& line : page->lines) {
-    const auto& [name, expires_on] = names.at(line.account);
-    json entry{{"at", format_rfc3339(line.at)},
-               {"journal_id", line.journal_id},
-               {"kind", line.kind},
-               {"balance", name},
-               {"amount", line.amount.value()},
-               {"balance_after", line.balance_after.value()}};
-    if (expires_on) entry["expires_on"] = *expires_on;
+  for (const auto& e : *s->entries) {
+    json entry{{"at", format_rfc3339(e.line.at)},
+               {"journal_id", e.line.journal_id},
+               {"kind", e.line.kind},
+               {"balance", e.balance},
+               {"amount", e.line.amount.value()},
+               {"balance_after", e.line.balance_after.value()}};
+    if (e.expires_on) entry["expires_on"] = *e.expires_on;
     entries.push_back(std::move(entry));
   }
-  return json_answer(200, {{"entries", entries}, {"next", page->next ? json(*page->next) : json(nullptr)}});
+  return json_answer(200, {{"entries", entries}, {"next", s->next ? json(*s->next) : json(nullptr)}});
 }
 
 }  // namespace
@@ -159,17 +144,16 @@ void add_party_routes(Service& service) {
     store::District d{f.district_code("code"), f.text("name"), f.text("brand")};
     if (auto p = f.problem()) return invalid(*p);
     if (who.role != Role::city_admin) return forbidden("create districts");
-    store::Tx tx(c);
-    const auto outcome = store::create_district(tx, d);
-    return created_or_existing(outcome, tx, audit_entry(request, who, "city", "district:" + d.code),
-                               "district " + d.code, [&] { return district_json(d); });
+    return from_result(ops::create_district(
+        c, {d, {audit_entry(request, who, "city"), std::nullopt}, [&](const ops::Creation& made) {
+              return creation_answer(made, "district " + d.code, [&] { return district_json(d); });
+            }}));
   });
 
   service.admin_route("GET", "/v1/districts", [](store::Connection& c, const Request&, const PathParams&,
                                                  const Principal& who) {
-    store::Tx tx(c);
     json list = json::array();
-    for (const auto& d : store::list_districts(tx))
+    for (const auto& d : ops::districts(c))
       if (may_read(who, d.code)) list.push_back(district_json(d));
     return json_answer(200, {{"districts", list}});
   });
@@ -181,12 +165,10 @@ void add_party_routes(Service& service) {
     store::Member m{f.client_id("id"), f.district_code("district")};
     if (auto p = f.problem()) return invalid(*p);
     if (!may_write(who, m.district)) return forbidden("create members in " + m.district);
-    store::Tx tx(c);
-    if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
-    const auto outcome = store::create_member(tx, m);
-    return created_or_existing(outcome, tx, audit_entry(request, who, m.district, "member:" + m.id), "member " + m.id, [&] {
-      return json{{"id", m.id}, {"district", m.district}};
-    });
+    return from_result(ops::create_member(
+        c, {m, {audit_entry(request, who, m.district), std::nullopt}, [&](const ops::Creation& made) {
+              return creation_answer(made, "member " + m.id, [&] { return json{{"id", m.id}, {"district", m.district}}; });
+            }}));
   });
 
   service.admin_route("GET", "/v1/members/{id}", get_member);
@@ -199,13 +181,11 @@ void add_party_routes(Service& service) {
     const auto token = f.client_id("token");
     const auto member_id = f.client_id("member");
     if (auto p = f.problem()) return invalid(*p);
-    store::Tx tx(c);
-    const auto member = store::find_member(tx, member_id);
-    if (!member || !may_write(who, member->district)) return invalid("field 'member': no member " + member_id);
-    const auto outcome = store::create_card(tx, token, member_id);
-    return created_or_existing(outcome, tx, audit_entry(request, who, member->district, "card:" + token), "card", [&] {
-      return card_json(store::Card{token, member_id, "active", member->district});
-    });
+    return from_result(ops::create_card(
+        c, {token, member_id, writes_for(who), {audit_entry(request, who, ""), std::nullopt},
+            [](const ops::Creation& made, const store::Card& card) {
+              return creation_answer(made, "card", [&] { return card_json(card); });
+            }}));
   });
 
   service.admin_route("PATCH", "/v1/cards/{token}", [](store::Connection& c, const Request& request,
@@ -214,15 +194,13 @@ void add_party_routes(Service& service) {
     auto f = Fields::parse(request.body, doc);
     const auto status = f.one_of("status", {"active", "suspended", "closed"});
     if (auto p = f.problem()) return invalid(*p);
-    store::Tx tx(c);
-    auto card = store::find_card(tx, params.at("token"));
-    if (!card || !may_write(who, card->district)) return problem(ErrorCode::not_found, "no such card");
-    if (card->status == "closed" && status != "closed")
-      return invalid("field 'status': a closed card cannot be reopened");
-    store::set_card_status(tx, card->token, status);
-    card->status = status;
-    return commit_audited(tx, audit_entry(request, who, card->district, "card:" + card->token),
-                          json_answer(200, card_json(*card)));
+    return from_result(ops::set_card_status(
+        c, {params.at("token"), status, writes_for(who), {audit_entry(request, who, ""), std::nullopt},
+            [](const ops::CardChange& change) {
+              if (change.not_found) return to_answer(problem(ErrorCode::not_found, *change.not_found));
+              if (change.not_allowed) return to_answer(invalid(*change.not_allowed));
+              return to_answer(json_answer(200, card_json(*change.card)));
+            }}));
   });
 
   service.admin_route("POST", "/v1/merchants", [](store::Connection& c, const Request& request, const PathParams&,
@@ -240,42 +218,48 @@ void add_party_routes(Service& service) {
     read_owner(f, m);
     if (auto p = f.problem()) return invalid(*p);
     if (!may_write(who, m.district)) return forbidden("create merchants in " + m.district);
-    store::Tx tx(c);
-    if (!store::find_district(tx, m.district)) return invalid("field 'district': no district " + m.district);
-    if (auto bad = unknown_owner(tx, m)) return invalid(*bad);
-    const auto outcome = store::create_merchant(tx, m);
-    return created_or_existing(outcome, tx, audit_entry(request, who, m.district, "merchant:" + m.id),
-                               "merchant " + m.id, [&] { return merchant_json(m); });
+    return from_result(ops::create_merchant(
+        c, {m, {audit_entry(request, who, m.district), std::nullopt}, [&](const ops::Creation& made) {
+              return creation_answer(made, "merchant " + m.id, [&] { return merchant_json(m); });
+            }}));
   });
 
   service.admin_route("PATCH", "/v1/merchants/{id}", [](store::Connection& c, const Request& request,
                                                         const PathParams& params, const Principal& who) {
     json doc;
     auto f = Fields::parse(request.body, doc);
-    store::Tx tx(c);
-    auto m = store::find_merchant(tx, params.at("id"), /*lock=*/true);
-    if (!m || !may_write(who, m->district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
-    bool any = false;
-    if (f.has("status")) m->status = f.one_of("status", {"active", "suspended"}), any = true;
-    if (f.has("annual_revenue")) m->annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount)), any = true;
-    if (f.has("category")) m->category = category(f), any = true;
-    if (f.raw("benefit")) read_benefit(f, *m), any = true;
-    if (f.raw("owner_member")) read_owner(f, *m), any = true;
+    const auto& id = params.at("id");
+    const auto found = ops::find_merchant(c, id);
+    if (!found || !may_write(who, found->district)) return problem(ErrorCode::not_found, "no merchant " + id);
+    // The fields are read into a copy of the merchant, so that a benefit or owner reads as it would
+    // on the stored row; only the fields present are sent on.
+    auto m = *found;
+    ops::MerchantPatch patch;
+    if (f.has("status")) patch.status = m.status = f.one_of("status", {"active", "suspended"});
+    if (f.has("annual_revenue")) patch.annual_revenue = m.annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount));
+    if (f.has("category")) patch.category = m.category = category(f);
+    if (f.raw("benefit")) {
+      read_benefit(f, m);
+      patch.sets_benefit = true, patch.benefit_kind = m.benefit_kind, patch.benefit_rate_bp = m.benefit_rate_bp;
+    }
+    if (f.raw("owner_member")) read_owner(f, m), patch.sets_owner = true, patch.owner_member = m.owner_member;
     if (auto p = f.problem()) return invalid(*p);
-    if (!any) return invalid("the body must set at least one of status, annual_revenue, benefit, category, owner_member");
-    if (auto bad = unknown_owner(tx, *m)) return invalid(*bad);
-    store::update_merchant(tx, *m);
-    return commit_audited(tx, audit_entry(request, who, m->district, "merchant:" + m->id),
-                          json_answer(200, merchant_json(*m)));
+    if (!patch.status && !patch.annual_revenue && !patch.category && !patch.sets_benefit && !patch.sets_owner)
+      return invalid("the body must set at least one of status, annual_revenue, benefit, category, owner_member");
+    return from_result(ops::update_merchant(
+        c, {id, patch, writes_for(who), {audit_entry(request, who, ""), std::nullopt}, [](const ops::MerchantChange& change) {
+              if (change.not_found) return to_answer(problem(ErrorCode::not_found, *change.not_found));
+              if (change.unknown_owner) return to_answer(invalid(*change.unknown_owner));
+              return to_answer(json_answer(200, merchant_json(*change.merchant)));
+            }}));
   });
 
   service.admin_route("GET", "/v1/merchants/{id}", [](store::Connection& c, const Request&, const PathParams& params,
                                                       const Principal& who) {
-    store::Tx tx(c);
-    const auto m = store::find_merchant(tx, params.at("id"));
-    if (!m || !may_read(who, m->district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
-    auto body = merchant_json(*m);
-    body["payable"] = store::merchant_payable(tx, m->id).value();
+    const auto v = ops::merchant_view(c, params.at("id"));
+    if (!v || !may_read(who, v->merchant.district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
+    auto body = merchant_json(v->merchant);
+    body["payable"] = v->payable.value();
     return json_answer(200, body);
   });
 }

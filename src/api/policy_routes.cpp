@@ -1,8 +1,7 @@
 // Versioned policies: POST a version with its effective time; GET the version in force at T.
 #include "endpoints.hpp"
 #include "evoucher/api/policy_json.hpp"
-#include "evoucher/store/districts.hpp"
-#include "evoucher/store/parties.hpp"
+#include "evoucher/ops/policies.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -38,14 +37,16 @@ void add_policy_routes(Service& service) {
     } else if (!district_rules_from_json(*rules, bad)) {
       return problem(ErrorCode::policy_invalid, bad);
     }
-    store::Tx tx(c);
-    if (!store::find_district(tx, scope)) return invalid("field 'scope': no district " + scope);
-    const auto [outcome, row] = store::create_policy(tx, scope, effective_from, rules->dump());
-    if (outcome == store::CreateOutcome::conflict)
-      return problem(ErrorCode::already_exists, "a " + scope + " policy from " + format_rfc3339(effective_from) +
-                                                    " already exists with other rules");
-    return commit_audited(tx, audit_entry(request, who, scope, "policy:" + std::to_string(row.id)),
-                          json_answer(outcome == store::CreateOutcome::created ? 201 : 200, policy_json(row)));
+    const auto& at = effective_from;
+    return from_result(ops::create_policy(
+        c, {scope, effective_from, rules->dump(), {audit_entry(request, who, scope), std::nullopt},
+            [&](const ops::PolicyCreation& made) {
+              if (made.unknown_scope) return to_answer(invalid(*made.unknown_scope));
+              if (made.outcome == store::CreateOutcome::conflict)
+                return to_answer(problem(ErrorCode::already_exists, "a " + scope + " policy from " + format_rfc3339(at) +
+                                                                        " already exists with other rules"));
+              return to_answer(json_answer(made.outcome == store::CreateOutcome::created ? 201 : 200, policy_json(made.row)));
+            }}));
   });
 
   service.admin_route("GET", "/v1/policies", [](store::Connection& c, const Request& request, const PathParams&,
@@ -63,8 +64,7 @@ void add_policy_routes(Service& service) {
         return invalid(std::string("query parameter 'at' must be an RFC 3339 time ") + kServiceEra);
       at = *t;
     }
-    store::Tx tx(c);
-    const auto row = may_read_policy(who, scope) ? store::policy_at(tx, scope, at) : std::nullopt;
+    const auto row = may_read_policy(who, scope) ? ops::policy_at(c, scope, at) : std::nullopt;
     if (!row) return problem(ErrorCode::not_found, "no " + scope + " policy is in force at " + format_rfc3339(at));
     return json_answer(200, policy_json(*row));
   });

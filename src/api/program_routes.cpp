@@ -4,8 +4,8 @@
 #include <charconv>
 
 #include "endpoints.hpp"
-#include "evoucher/store/batch.hpp"
-#include "evoucher/store/programs.hpp"
+#include "evoucher/ops/pools.hpp"
+#include "evoucher/ops/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -81,28 +81,28 @@ Response post_program(store::Connection& c, const Request& request, const PathPa
   const auto key = idempotency_header(request, detail);
   if (!key) return invalid(detail);
   if (!may_write_program(who, p.district)) return forbidden("create programs of " + p.district);
-  store::Tx tx(c);
-  if (!store::find_district(tx, p.district)) return invalid("field 'district': no district " + p.district);
-  const auto& stored_key = *key;
-  if (auto earlier = earlier_answer(store::claim_key(tx, p.district, stored_key, request_hash(request))))
-    return *earlier;
-  const auto [outcome, program] = store::create_program(tx, p, budget);
-  const auto answer = outcome == store::CreateOutcome::conflict
-                          ? problem(ErrorCode::already_exists,
-                                    "program " + p.id + " already exists with different data, or its pool overlaps one")
-                          : json_answer(outcome == store::CreateOutcome::created ? 201 : 200, program_json(program));
-  store::record_answer(tx, p.district, stored_key, answer.status, answer.body);
-  return commit_audited(tx, audit_entry(request, who, p.district, "program:" + p.id), answer);
+  ops::AdminWrite write{audit_entry(request, who, p.district), ops::AdminKey{p.district, *key, request_hash(request)}};
+  return from_result(ops::create_program(c, {p, budget, write, [&](const ops::ProgramCreation& made) {
+                                               if (made.unknown_district) return to_answer(invalid(*made.unknown_district));
+                                               if (made.outcome == store::CreateOutcome::conflict)
+                                                 return to_answer(problem(ErrorCode::already_exists,
+                                                                          "program " + p.id +
+                                                                              " already exists with different data, "
+                                                                              "or its pool overlaps one"));
+                                               return to_answer(json_answer(
+                                                   made.outcome == store::CreateOutcome::created ? 201 : 200,
+                                                   program_json(made.program)));
+                                             }}));
 }
 
 Response get_program(store::Connection& c, const Request&, const PathParams& params, const Principal& who) {
-  store::Tx tx(c);
-  const auto program = store::find_program(tx, params.at("id"));
-  if (!program || !may_read(who, program->district)) return problem(ErrorCode::not_found, "no program " + params.at("id"));
-  auto body = program_json(*program);
+  const auto view = ops::program_view(c, params.at("id"));
+  if (!view || !may_read(who, view->program.district))
+    return problem(ErrorCode::not_found, "no program " + params.at("id"));
+  auto body = program_json(view->program);
   store::ProgramTotals all;
   json by_district = json::array();
-  for (const auto& [district, t] : store::program_totals(tx, program->id)) {
+  for (const auto& [district, t] : view->by_district) {
     all.granted += t.granted;
     all.spent += t.spent;
     all.expired += t.expired;
@@ -124,7 +124,7 @@ Response get_program(store::Connection& c, const Request&, const PathParams& par
   body["returned"] = all.returned.value();
   body["balance"] = all.balance.value();
   body["by_district"] = by_district;
-  if (const auto pool = store::find_pool(tx, program->pool_id))
+  if (const auto& pool = view->pool)
     body["pool"] = {{"budget", pool->budget.value()}, {"remaining", pool->remaining().value()}};
   return json_answer(200, body);
 }
@@ -220,15 +220,12 @@ void post_grants(ops::GroupWriter& writer, store::Connection& c, const Request& 
   std::string detail;
   const auto key = idempotency_header(request, detail);
   if (!key) return reply(invalid(detail));
-  {
-    store::Tx tx(c);
-    const auto program = store::find_program(tx, params.at("id"));
-    if (!program || !may_read(who, program->district))
-      return reply(problem(ErrorCode::not_found, "no program " + params.at("id")));
-    if (!may_write_program(who, program->district)) return reply(forbidden("grant money of " + program->district));
-    command.program = program->id;
-    command.district = program->district;
-  }
+  const auto program = ops::find_program(c, params.at("id"));
+  if (!program || !may_read(who, program->district))
+    return reply(problem(ErrorCode::not_found, "no program " + params.at("id")));
+  if (!may_write_program(who, program->district)) return reply(forbidden("grant money of " + program->district));
+  command.program = program->id;
+  command.district = program->district;
   command.key = *key;
   command.request_hash = request_hash(request);
   command.audit = audit_entry(request, who, command.district);

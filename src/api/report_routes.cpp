@@ -2,9 +2,8 @@
 // (GET /v1/payments), its settlement list per merchant (GET /v1/settlements), and a program's
 // grants (GET /v1/programs/{id}/grants).
 #include "endpoints.hpp"
-#include "evoucher/store/districts.hpp"
-#include "evoucher/store/programs.hpp"
-#include "evoucher/store/reports.hpp"
+#include "evoucher/ops/parties.hpp"
+#include "evoucher/ops/reports.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -30,7 +29,7 @@ std::variant<ListRequest, Response> read_list(const Request& request, std::initi
 }
 
 // `district` and `business_date`, both required, for a list of one district's date.
-std::optional<Response> read_district_date(store::Tx& tx, const ListRequest& list, std::string& district,
+std::optional<Response> read_district_date(store::Connection& c, const ListRequest& list, std::string& district,
                                            std::string& date) {
   if (!list.page.district) return invalid("query parameter 'district' is required");
   district = *list.page.district;
@@ -39,7 +38,7 @@ std::optional<Response> read_district_date(store::Tx& tx, const ListRequest& lis
   if (!d || !in_service_era(*d))
     return invalid(std::string("query parameter 'business_date' must be a date, YYYY-MM-DD, ") + kServiceEra);
   date = format_date(*d);
-  if (!store::find_district(tx, district)) return problem(ErrorCode::not_found, "no district " + district);
+  if (!ops::find_district(c, district)) return problem(ErrorCode::not_found, "no district " + district);
   return std::nullopt;
 }
 
@@ -116,24 +115,19 @@ void get_payments(Service& service, store::Connection& c, const Request& request
     if (!after) return reply(invalid("query parameter 'after' is not a cursor from an earlier page"));
   }
   std::string district, date;
-  {
-    store::Tx tx(c);
-    if (auto refusal = read_district_date(tx, list, district, date)) return reply(std::move(*refusal));
-    if (!list.csv) {
-      const auto [payments, next] = json_page(store::list_payments(tx, district, date, after, list.page.limit),
-                                              list.page.limit, payment_json, payment_cursor);
-      return reply(json_answer(
-          200, {{"district", district}, {"business_date", date}, {"payments", payments}, {"next", next}}));
-    }
+  if (auto refusal = read_district_date(c, list, district, date)) return reply(std::move(*refusal));
+  if (!list.csv) {
+    const auto [payments, next] = json_page(ops::payments(c, district, date, after, list.page.limit), list.page.limit,
+                                            payment_json, payment_cursor);
+    return reply(
+        json_answer(200, {{"district", district}, {"business_date", date}, {"payments", payments}, {"next", next}}));
   }
   stream_csv(service, "payments-" + district + "-" + date + ".csv",
              {"payment_id", "event_id", "at_seoul", "member", "merchant", "merchant_district", "channel", "price",
               "discount", "charged", "paid_program", "paid_points", "paid_cash", "cashback_city", "cashback_district",
               "cashback_merchant", "cashback_status", "fee_support", "cancelled"},
-             [district, date, after](store::Tx& tx, CsvExport& out) mutable {
-               export_pages(
-                   out, [&](int limit) { return store::list_payments(tx, district, date, after, limit); }, payment_csv,
-                   [&](const store::PaymentLine& last) { after = store::PaymentPageKey{last.occurred_at, last.id}; });
+             [district, date, after](store::Connection& c, CsvExport& out) {
+               ops::export_payments(c, district, date, after, csv_rows<store::PaymentLine>(out, payment_csv));
              },
              std::move(reply));
 }
@@ -171,24 +165,19 @@ void get_settlements(Service& service, store::Connection& c, const Request& requ
   const auto& list = std::get<ListRequest>(read);
   auto after = list.page.after_text;
   std::string district, date;
-  {
-    store::Tx tx(c);
-    if (auto refusal = read_district_date(tx, list, district, date)) return reply(std::move(*refusal));
-    if (!list.csv) {
-      const auto [merchants, next] =
-          json_page(store::settlement_list(tx, district, date, after, list.page.limit), list.page.limit,
-                    settlement_json, [](const store::SettlementLine& last) { return last.merchant; });
-      return reply(json_answer(
-          200, {{"district", district}, {"business_date", date}, {"merchants", merchants}, {"next", next}}));
-    }
+  if (auto refusal = read_district_date(c, list, district, date)) return reply(std::move(*refusal));
+  if (!list.csv) {
+    const auto [merchants, next] =
+        json_page(ops::settlements(c, district, date, after, list.page.limit), list.page.limit, settlement_json,
+                  [](const store::SettlementLine& last) { return last.merchant; });
+    return reply(
+        json_answer(200, {{"district", district}, {"business_date", date}, {"merchants", merchants}, {"next", next}}));
   }
   stream_csv(service, "settlements-" + district + "-" + date + ".csv",
              {"merchant", "name", "payments", "charged", "cancelled", "merchant_cashback", "payable", "fee_support",
               "settled", "outstanding"},
-             [district, date, after](store::Tx& tx, CsvExport& out) mutable {
-               export_pages(
-                   out, [&](int limit) { return store::settlement_list(tx, district, date, after, limit); },
-                   settlement_csv, [&](const store::SettlementLine& last) { after = last.merchant; });
+             [district, date, after](store::Connection& c, CsvExport& out) {
+               ops::export_settlements(c, district, date, after, csv_rows<store::SettlementLine>(out, settlement_csv));
              },
              std::move(reply));
 }
@@ -210,26 +199,21 @@ void get_grants(Service& service, store::Connection& c, const Request& request, 
   }
   const auto& id = params.at("id");
   const auto district = list.page.district;
-  {
-    store::Tx tx(c);
-    const auto program = store::find_program(tx, id);
-    if (!program || !may_read(who, program->district)) return reply(problem(ErrorCode::not_found, "no program " + id));
-    if (!list.csv) {
-      const auto [grants, next] = json_page(
-          store::list_grants(tx, id, district, after, list.page.limit), list.page.limit,
-          [](const store::GrantLine& g) {
-            return json{{"district", g.district}, {"member", g.member}, {"amount", g.amount.value()},
-                        {"at", format_rfc3339(g.granted_at)}};
-          },
-          [](const store::GrantLine& last) { return operation_ref("grant", last.district, last.id); });
-      return reply(json_answer(200, {{"program", id}, {"grants", grants}, {"next", next}}));
-    }
+  const auto program = ops::find_program(c, id);
+  if (!program || !may_read(who, program->district)) return reply(problem(ErrorCode::not_found, "no program " + id));
+  if (!list.csv) {
+    const auto [grants, next] = json_page(
+        ops::grants(c, id, district, after, list.page.limit), list.page.limit,
+        [](const store::GrantLine& g) {
+          return json{{"district", g.district}, {"member", g.member}, {"amount", g.amount.value()},
+                      {"at", format_rfc3339(g.granted_at)}};
+        },
+        [](const store::GrantLine& last) { return operation_ref("grant", last.district, last.id); });
+    return reply(json_answer(200, {{"program", id}, {"grants", grants}, {"next", next}}));
   }
   stream_csv(service, "grants-" + id + ".csv", {"district", "member", "amount", "granted_at_seoul"},
-             [id, district, after](store::Tx& tx, CsvExport& out) mutable {
-               export_pages(
-                   out, [&](int limit) { return store::list_grants(tx, id, district, after, limit); }, grant_csv,
-                   [&](const store::GrantLine& last) { after = std::make_pair(last.district, last.id); });
+             [id, district, after](store::Connection& c, CsvExport& out) {
+               ops::export_grants(c, id, district, after, csv_rows<store::GrantLine>(out, grant_csv));
              },
              std::move(reply));
 }

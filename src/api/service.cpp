@@ -11,7 +11,7 @@
 #include "evoucher/api/problem.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
-#include "evoucher/store/parties.hpp"
+#include "evoucher/ops/platform.hpp"
 
 namespace evoucher::api {
 namespace {
@@ -169,8 +169,7 @@ void Service::refresh_tokens() {
   store::DbJob job;
   job.run = [tokens = tokens_](store::Connection& c) {
     std::map<std::string, TokenDirectory::Token> by_hash;
-    store::Tx tx(c);
-    for (auto& [hash, row] : store::all_tokens(tx))
+    for (auto& [hash, row] : ops::tokens(c))
       by_hash[hash] = {parse_role(row.role).value_or(Role::auditor), row.district, row.name};
     tokens->replace(std::move(by_hash));
   };
@@ -202,7 +201,7 @@ void Service::read_next(store::Connection& primary, store::WorkerPool& pool, Rea
     if (&pool == &reads_) return work(primary, here, with_read_headers(std::move(reply), here));
     return read_on(pool, here, std::move(work), std::move(reply), answers);
   }
-  read_after(gate_, pool, flushed_lsn(primary), std::move(work), std::move(reply), answers, fallback_of(pool));
+  read_after(gate_, pool, ops::flushed_lsn(primary), std::move(work), std::move(reply), answers, fallback_of(pool));
 }
 
 void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobAnswers answers) {
@@ -220,18 +219,14 @@ void Service::run_read(store::WorkerPool& pool, ReadWork work, Reply reply, JobA
 void Service::refresh_figures() {
   store::DbJob job;
   job.run = [figures = figures_, gate = gate_, &reads = reads_](store::Connection& c) {
-    {
-      store::Tx tx(c);
-      figures->store_replication(store::replication_figures(tx));
-    }
+    figures->store_replication(ops::replication_figures(c));
     const auto read = [figures](store::Connection& r, const store::ReadPosition& at) {
-      store::Tx tx(r);
       const auto now = now_utc();
-      figures->store(store::business_figures(tx, format_date(seoul_business_date(now))), now, at);
+      figures->store(ops::business_figures(r, format_date(seoul_business_date(now))), now, at);
     };
     if (!gate->standby_possible) return read(c, store::ReadPosition{});
     read_after(
-        gate, reads, flushed_lsn(c),
+        gate, reads, ops::flushed_lsn(c),
         [read](store::Connection& r, const store::ReadPosition& at, Reply done) {
           read(r, at);
           done(Response{});
@@ -278,11 +273,7 @@ Service::Verdict Service::authenticate_early(const Request& request, bool writes
 std::optional<Response> Service::authenticate(store::Connection& c, const Request& request, bool writes,
                                               Principal& principal) {
   const auto hash = sha256_hex(bearer_token(request.header("authorization")).value_or(""));
-  std::optional<store::TokenRow> row;
-  {
-    store::Tx tx(c);
-    row = store::find_token(tx, hash);
-  }
+  const auto row = ops::find_token(c, hash);
   if (!row) return problem(ErrorCode::unauthenticated, "the bearer token is not valid");
   const TokenDirectory::Token token{parse_role(row->role).value_or(Role::auditor), row->district, row->name};
   tokens_->add(hash, token);

@@ -1,6 +1,8 @@
 // Reads on the standby: where a read ran, and the way to the primary.
 #include "standby_reads.hpp"
 
+#include "evoucher/ops/platform.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -32,11 +34,6 @@ void read_on(store::WorkerPool& pool, const store::ReadPosition& at, Service::Re
       std::move(reply), answers);
 }
 
-std::string flushed_lsn(store::Connection& primary) {
-  store::Tx tx(primary);
-  return store::flushed_lsn(tx);
-}
-
 Reply with_read_headers(Reply reply, const store::ReadPosition& at) {
   return [reply = std::move(reply), at](Response r) {
     const auto set = [&](const char* name, std::string value) {
@@ -60,8 +57,7 @@ void read_after(const std::shared_ptr<const ReadGate>& gate, store::WorkerPool& 
       [gate, lsn = std::move(primary_lsn), shared_work, answers, fallback](store::Connection& c, Reply answer) {
         std::optional<store::ReadPosition> at;
         try {
-          store::Tx tx(c);
-          at = store::read_position(tx, lsn);
+          at = ops::read_position(c, lsn);
         } catch (const std::exception& e) {
           spdlog::warn("a read connection could not say where it is; reading on the primary: {}",
                        store::redacted(e.what()));

@@ -30,8 +30,6 @@ Reply with_read_headers(Reply reply, const store::ReadPosition& at);
 void read_on(store::WorkerPool& pool, const store::ReadPosition& at, Service::ReadWork work, Reply reply,
              JobAnswers answers);
 
-// On a primary connection: the WAL flushed so far (store::flushed_lsn, in a transaction of its own).
-std::string flushed_lsn(store::Connection& primary);
 
 // Runs `work` on one of `pool`'s workers, after `primary_lsn` was read on the primary: there if the
 // connection is on the primary or on a standby at most gate.max_stale_s behind that LSN, else on

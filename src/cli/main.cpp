@@ -18,8 +18,9 @@
 #include "evoucher/api/policy_json.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/crypto.hpp"
-#include "evoucher/store/districts.hpp"
-#include "evoucher/store/parties.hpp"
+#include "evoucher/ops/parties.hpp"
+#include "evoucher/ops/platform.hpp"
+#include "evoucher/ops/reports.hpp"
 #include "evoucher/config.hpp"
 #include "evoucher/store/demo_seed.hpp"
 #include "evoucher/store/embedded_cluster.hpp"
@@ -207,19 +208,16 @@ int token(const Config& config, const Args& args) {
   if (needs_district != args.district.has_value())
     throw UsageError(needs_district ? "a district_admin token needs --district" : "--district goes with district_admin");
   store::Connection connection(database_url(config), cli_connection_options(config));
-  store::Tx tx(connection);
-  if (args.district && !store::find_district(tx, *args.district)) {
-    std::cerr << "evoucher: no district " << *args.district << "\n";
-    return 1;
-  }
   const std::string secret = "evt_" + random_hex(24);
   const std::string hash = sha256_hex(secret);
   // The name is what the audit trail shows; without --name it is the role, the district and the
   // first 8 digits of the token's hash (never of the token).
   const std::string name =
       args.name.value_or(*args.role + (args.district ? "-" + *args.district : "") + "-" + hash.substr(0, 8));
-  store::create_token(tx, hash, {*args.role, args.district, name});
-  tx.commit();
+  if (!ops::create_token(connection, hash, {*args.role, args.district, name})) {
+    std::cerr << "evoucher: no district " << *args.district << "\n";
+    return 1;
+  }
   std::cout << secret << "\n";
   return 0;
 }
@@ -279,21 +277,17 @@ int run_batch(const Config& config, const Args& args, bool pending) {
   if (args.district) {
     districts.push_back(*args.district);
   } else {
-    store::Tx tx(connection);
-    for (const auto& d : store::list_districts(tx)) districts.push_back(d.code);
+    for (const auto& d : ops::districts(connection)) districts.push_back(d.code);
   }
   const auto now = now_utc();
   for (const auto& district : districts) {
     std::set<std::string> dates{*args.date};
-    {
-      store::Tx tx(connection);
-      if (!store::find_district(tx, district)) {
-        std::cerr << "evoucher: no district " << district << "\n";
-        return 1;
-      }
-      if (pending)
-        for (auto& d : store::pending_dates(tx, district, *args.date)) dates.insert(std::move(d));
+    if (!ops::find_district(connection, district)) {
+      std::cerr << "evoucher: no district " << district << "\n";
+      return 1;
     }
+    if (pending)
+      for (auto& d : ops::pending_dates(connection, district, *args.date)) dates.insert(std::move(d));
     for (const auto& date : dates) {
       const auto outcome = ops::run_batch(connection, district, date, now, config.batch_chunk_size, [&](int chunks) {
         if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
