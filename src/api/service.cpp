@@ -11,6 +11,7 @@
 #include "evoucher/api/problem.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
+#include "evoucher/api/policy_json.hpp"
 #include "evoucher/ops/platform.hpp"
 
 namespace evoucher::api {
@@ -164,6 +165,10 @@ std::optional<Response> refused_to_auditor(bool writes, const Principal& princip
 Principal principal_of(const TokenDirectory::Token& token) { return {token.role, token.district, token.name}; }
 
 }  // namespace
+
+std::unique_ptr<ops::PolicyCache> make_policy_cache() {
+  return std::make_unique<ops::PolicyCache>(decode_stored_city_rules, decode_stored_district_rules);
+}
 
 void Service::refresh_tokens() {
   store::DbJob job;

@@ -11,11 +11,9 @@
 
 #include <csignal>
 
-#include "evoucher/api/auth.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/ops/expiry.hpp"
 #include "evoucher/ops/flag_batch.hpp"
-#include "evoucher/api/policy_json.hpp"
 #include "evoucher/api/service.hpp"
 #include "evoucher/crypto.hpp"
 #include "evoucher/ops/parties.hpp"
@@ -138,7 +136,7 @@ int serve(const Config& config) {
   const std::string url = database_url(config);
   store::WorkerPool pool(url, connection_options(config), config.db_workers,
                          static_cast<std::size_t>(config.db_queue_limit));
-  ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+  const auto policies = api::make_policy_cache();
   // EVOUCHER_FAULT_KILL_AFTER_COMMIT=1: the crash tests' fault point (see GroupWriterOptions).
   const char* kill_after_commit = std::getenv("EVOUCHER_FAULT_KILL_AFTER_COMMIT");
   ops::GroupWriter writer(url, connection_options(config),
@@ -146,7 +144,7 @@ int serve(const Config& config) {
                            static_cast<std::size_t>(config.group_queue_limit),
                            kill_after_commit != nullptr && std::string(kill_after_commit) == "1",
                            config.commit_wait_ms},
-                          policies);
+                          *policies);
   // One batch at a time runs; a few more may wait their turn.
   store::WorkerPool batches(url, cli_service_options(config), 1, 16);
   // Reports and exports read where config.read_database_url points: a standby when one answers.
@@ -261,8 +259,7 @@ int run_batch(const Config& config, const Args& args, bool pending) {
   if (args.words[1] == "flags") {
     if (args.district) throw UsageError("batch flags judges every merchant; it takes no --district");
     store::Connection connection(database_url(config), cli_service_options(config));
-    ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
-    const auto outcome = ops::run_flag_batch(connection, policies, *args.date, now_utc());
+    const auto outcome = ops::run_flag_batch(connection, *api::make_policy_cache(), *args.date, now_utc());
     if (outcome.date_not_closed) {
       std::cerr << "evoucher: " << *outcome.date_not_closed << "\n";
       return 1;

@@ -35,6 +35,10 @@ struct JobAnswers {
 struct ReadGate;
 enum class Fallback;
 
+// The cache of decoded policy versions that the group writer and the batches share, with the
+// API's decoders of stored rules. The command line builds the service from this header alone.
+std::unique_ptr<ops::PolicyCache> make_policy_cache();
+
 class Service {
  public:
   // Blocking database work runs on db's workers; money movements go through writer's group commits.
