@@ -24,18 +24,18 @@ std::optional<std::string> unknown_owner(store::Tx& tx, const std::optional<std:
 
 }  // namespace
 
-Result create_district(store::Connection& connection, const CreateDistrict& c) {
+Result create_district(store::Connection& connection, const Create<store::District>& c) {
   store::Tx tx(connection);
-  const Creation creation{store::create_district(tx, c.district), std::nullopt};
-  return finish_creation(tx, c.write, "district:" + c.district.code, creation, c.render(creation));
+  const Creation creation{store::create_district(tx, c.party), std::nullopt};
+  return finish_creation(tx, c.write, "district:" + c.party.code, creation, c.render(creation));
 }
 
-Result create_member(store::Connection& connection, const CreateMember& c) {
+Result create_member(store::Connection& connection, const Create<store::Member>& c) {
   store::Tx tx(connection);
   Creation creation;
-  if (!store::find_district(tx, c.member.district)) creation.unknown = "field 'district': no district " + c.member.district;
-  else creation.outcome = store::create_member(tx, c.member);
-  return finish_creation(tx, c.write, "member:" + c.member.id, creation, c.render(creation));
+  if (!store::find_district(tx, c.party.district)) creation.unknown = "field 'district': no district " + c.party.district;
+  else creation.outcome = store::create_member(tx, c.party);
+  return finish_creation(tx, c.write, "member:" + c.party.id, creation, c.render(creation));
 }
 
 Result create_card(store::Connection& connection, const CreateCard& c) {
@@ -70,16 +70,16 @@ Result set_card_status(store::Connection& connection, const SetCardStatus& c) {
   return commit_write(tx, write, "card:" + card->token, c.render(change));
 }
 
-Result create_merchant(store::Connection& connection, const CreateMerchant& c) {
+Result create_merchant(store::Connection& connection, const Create<store::Merchant>& c) {
   store::Tx tx(connection);
   Creation creation;
-  if (!store::find_district(tx, c.merchant.district))
-    creation.unknown = "field 'district': no district " + c.merchant.district;
-  else if (auto bad = unknown_owner(tx, c.merchant.owner_member))
+  if (!store::find_district(tx, c.party.district))
+    creation.unknown = "field 'district': no district " + c.party.district;
+  else if (auto bad = unknown_owner(tx, c.party.owner_member))
     creation.unknown = std::move(bad);
   else
-    creation.outcome = store::create_merchant(tx, c.merchant);
-  return finish_creation(tx, c.write, "merchant:" + c.merchant.id, creation, c.render(creation));
+    creation.outcome = store::create_merchant(tx, c.party);
+  return finish_creation(tx, c.write, "merchant:" + c.party.id, creation, c.render(creation));
 }
 
 Result update_merchant(store::Connection& connection, const UpdateMerchant& c) {
@@ -105,23 +105,19 @@ Result update_merchant(store::Connection& connection, const UpdateMerchant& c) {
 }
 
 std::vector<store::District> districts(store::Connection& connection) {
-  store::Tx tx(connection);
-  return store::list_districts(tx);
+  return reading(connection, [](store::Tx& tx) { return store::list_districts(tx); });
 }
 
 std::optional<store::District> find_district(store::Connection& connection, const std::string& code) {
-  store::Tx tx(connection);
-  return store::find_district(tx, code);
+  return reading(connection, [&](store::Tx& tx) { return store::find_district(tx, code); });
 }
 
 std::optional<store::Member> find_member(store::Connection& connection, const std::string& id) {
-  store::Tx tx(connection);
-  return store::find_member(tx, id);
+  return reading(connection, [&](store::Tx& tx) { return store::find_member(tx, id); });
 }
 
 std::optional<store::Merchant> find_merchant(store::Connection& connection, const std::string& id) {
-  store::Tx tx(connection);
-  return store::find_merchant(tx, id);
+  return reading(connection, [&](store::Tx& tx) { return store::find_merchant(tx, id); });
 }
 
 std::optional<MerchantView> merchant_view(store::Connection& connection, const std::string& id) {

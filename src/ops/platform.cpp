@@ -1,18 +1,17 @@
 // The service's own reads, each in a transaction of its own.
 #include "evoucher/ops/platform.hpp"
 
+#include "evoucher/ops/admin.hpp"
 #include "evoucher/store/districts.hpp"
 
 namespace evoucher::ops {
 
 std::map<std::string, store::TokenRow> tokens(store::Connection& connection) {
-  store::Tx tx(connection);
-  return store::all_tokens(tx);
+  return reading(connection, [&](store::Tx& tx) { return store::all_tokens(tx); });
 }
 
 std::optional<store::TokenRow> find_token(store::Connection& connection, const std::string& token_hash) {
-  store::Tx tx(connection);
-  return store::find_token(tx, token_hash);
+  return reading(connection, [&](store::Tx& tx) { return store::find_token(tx, token_hash); });
 }
 
 bool create_token(store::Connection& connection, const std::string& token_hash, const store::TokenRow& token) {
@@ -24,13 +23,11 @@ bool create_token(store::Connection& connection, const std::string& token_hash, 
 }
 
 store::BusinessFigures::Replication replication_figures(store::Connection& connection) {
-  store::Tx tx(connection);
-  return store::replication_figures(tx);
+  return reading(connection, [&](store::Tx& tx) { return store::replication_figures(tx); });
 }
 
 store::BusinessFigures business_figures(store::Connection& connection, const std::string& today) {
-  store::Tx tx(connection);
-  return store::business_figures(tx, today);
+  return reading(connection, [&](store::Tx& tx) { return store::business_figures(tx, today); });
 }
 
 std::string flushed_lsn(store::Connection& primary) {
@@ -39,8 +36,7 @@ std::string flushed_lsn(store::Connection& primary) {
 }
 
 store::ReadPosition read_position(store::Connection& connection, const std::string& primary_lsn) {
-  store::Tx tx(connection);
-  return store::read_position(tx, primary_lsn);
+  return reading(connection, [&](store::Tx& tx) { return store::read_position(tx, primary_lsn); });
 }
 
 }  // namespace evoucher::ops

@@ -18,8 +18,7 @@ Result create_policy(store::Connection& connection, const CreatePolicy& c) {
 }
 
 std::optional<store::PolicyRow> policy_at(store::Connection& connection, const std::string& scope, Timestamp at) {
-  store::Tx tx(connection);
-  return store::policy_at(tx, scope, at);
+  return reading(connection, [&](store::Tx& tx) { return store::policy_at(tx, scope, at); });
 }
 
 }  // namespace evoucher::ops

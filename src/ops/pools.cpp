@@ -51,8 +51,7 @@ Result top_up_pool(store::Connection& connection, const TopUpPool& c) {
 }
 
 std::vector<store::Pool> pools(store::Connection& connection) {
-  store::Tx tx(connection);
-  return store::list_pools(tx);
+  return reading(connection, [&](store::Tx& tx) { return store::list_pools(tx); });
 }
 
 std::optional<BurnDown> burn_down(store::Connection& connection, std::int64_t id) {

@@ -1,6 +1,7 @@
 // The reports and exports, each read in a transaction of its own.
 #include "evoucher/ops/reports.hpp"
 
+#include "evoucher/ops/admin.hpp"
 #include "evoucher/store/districts.hpp"
 
 namespace evoucher::ops {
@@ -28,32 +29,27 @@ void export_pages(store::Connection& connection, Fetch fetch, const Take<Row>& t
 std::vector<store::PaymentLine> payments(store::Connection& connection, const std::string& district,
                                          const std::string& business_date,
                                          const std::optional<store::PaymentPageKey>& after, int limit) {
-  store::Tx tx(connection);
-  return store::list_payments(tx, district, business_date, after, limit);
+  return reading(connection, [&](store::Tx& tx) { return store::list_payments(tx, district, business_date, after, limit); });
 }
 
 std::vector<store::SettlementLine> settlements(store::Connection& connection, const std::string& district,
                                                const std::string& business_date, const std::optional<std::string>& after,
                                                int limit) {
-  store::Tx tx(connection);
-  return store::settlement_list(tx, district, business_date, after, limit);
+  return reading(connection, [&](store::Tx& tx) { return store::settlement_list(tx, district, business_date, after, limit); });
 }
 
 std::vector<store::GrantLine> grants(store::Connection& connection, const std::string& program,
                                      const std::optional<std::string>& district,
                                      const std::optional<std::pair<std::string, std::int64_t>>& after, int limit) {
-  store::Tx tx(connection);
-  return store::list_grants(tx, program, district, after, limit);
+  return reading(connection, [&](store::Tx& tx) { return store::list_grants(tx, program, district, after, limit); });
 }
 
 std::vector<store::Flag> flags(store::Connection& connection, const store::FlagQuery& query) {
-  store::Tx tx(connection);
-  return store::list_flags(tx, query);
+  return reading(connection, [&](store::Tx& tx) { return store::list_flags(tx, query); });
 }
 
 std::vector<store::AuditRow> audit_entries(store::Connection& connection, const store::AuditQuery& query) {
-  store::Tx tx(connection);
-  return store::audit_entries(tx, query);
+  return reading(connection, [&](store::Tx& tx) { return store::audit_entries(tx, query); });
 }
 
 void export_payments(store::Connection& connection, const std::string& district, const std::string& business_date,
@@ -89,31 +85,26 @@ void export_flags(store::Connection& connection, store::FlagQuery query, const T
 }
 
 std::optional<store::Program> find_program(store::Connection& connection, const std::string& id) {
-  store::Tx tx(connection);
-  return store::find_program(tx, id);
+  return reading(connection, [&](store::Tx& tx) { return store::find_program(tx, id); });
 }
 
 std::optional<store::Flag> find_flag(store::Connection& connection, const std::string& district, std::int64_t id) {
-  store::Tx tx(connection);
-  return store::find_flag(tx, district, id);
+  return reading(connection, [&](store::Tx& tx) { return store::find_flag(tx, district, id); });
 }
 
 std::vector<store::BatchDay> batch_days(store::Connection& connection, const std::optional<std::string>& district,
                                         const std::string& from, const std::string& to, const std::string& last_closed) {
-  store::Tx tx(connection);
-  return store::batch_days(tx, district, from, to, last_closed);
+  return reading(connection, [&](store::Tx& tx) { return store::batch_days(tx, district, from, to, last_closed); });
 }
 
 std::vector<std::string> pending_dates(store::Connection& connection, const std::string& district,
                                        const std::string& through) {
-  store::Tx tx(connection);
-  return store::pending_dates(tx, district, through);
+  return reading(connection, [&](store::Tx& tx) { return store::pending_dates(tx, district, through); });
 }
 
 std::optional<std::string> batch_report(store::Connection& connection, const std::string& district,
                                         const std::string& business_date) {
-  store::Tx tx(connection);
-  return store::batch_report(tx, district, business_date);
+  return reading(connection, [&](store::Tx& tx) { return store::batch_report(tx, district, business_date); });
 }
 
 std::optional<store::TrialBalance> trial_balance(store::Connection& connection, const std::string& district) {

@@ -25,6 +25,13 @@ struct AdminWrite {
   std::optional<AdminKey> key;
 };
 
+// A read in a transaction of its own: read(tx)'s result.
+template <typename Read>
+auto reading(store::Connection& connection, Read read) {
+  store::Tx tx(connection);
+  return read(tx);
+}
+
 // Whether the caller may change a district's resources (an admin's role and district).
 using MayWrite = std::function<bool(const std::string& district)>;
 

@@ -23,19 +23,16 @@ struct Creation {
   std::optional<std::string> unknown;
 };
 
-struct CreateDistrict {
-  store::District district;
+// A district, member or merchant to create.
+template <typename Party>
+struct Create {
+  Party party;
   AdminWrite write;
   std::function<Answer(const Creation&)> render;
 };
-Result create_district(store::Connection& connection, const CreateDistrict& command);
-
-struct CreateMember {
-  store::Member member;
-  AdminWrite write;
-  std::function<Answer(const Creation&)> render;
-};
-Result create_member(store::Connection& connection, const CreateMember& command);
+Result create_district(store::Connection& connection, const Create<store::District>& command);
+Result create_member(store::Connection& connection, const Create<store::Member>& command);
+Result create_merchant(store::Connection& connection, const Create<store::Merchant>& command);
 
 // A card of a member the caller may write; otherwise `unknown`.
 struct CreateCard {
@@ -60,13 +57,6 @@ struct SetCardStatus {
   std::function<Answer(const CardChange&)> render;
 };
 Result set_card_status(store::Connection& connection, const SetCardStatus& command);
-
-struct CreateMerchant {
-  store::Merchant merchant;
-  AdminWrite write;
-  std::function<Answer(const Creation&)> render;
-};
-Result create_merchant(store::Connection& connection, const CreateMerchant& command);
 
 // The fields a PATCH sets; the rest stay as they are.
 struct MerchantPatch {
