@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "endpoints.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/programs.hpp"
 
 namespace evoucher::api {

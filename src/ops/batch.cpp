@@ -3,9 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "evoucher/api/policy_json.hpp"
+
 namespace evoucher::ops {
 
-std::string render_batch_report(const store::BatchReport& r) {
+std::string render_batch_report(const BatchReport& r) {
   using json = nlohmann::json;
   auto component = [](const store::BatchComponent& c) {
     return json{{"count", c.count}, {"posted", c.posted.value()}, {"unfunded", c.unfunded.value()}};
@@ -34,16 +36,26 @@ std::optional<std::string> date_still_open(const std::string& business_date, Tim
          format_rfc3339(std::chrono::floor<std::chrono::seconds>(now));
 }
 
-BatchOutcome run_batch(store::Connection& connection, const std::string& district, const std::string& business_date,
-                       Timestamp now, int chunk_size, const std::function<void(int)>& after_chunk) {
+BatchOutcome run_batch(store::Connection& connection, PolicyCache& policies, const std::string& district,
+                       const std::string& business_date, Timestamp now, int chunk_size,
+                       const std::function<void(int)>& after_chunk) {
   BatchOutcome out;
   if (auto open = date_still_open(business_date, now)) {
     out.refusal = BatchRefusal::date_not_closed;
     out.detail = std::move(*open);
     return out;
   }
-  out.run = store::run_cashback_batch(connection, district, business_date, chunk_size, render_batch_report, after_chunk);
+  out.run = run_cashback_batch(connection, policies, district, business_date, chunk_size, render_batch_report,
+                               after_chunk);
   return out;
+}
+
+BatchOutcome run_batch(store::Connection& connection, const std::string& district, const std::string& business_date,
+                       Timestamp now, int chunk_size, const std::function<void(int)>& after_chunk) {
+  // The routes and the command line hold no policy cache of their own for the batch yet. A stored
+  // version never changes, so this cache agrees with every other.
+  static PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+  return run_batch(connection, policies, district, business_date, now, chunk_size, after_chunk);
 }
 
 }  // namespace evoucher::ops

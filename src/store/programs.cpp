@@ -3,7 +3,7 @@
 #include "evoucher/store/programs.hpp"
 
 #include "evoucher/engine/chart_of_accounts.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "pq.hpp"
 
