@@ -17,7 +17,7 @@
 #include "bench_cluster.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/crypto.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/api/policy_json.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/embedded_cluster.hpp"
 #include "evoucher/store/migrations.hpp"
@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
     if (std::getenv("BENCH_SEED_ONLY")) throw std::runtime_error("seeded only");
     store::Connection conn(cluster.url(), {600'000, 5});
     t = Clock::now();
-    const auto run = store::run_cashback_batch(conn, "bench", "2020-03-02", 10'000, ops::render_batch_report,
-                                               [](int) {});
+    ops::PolicyCache policies(api::decode_stored_city_rules, api::decode_stored_district_rules);
+    const auto run = ops::run_cashback_batch(conn, policies, "bench", "2020-03-02", 10'000, ops::render_batch_report,
+                                             [](int) {});
     const double batch_s = seconds_since(t);
     const long long batch_entries = scalar(raw,
         "SELECT count(*) FROM entries e JOIN journals j ON j.district = e.district AND j.id = e.journal_id "

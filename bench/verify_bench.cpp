@@ -22,7 +22,7 @@
 #include "evoucher/ops/group_writer.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/parties.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/verify.hpp"
 #include "evoucher/time.hpp"
 
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
     auto batch_days = [&](int first, int last) {
       for (int day = first; day <= last; ++day)
         for (const auto* d : kDistricts)
-          store::run_cashback_batch(c, d, date_of(day), 10'000, ops::render_batch_report, [](int) {});
+          ops::run_cashback_batch(c, policies, d, date_of(day), 10'000, ops::render_batch_report, [](int) {});
     };
     batch_days(2, 6);
     cancel(0, payments);

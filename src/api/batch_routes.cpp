@@ -228,9 +228,10 @@ void add_batch_routes(Service& service) {
   // connection with the command line's timeouts, and answers when it is done. A second call for
   // the same date waits for the first (its advisory lock) and answers the report.
   auto& batches = service.batches();
-  service.admin_command("POST", "/v1/batches/cashback", [chunk, &batches](store::Connection& c, const Request& request,
-                                                                        const PathParams&, const Principal& who,
-                                                                        Reply reply) {
+  auto& policies = service.writer().policies();
+  service.admin_command("POST", "/v1/batches/cashback", [chunk, &batches, &policies](store::Connection& c, const Request& request,
+                                                                                   const PathParams&, const Principal& who,
+                                                                                   Reply reply) {
     json doc;
     auto f = Fields::parse(request.body, doc);
     const auto district = f.district_code("district");
@@ -245,8 +246,8 @@ void add_batch_routes(Service& service) {
     // A replay answers as before; the batch itself is idempotent by district and date.
     if (auto replay = ops::earlier(c, *write.key)) return reply(from_result(*replay));
     // The run commits in chunks; its audit row is written with its stored answer, when it ends.
-    run_stored(batches, write, "batch:" + district + "/" + date, std::move(reply), [chunk, district, date](store::Connection& bc) {
-      const auto outcome = ops::run_batch(bc, district, date, now_utc(), chunk);
+    run_stored(batches, write, "batch:" + district + "/" + date, std::move(reply), [chunk, district, date, &policies](store::Connection& bc) {
+      const auto outcome = ops::run_batch(bc, policies, district, date, now_utc(), chunk);
       return outcome.refusal == ops::BatchRefusal::date_not_closed ? problem(ErrorCode::date_not_closed, outcome.detail)
                                                                    : json_response(200, outcome.run.report);
     });

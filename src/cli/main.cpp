@@ -270,6 +270,7 @@ int run_batch(const Config& config, const Args& args, bool pending) {
   int kill_after = 0;
   if (const char* v = std::getenv("EVOUCHER_FAULT_KILL_AFTER_CHUNKS")) kill_after = std::atoi(v);
   store::Connection connection(database_url(config), cli_service_options(config));
+  const auto policies = api::make_policy_cache();
   std::vector<std::string> districts;
   if (args.district) {
     districts.push_back(*args.district);
@@ -286,7 +287,7 @@ int run_batch(const Config& config, const Args& args, bool pending) {
     if (pending)
       for (auto& d : ops::pending_dates(connection, district, *args.date)) dates.insert(std::move(d));
     for (const auto& date : dates) {
-      const auto outcome = ops::run_batch(connection, district, date, now, config.batch_chunk_size, [&](int chunks) {
+      const auto outcome = ops::run_batch(connection, *policies, district, date, now, config.batch_chunk_size, [&](int chunks) {
         if (kill_after > 0 && chunks >= kill_after) raise(SIGKILL);
       });
       if (outcome.refusal != ops::BatchRefusal::none) {

@@ -3,9 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+
 namespace evoucher::ops {
 
-std::string render_batch_report(const store::BatchReport& r) {
+std::string render_batch_report(const BatchReport& r) {
   using json = nlohmann::json;
   auto component = [](const store::BatchComponent& c) {
     return json{{"count", c.count}, {"posted", c.posted.value()}, {"unfunded", c.unfunded.value()}};
@@ -34,15 +35,17 @@ std::optional<std::string> date_still_open(const std::string& business_date, Tim
          format_rfc3339(std::chrono::floor<std::chrono::seconds>(now));
 }
 
-BatchOutcome run_batch(store::Connection& connection, const std::string& district, const std::string& business_date,
-                       Timestamp now, int chunk_size, const std::function<void(int)>& after_chunk) {
+BatchOutcome run_batch(store::Connection& connection, PolicyCache& policies, const std::string& district,
+                       const std::string& business_date, Timestamp now, int chunk_size,
+                       const std::function<void(int)>& after_chunk) {
   BatchOutcome out;
   if (auto open = date_still_open(business_date, now)) {
     out.refusal = BatchRefusal::date_not_closed;
     out.detail = std::move(*open);
     return out;
   }
-  out.run = store::run_cashback_batch(connection, district, business_date, chunk_size, render_batch_report, after_chunk);
+  out.run = run_cashback_batch(connection, policies, district, business_date, chunk_size, render_batch_report,
+                               after_chunk);
   return out;
 }
 

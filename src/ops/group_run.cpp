@@ -11,6 +11,7 @@
 #include "evoucher/engine/fraud.hpp"
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/store/money_path.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/operations.hpp"
 #include "evoucher/store/programs.hpp"
 

@@ -4,7 +4,7 @@
 
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/ops/batch.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/settlements.hpp"
 #include "evoucher/store/money_path.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"

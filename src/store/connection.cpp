@@ -59,6 +59,10 @@ void rethrow_mapped(std::exception_ptr error) {
   }
 }
 
+bool lost_to_another_transaction(const std::exception& error) {
+  return dynamic_cast<const pqxx::transaction_rollback*>(&error) != nullptr;
+}
+
 Connection::Connection(const std::string& url, ConnectionOptions options) {
   const std::string full = with_connection_parameters(url, options.connect_timeout_s);
   with_unavailable_mapped([&] {

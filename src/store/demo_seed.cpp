@@ -1,7 +1,7 @@
 // Seeds the districts, policies, pools, merchants, members and cards of the demo.
 #include "evoucher/store/demo_seed.hpp"
 
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/store/parties.hpp"
 #include "evoucher/store/programs.hpp"

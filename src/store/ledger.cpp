@@ -43,6 +43,11 @@ const Statement kRecordAnswer{
 const Statement kBalance{
     "ledger_balance", "SELECT balance FROM accounts WHERE district = $1 AND key = $2"};
 
+const Statement kTrialBalance{
+    "trial_balance",
+    "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::bigint AS debits, "
+    "       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::bigint AS credits FROM entries WHERE district = $1"};
+
 // balance_after = everything up to the cursor, plus the running sum within the page.
 const Statement kStatement{
     "ledger_statement",
@@ -202,6 +207,13 @@ std::optional<StatementPage> statement(Tx& tx, const std::string& district, cons
     if (static_cast<int>(rows.size()) > limit && !page.lines.empty())
       page.next = std::to_string(page.lines.back().journal_id) + "." + std::to_string(page.lines.back().seq);
     return page;
+  });
+}
+
+TrialBalance trial_balance(Tx& tx, const std::string& district) {
+  return with_unavailable_mapped([&] {
+    const auto r = run(tx, kTrialBalance, district)[0];
+    return TrialBalance{won(r["debits"]), won(r["credits"])};
   });
 }
 

@@ -3,7 +3,7 @@
 #include "evoucher/store/programs.hpp"
 
 #include "evoucher/engine/chart_of_accounts.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "pq.hpp"
 
@@ -28,7 +28,7 @@ const Statement kGranted{
 const Statement kOpenWallets{
     "program_open_wallets",
     "WITH a AS (INSERT INTO accounts (district, key, normal, min_balance) "
-    "  SELECT x.d, 'program:' || $1 || ':' || x.mid, -1, 0 FROM unnest($2::text[], $3::text[]) AS x(d, mid) "
+    "  SELECT x.d, member_program_key($1, x.mid), -1, 0 FROM unnest($2::text[], $3::text[]) AS x(d, mid) "
     "  ON CONFLICT (district, key) DO NOTHING RETURNING district, id, key) "
     "INSERT INTO program_wallets (district, member_id, program_id, account_id) "
     "SELECT a.district, substr(a.key, length('program:' || $1 || ':') + 1), $1, a.id FROM a"};

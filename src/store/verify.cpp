@@ -39,12 +39,12 @@ const Invariant kInvariants[] = {
      "              coalesce(sum(amount) FILTER (WHERE amount > 0), 0), coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)) "
      "  FROM entries WHERE district = $1 HAVING coalesce(sum(amount), 0) <> 0"},
     {"no balance is below its floor, and no cash is negative",
-     "SELECT count(*) FROM accounts WHERE district = $1 AND (min_balance IS NOT NULL OR key LIKE 'member:%:cash')",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND (min_balance IS NOT NULL OR is_member_cash(key))",
      "floored accounts",
      "SELECT format('account %s/%s (#%s): balance %s, floor %s', district, key, id, balance, "
      "              coalesce(min_balance::text, 'none')) "
      "  FROM accounts WHERE district = $1 "
-     "   AND (balance < min_balance OR (key LIKE 'member:%:cash' AND (balance < 0 OR min_balance IS DISTINCT FROM 0))) "
+     "   AND (balance < min_balance OR (is_member_cash(key) AND (balance < 0 OR min_balance IS DISTINCT FROM 0))) "
      " ORDER BY id LIMIT 20"},
     {"every entry's journal and account are in its district",
      "SELECT count(*) FROM entries WHERE district = $1", "entries",
@@ -121,7 +121,7 @@ const Invariant kInvariants[] = {
      "SELECT format('pool %s (%s): drawn %s, budget %s, its accounts sum to %s', p.id, p.source, p.drawn, p.budget, "
      "              coalesce(a.total, 0)) "
      "  FROM pools p LEFT JOIN (SELECT split_part(key, ':', 2)::bigint AS pool, sum(balance) AS total FROM accounts "
-     "                           WHERE key LIKE 'pool:%:drawn' GROUP BY 1) a ON a.pool = p.id "
+     "                           WHERE is_pool_drawn(key) GROUP BY 1) a ON a.pool = p.id "
      " WHERE $1::text IS NOT NULL AND (p.drawn <> coalesce(a.total, 0) OR p.drawn > p.budget OR p.drawn < 0) "
      " ORDER BY p.id LIMIT 20"},
     {"every payment flag names a payment of its district, and a confirmed one's payment earns no cashback",
@@ -138,9 +138,9 @@ const Invariant kInvariants[] = {
     // The records beside the ledger agree with it.
     {"every member's monthly counters equal their loads and eligible payments",
      "SELECT count(*) FROM member_months WHERE district = $1", "member months",
-     "WITH l AS (SELECT member_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC' + interval '9 hours')::date AS month, "
+     "WITH l AS (SELECT member_id, date_trunc('month', seoul_date(occurred_at)::timestamp)::date AS month, "
      "                  sum(amount) AS loaded FROM loads WHERE district = $1 GROUP BY 1, 2), "
-     "     p AS (SELECT member_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC' + interval '9 hours')::date AS month, "
+     "     p AS (SELECT member_id, date_trunc('month', seoul_date(occurred_at)::timestamp)::date AS month, "
      "                  sum(eligible) AS eligible FROM payments WHERE district = $1 GROUP BY 1, 2), "
      "     m AS (SELECT member_id, month, loaded, eligible_spent FROM member_months WHERE district = $1) "
      "SELECT format('member %s/%s, month %s: the counters say loaded %s and eligible %s; loads sum to %s and ' || "
@@ -178,7 +178,7 @@ const Invariant kInvariants[] = {
      "                     AND journal_id = g.journal_id AND account_id = w.account_id) e ON true "
      " WHERE g.district = $1 AND (w.account_id IS NULL OR coalesce(-e.total, 0) <> g.amount) ORDER BY g.id LIMIT 20"},
     {"every cashback pool's draw in the district equals what its postings hold",
-     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'pool:%:drawn'", "pool accounts",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND is_pool_drawn(key)", "pool accounts",
      "WITH k AS (SELECT pool, sum(amount) AS drawn FROM ( "
      "             SELECT national_pool_id AS pool, posted_national AS amount FROM cashback_postings "
      "              WHERE district = $1 AND national_pool_id IS NOT NULL "
@@ -187,21 +187,21 @@ const Invariant kInvariants[] = {
      "             UNION ALL SELECT district_pool_id, posted_district FROM cashback_postings "
      "              WHERE district = $1 AND district_pool_id IS NOT NULL) x GROUP BY 1), "
      "     a AS (SELECT split_part(key, ':', 2)::bigint AS pool, balance FROM accounts "
-     "            WHERE district = $1 AND key LIKE 'pool:%:drawn') "
+     "            WHERE district = $1 AND is_pool_drawn(key)) "
      "SELECT format('pool %s (%s) in %s: drawn %s, its postings hold %s', pool, coalesce(p.source, 'none'), $1::text, "
      "              coalesce(a.balance, 0), coalesce(k.drawn, 0)) "
      "  FROM a FULL JOIN k USING (pool) LEFT JOIN pools p ON p.id = pool "
      " WHERE (p.source IS NULL OR p.source NOT LIKE 'program:%') AND coalesce(a.balance, 0) <> coalesce(k.drawn, 0) "
      " ORDER BY pool LIMIT 20"},
     {"every merchant's payable equals its sales, less cancellations, merchant cashback posted and settlements",
-     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'merchant:%:payable'", "payables",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND is_merchant_payable(key)", "payables",
      "WITH s AS (SELECT merchant_id, sum(charged - cancelled) AS owed FROM payments WHERE district = $1 GROUP BY 1), "
      "     k AS (SELECT p.merchant_id, sum(k.posted_merchant) AS taken FROM cashback_postings k "
      "             JOIN payments p ON p.district = k.district AND p.id = k.payment_id "
      "            WHERE k.district = $1 AND p.district = $1 AND k.posted_merchant > 0 GROUP BY 1), "
      "     t AS (SELECT merchant_id, sum(amount - fee_support) AS paid FROM settlements WHERE district = $1 GROUP BY 1), "
      "     a AS (SELECT substring(key FROM '^merchant:(.*):payable$') AS merchant_id, balance FROM accounts "
-     "            WHERE district = $1 AND key LIKE 'merchant:%:payable') "
+     "            WHERE district = $1 AND is_merchant_payable(key)) "
      "SELECT format('merchant %s in %s: payable %s; sales less cancellations %s, merchant cashback %s, settled %s', "
      "              merchant_id, $1::text, coalesce(a.balance, 0), coalesce(s.owed, 0), coalesce(k.taken, 0), "
      "              coalesce(t.paid, 0)) "
@@ -209,7 +209,7 @@ const Invariant kInvariants[] = {
      " WHERE coalesce(a.balance, 0) <> coalesce(s.owed, 0) - coalesce(k.taken, 0) - coalesce(t.paid, 0) "
      " ORDER BY merchant_id LIMIT 20"},
     {"every member's cash and points equal their loads, refunds, payments, cancellations and posted cashback",
-     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'member:%'", "member accounts",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND is_member_account(key)", "member accounts",
      "WITH pay AS (SELECT member_id, sum(paid_cash) AS cash, sum(paid_points) AS points FROM payments "
      "              WHERE district = $1 GROUP BY 1), "
      "     cxl AS (SELECT p.member_id, sum(c.refund_cash) AS cash, sum(c.refund_points) AS points FROM cancellations c "
@@ -224,12 +224,12 @@ const Invariant kInvariants[] = {
      "              LEFT JOIN LATERAL (SELECT -sum(e.amount) AS debt FROM entries e JOIN accounts a "
      "                                   ON a.district = e.district AND a.id = e.account_id "
      "                                  WHERE e.district = r.district AND e.journal_id = r.journal_id "
-     "                                    AND a.key LIKE 'member:%:points') d ON true "
+     "                                    AND is_member_points(a.key)) d ON true "
      "             WHERE r.district = $1 GROUP BY 1), "
      "     c AS (SELECT substring(key FROM '^member:(.*):cash$') AS member_id, balance FROM accounts "
-     "            WHERE district = $1 AND key LIKE 'member:%:cash'), "
+     "            WHERE district = $1 AND is_member_cash(key)), "
      "     pt AS (SELECT substring(key FROM '^member:(.*):points$') AS member_id, balance FROM accounts "
-     "             WHERE district = $1 AND key LIKE 'member:%:points') "
+     "             WHERE district = $1 AND is_member_points(key)) "
      "SELECT format('member %s/%s: cash %s and points %s; its records make cash %s and points %s', $1::text, member_id, "
      "              coalesce(c.balance, 0), coalesce(pt.balance, 0), "
      "              coalesce(ld.cash, 0) - coalesce(rf.paid, 0) - coalesce(rf.debt, 0) - coalesce(pay.cash, 0) "
@@ -243,12 +243,12 @@ const Invariant kInvariants[] = {
      "                                   + coalesce(rf.debt, 0) "
      " ORDER BY member_id LIMIT 20"},
     {"every negative points balance is owed to clawbacks that took at least as much",
-     "SELECT count(*) FROM accounts WHERE district = $1 AND key LIKE 'member:%:points' AND balance < 0",
+     "SELECT count(*) FROM accounts WHERE district = $1 AND is_member_points(key) AND balance < 0",
      "negative points balances",
      "SELECT format('member %s/%s: points %s, but clawbacks took only %s', $1::text, member_id, n.balance, "
      "              coalesce(cc.taken, 0) + coalesce(fc.taken, 0)) "
      "  FROM (SELECT substring(key FROM '^member:(.*):points$') AS member_id, balance FROM accounts "
-     "         WHERE district = $1 AND key LIKE 'member:%:points' AND balance < 0) n "
+     "         WHERE district = $1 AND is_member_points(key) AND balance < 0) n "
      "  LEFT JOIN (SELECT p.member_id, sum(c.clawed_back) AS taken FROM cancellations c "
      "               JOIN payments p ON p.district = c.district AND p.id = c.payment_id "
      "              WHERE c.district = $1 AND p.district = $1 AND c.clawed_back > 0 GROUP BY 1) cc USING (member_id) "

@@ -42,7 +42,8 @@ TEST(Migrations, TheTreeHoldsTheExpectedFiles) {
                                                       "0008_partition_names.sql", "0009_service_role.sql", "0010_audit.sql",
                                                       "0011_guard_when.sql", "0012_fraud_flags.sql",
                                                       "0013_policy_money.sql", "0014_least_privilege.sql",
-                                                      "0015_replication_watch.sql", "0016_backups.sql"}));
+                                                      "0015_replication_watch.sql", "0016_backups.sql",
+                                                      "0017_rule_functions.sql"}));
 }
 
 TEST(Migrations, SecondRunIsANoOp) {

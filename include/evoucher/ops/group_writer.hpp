@@ -78,6 +78,8 @@ class GroupWriter {
   bool submit_together(std::vector<std::pair<Command, Done>> commands);
   // Finishes what is queued, then joins the writers.
   void stop();
+  // The decoded policy versions the writer judges by; the batches use them too.
+  PolicyCache& policies() { return policies_; }
   std::size_t queued() const;
   GroupStats stats() const;
 

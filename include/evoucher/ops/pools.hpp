@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "evoucher/ops/admin.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/pools.hpp"
 #include "evoucher/store/programs.hpp"
 #include "evoucher/store/reports.hpp"
 

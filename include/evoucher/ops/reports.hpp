@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "evoucher/store/audit.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/cashback_batches.hpp"
+#include "evoucher/store/district_summary.hpp"
+#include "evoucher/store/ledger.hpp"
 #include "evoucher/store/flags.hpp"
 #include "evoucher/store/programs.hpp"
 #include "evoucher/store/reports.hpp"

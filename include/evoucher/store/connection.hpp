@@ -89,6 +89,10 @@ class Tx {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether a transaction was rolled back by the database to let another one through (a deadlock,
+// a serialization failure): the work may be tried again.
+bool lost_to_another_transaction(const std::exception& error);
+
 // Runs fn, turning libpqxx's connection and timeout errors into Unavailable.
 template <typename Fn>
 auto with_unavailable_mapped(Fn&& fn) -> decltype(fn());

@@ -100,6 +100,13 @@ struct StatementPage {
 std::optional<StatementPage> statement(Tx& tx, const std::string& district, const std::vector<std::string>& accounts,
                                        int limit, const std::optional<std::string>& cursor);
 
+// A district's entries summed by side: the two are equal when every journal balances.
+struct TrialBalance {
+  Won debits;
+  Won credits;
+};
+TrialBalance trial_balance(Tx& tx, const std::string& district);
+
 // ---- implementation of the template above ----
 template <typename AnswerFn>
 IdempotentPost post_idempotent(Connection& connection, const JournalDraft& draft, const std::string& key,

@@ -14,7 +14,7 @@
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/engine/money.hpp"
 #include "evoucher/store/audit.hpp"
-#include "evoucher/store/batch.hpp"
+#include "evoucher/store/cashback_batches.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/flags.hpp"
 #include "evoucher/store/ledger.hpp"
