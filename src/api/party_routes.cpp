@@ -22,7 +22,7 @@ json merchant_json(const store::Merchant& m) {
   if (m.benefit_kind) benefit = {{"kind", *m.benefit_kind}, {"rate_bp", m.benefit_rate_bp.value_or(0)}};
   return {{"id", m.id},         {"business_no", m.business_no}, {"name", m.name},
           {"district", m.district}, {"category", m.category},  {"annual_revenue", m.annual_revenue.value()},
-          {"status", m.status}, {"benefit", benefit},
+          {"status", store::to_string(m.status)}, {"benefit", benefit},
           {"owner_member", m.owner_member ? json(*m.owner_member) : json(nullptr)}};
 }
 
@@ -40,7 +40,7 @@ std::optional<std::string> unknown_owner(store::Tx& tx, const store::Merchant& m
   return "field 'owner_member': no member " + *m.owner_member;
 }
 
-json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
+json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", store::to_string(c.status)}}; }
 
 // 201 for a new resource, 200 for the same data again (both audited), 409 for other data under
 // the same id (nothing written).
@@ -204,7 +204,7 @@ void add_party_routes(Service& service) {
     if (!member || !may_write(who, member->district)) return invalid("field 'member': no member " + member_id);
     const auto outcome = store::create_card(tx, token, member_id);
     return created_or_existing(outcome, tx, audit_entry(request, who, member->district, "card:" + token), "card", [&] {
-      return card_json(store::Card{token, member_id, "active", member->district});
+      return card_json(store::Card{token, member_id, store::CardStatus::active, member->district});
     });
   });
 
@@ -212,15 +212,15 @@ void add_party_routes(Service& service) {
                                                        const PathParams& params, const Principal& who) {
     json doc;
     auto f = Fields::parse(request.body, doc);
-    const auto status = f.one_of("status", {"active", "suspended", "closed"});
+    const auto status = store::parse_card_status(f.one_of("status", {"active", "suspended", "closed"}));
     if (auto p = f.problem()) return invalid(*p);
     store::Tx tx(c);
     auto card = store::find_card(tx, params.at("token"));
     if (!card || !may_write(who, card->district)) return problem(ErrorCode::not_found, "no such card");
-    if (card->status == "closed" && status != "closed")
+    if (card->status == store::CardStatus::closed && *status != store::CardStatus::closed)
       return invalid("field 'status': a closed card cannot be reopened");
-    store::set_card_status(tx, card->token, status);
-    card->status = status;
+    store::set_card_status(tx, card->token, *status);
+    card->status = *status;
     return commit_audited(tx, audit_entry(request, who, card->district, "card:" + card->token),
                           json_answer(200, card_json(*card)));
   });
@@ -256,7 +256,11 @@ void add_party_routes(Service& service) {
     auto m = store::find_merchant(tx, params.at("id"), /*lock=*/true);
     if (!m || !may_write(who, m->district)) return problem(ErrorCode::not_found, "no merchant " + params.at("id"));
     bool any = false;
-    if (f.has("status")) m->status = f.one_of("status", {"active", "suspended"}), any = true;
+    if (f.has("status")) {
+      if (const auto status = store::parse_merchant_status(f.one_of("status", {"active", "suspended"})))
+        m->status = *status;
+      any = true;
+    }
     if (f.has("annual_revenue")) m->annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount)), any = true;
     if (f.has("category")) m->category = category(f), any = true;
     if (f.raw("benefit")) read_benefit(f, *m), any = true;

@@ -20,12 +20,6 @@ namespace {
 using store::DistrictKey;
 using store::PaymentKey;
 
-engine::CardStatus card_status(const std::string& s) {
-  if (s == "active") return engine::CardStatus::active;
-  if (s == "suspended") return engine::CardStatus::suspended;
-  return engine::CardStatus::closed;
-}
-
 engine::MerchantTerms terms_of(const std::string& district, const std::string& category, Won revenue, bool active,
                                const std::optional<std::string>& kind, const std::optional<int>& rate) {
   engine::MerchantTerms t{district, category, revenue, active, std::nullopt};
@@ -410,7 +404,7 @@ Result Group::decide(const PaymentCommand& c) {
   const auto& member = card->second.member_id;
   event.district = district;
   event.member = member;
-  if (card_status(card->second.status) != engine::CardStatus::active) return decline(engine::Decline::card_inactive);
+  if (card->second.status != engine::CardStatus::active) return decline(engine::Decline::card_inactive);
   const auto merchant = merchants_.find(c.merchant);
   if (merchant == merchants_.end()) return decline(engine::Decline::unknown_merchant);
 
@@ -421,7 +415,7 @@ Result Group::decide(const PaymentCommand& c) {
   Won& points = balance(district, accounts::member_points(member));
   const auto& month_totals = month(district, member, month_key);
   const auto terms =
-      terms_of(m.district, m.category, m.annual_revenue, m.status == "active", m.benefit_kind, m.benefit_rate_bp);
+      terms_of(m.district, m.category, m.annual_revenue, m.status == store::MerchantStatus::active, m.benefit_kind, m.benefit_rate_bp);
   const auto business_date = format_date(seoul_business_date(c.occurred_at));
   std::vector<engine::ProgramWallet> wallets;
   if (const auto w = wallets_.find({district, member}); w != wallets_.end())
@@ -432,7 +426,7 @@ Result Group::decide(const PaymentCommand& c) {
                          wallet.expires_on, std::move(scope), wallet.grant_from});
     }
   const engine::PaymentRequest request{c.price,        district,
-                                       card_status(card->second.status), terms,
+                                       card->second.status, terms,
                                        {cash, points}, month_totals.eligible_spent,
                                        std::move(wallets), business_date};
   const auto decision = engine::decide_payment(request, policies.view());
