@@ -17,7 +17,7 @@ json merchant_json(const store::Merchant& m) {
   if (m.benefit_kind) benefit = {{"kind", *m.benefit_kind}, {"rate_bp", m.benefit_rate_bp.value_or(0)}};
   return {{"id", m.id},         {"business_no", m.business_no}, {"name", m.name},
           {"district", m.district}, {"category", m.category},  {"annual_revenue", m.annual_revenue.value()},
-          {"status", m.status}, {"benefit", benefit},
+          {"status", store::to_string(m.status)}, {"benefit", benefit},
           {"owner_member", m.owner_member ? json(*m.owner_member) : json(nullptr)}};
 }
 
@@ -29,7 +29,9 @@ void read_owner(Fields& f, store::Merchant& m) {
   m.owner_member = f.client_id("owner_member");
 }
 
-json card_json(const store::Card& c) { return {{"token", c.token}, {"member", c.member_id}, {"status", c.status}}; }
+json card_json(const store::Card& c) {
+  return {{"token", c.token}, {"member", c.member_id}, {"status", store::to_string(c.status)}};
+}
 
 // 201 for a new resource, 200 for the same data again (both audited), 409 for other data under
 // the same id (nothing written), 400 for a reference to what is not.
@@ -192,10 +194,10 @@ void add_party_routes(Service& service) {
                                                        const PathParams& params, const Principal& who) {
     json doc;
     auto f = Fields::parse(request.body, doc);
-    const auto status = f.one_of("status", {"active", "suspended", "closed"});
+    const auto status = store::parse_card_status(f.one_of("status", {"active", "suspended", "closed"}));
     if (auto p = f.problem()) return invalid(*p);
     return from_result(ops::set_card_status(
-        c, {params.at("token"), status, writes_for(who), {audit_entry(request, who, ""), std::nullopt},
+        c, {params.at("token"), *status, writes_for(who), {audit_entry(request, who, ""), std::nullopt},
             [](const ops::CardChange& change) {
               if (change.not_found) return to_answer(problem(ErrorCode::not_found, *change.not_found));
               if (change.not_allowed) return to_answer(invalid(*change.not_allowed));
@@ -235,7 +237,12 @@ void add_party_routes(Service& service) {
     // on the stored row; only the fields present are sent on.
     auto m = *found;
     ops::MerchantPatch patch;
-    if (f.has("status")) patch.status = m.status = f.one_of("status", {"active", "suspended"});
+    if (f.has("status")) {
+      if (const auto status = store::parse_merchant_status(f.one_of("status", {"active", "suspended"})))
+        patch.status = m.status = *status;
+      else
+        patch.status = m.status;  // refused with the field's problem below
+    }
     if (f.has("annual_revenue")) patch.annual_revenue = m.annual_revenue = Won(f.integer("annual_revenue", 0, kMaxAmount));
     if (f.has("category")) patch.category = m.category = category(f);
     if (f.raw("benefit")) {

@@ -42,7 +42,7 @@ Result create_card(store::Connection& connection, const CreateCard& c) {
   store::Tx tx(connection);
   Creation creation;
   const auto member = store::find_member(tx, c.member);
-  store::Card card{c.token, c.member, "active", member ? member->district : std::string()};
+  store::Card card{c.token, c.member, store::CardStatus::active, member ? member->district : std::string()};
   if (!member || !c.may_write(member->district)) creation.unknown = "field 'member': no member " + c.member;
   else creation.outcome = store::create_card(tx, c.token, c.member);
   auto write = c.write;
@@ -58,7 +58,7 @@ Result set_card_status(store::Connection& connection, const SetCardStatus& c) {
     change.not_found = "no such card";
     return answered(c.render(change));
   }
-  if (card->status == "closed" && c.status != "closed") {
+  if (card->status == store::CardStatus::closed && c.status != store::CardStatus::closed) {
     change.not_allowed = "field 'status': a closed card cannot be reopened";
     return answered(c.render(change));
   }

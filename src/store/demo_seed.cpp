@@ -70,7 +70,7 @@ bool seed_demo(Connection& connection) {
   create_pool(tx, "city", "2020-01-01", "2020-12-31", Won(20'000'000'000));
   create_pool(tx, "district:bupyeong", "2020-01-01", "2020-12-31", Won(1'000'000'000));
   for (const auto& m : kMerchants) {
-    Merchant merchant{m.id, m.business_no, m.name, m.district, m.category, Won(m.revenue), "active", std::nullopt,
+    Merchant merchant{m.id, m.business_no, m.name, m.district, m.category, Won(m.revenue), MerchantStatus::active, std::nullopt,
                       std::nullopt, std::nullopt};
     if (m.benefit_kind) {
       merchant.benefit_kind = m.benefit_kind;

@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-#include "evoucher/crypto.hpp"
 #include "pq.hpp"
 
 namespace evoucher::store {
@@ -167,13 +166,6 @@ void record_answer(Tx& tx, const std::string& district, const std::string& key, 
     run(tx, kRecordAnswer, district, key, status, answer);
     return 0;
   });
-}
-
-std::string draft_hash(const JournalDraft& draft) {
-  std::string canonical = draft.district + '\n' + draft.kind + '\n' + format_rfc3339(draft.occurred_at) + '\n' +
-                          draft.reference + '\n';
-  for (const auto& p : draft.postings) canonical += p.account + '\t' + std::to_string(p.amount.value()) + '\n';
-  return sha256_hex(canonical);
 }
 
 std::optional<Won> balance(Tx& tx, const std::string& district, const std::string& account) {

@@ -64,7 +64,7 @@ const Statement kFindToken{
 
 Merchant merchant_from(const pqxx::row& r) {
   return Merchant{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-                  r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), r[6].as<std::string>(),
+                  r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), stored_merchant_status(r[6].c_str()),
                   opt<std::string>(r[7]), opt<int>(r[8]), opt<std::string>(r[9])};
 }
 
@@ -74,6 +74,42 @@ PolicyRow policy_from(const pqxx::row& r) {
 }
 
 }  // namespace
+
+const char* to_string(CardStatus status) {
+  switch (status) {
+    case CardStatus::active: return "active";
+    case CardStatus::suspended: return "suspended";
+    case CardStatus::closed: return "closed";
+  }
+  return "closed";
+}
+
+const char* to_string(MerchantStatus status) {
+  return status == MerchantStatus::active ? "active" : "suspended";
+}
+
+std::optional<CardStatus> parse_card_status(std::string_view text) {
+  if (text == "active") return CardStatus::active;
+  if (text == "suspended") return CardStatus::suspended;
+  if (text == "closed") return CardStatus::closed;
+  return std::nullopt;
+}
+
+std::optional<MerchantStatus> parse_merchant_status(std::string_view text) {
+  if (text == "active") return MerchantStatus::active;
+  if (text == "suspended") return MerchantStatus::suspended;
+  return std::nullopt;
+}
+
+CardStatus stored_card_status(std::string_view text) {
+  if (const auto status = parse_card_status(text)) return *status;
+  throw std::logic_error("a card with status '" + std::string(text) + "'");
+}
+
+MerchantStatus stored_merchant_status(std::string_view text) {
+  if (const auto status = parse_merchant_status(text)) return *status;
+  throw std::logic_error("a merchant with status '" + std::string(text) + "'");
+}
 
 CreateOutcome create_member(Tx& tx, const Member& member) {
   const bool inserted = with_unavailable_mapped([&] { return !run(tx, kInsertMember, member.id, member.district).empty(); });
@@ -103,13 +139,13 @@ std::optional<Card> find_card(Tx& tx, const std::string& token) {
     const auto rows = run(tx, kFindCard, token);
     if (rows.empty()) return std::nullopt;
     const auto& r = rows[0];
-    return Card{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>()};
+    return Card{r[0].as<std::string>(), r[1].as<std::string>(), stored_card_status(r[2].c_str()), r[3].as<std::string>()};
   });
 }
 
-void set_card_status(Tx& tx, const std::string& token, const std::string& status) {
+void set_card_status(Tx& tx, const std::string& token, CardStatus status) {
   with_unavailable_mapped([&] {
-    run(tx, kCardStatus, token, status);
+    run(tx, kCardStatus, token, std::string(to_string(status)));
     return 0;
   });
 }
@@ -117,7 +153,7 @@ void set_card_status(Tx& tx, const std::string& token, const std::string& status
 CreateOutcome create_merchant(Tx& tx, const Merchant& m) {
   const bool inserted = with_unavailable_mapped([&] {
     return !run(tx, kInsertMerchant, m.id, m.business_no, m.name, m.district, m.category, m.annual_revenue.value(),
-                m.status, m.benefit_kind, m.benefit_rate_bp, m.owner_member)
+                std::string(to_string(m.status)), m.benefit_kind, m.benefit_rate_bp, m.owner_member)
                 .empty();
   });
   if (inserted) return CreateOutcome::created;
@@ -134,7 +170,7 @@ std::optional<Merchant> find_merchant(Tx& tx, const std::string& id, bool lock) 
 
 void update_merchant(Tx& tx, const Merchant& m) {
   with_unavailable_mapped([&] {
-    run(tx, kUpdateMerchant, m.id, m.category, m.annual_revenue.value(), m.status, m.benefit_kind, m.benefit_rate_bp,
+    run(tx, kUpdateMerchant, m.id, m.category, m.annual_revenue.value(), std::string(to_string(m.status)), m.benefit_kind, m.benefit_rate_bp,
         m.owner_member);
     return 0;
   });

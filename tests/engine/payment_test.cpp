@@ -253,19 +253,6 @@ TEST_F(PaymentRules, ForfeitTakesTheCashbackAndLaterCancellationsReverseNoMore) 
   EXPECT_EQ(c.earned_after, (Earnings{Won(0), {}, Won(137)}));
 }
 
-TEST(PolicyVersions, TheVersionInForceSwitchesBetweenTwoPayments) {
-  struct Version {
-    int id;
-    int effective_from;
-  };
-  const std::vector<Version> versions{{2, 200}, {1, 100}, {3, 300}};
-  EXPECT_EQ(version_in_force(versions, 99), nullptr);
-  EXPECT_EQ(version_in_force(versions, 100)->id, 1);
-  EXPECT_EQ(version_in_force(versions, 199)->id, 1);
-  EXPECT_EQ(version_in_force(versions, 200)->id, 2);
-  EXPECT_EQ(version_in_force(versions, 1000)->id, 3);
-}
-
 TEST(PolicyVersions, RatesOfTwoVersionsGiveDifferentCashback) {
   CityRules march = seed_city();
   CityRules april = seed_city();

@@ -60,17 +60,3 @@ std::vector<std::string> validate(const CityRules& rules);
 std::vector<std::string> validate(const DistrictRules& rules);
 
 }  // namespace evoucher::engine
-
-namespace evoucher::engine {
-
-// The version in force at `at`: the one with the latest effective_from not after it.
-// Versions may come in any order; returns nullptr when none has started.
-template <typename Version, typename Instant>
-const Version* version_in_force(const std::vector<Version>& versions, Instant at) {
-  const Version* best = nullptr;
-  for (const auto& v : versions)
-    if (v.effective_from <= at && (!best || v.effective_from > best->effective_from)) best = &v;
-  return best;
-}
-
-}  // namespace evoucher::engine

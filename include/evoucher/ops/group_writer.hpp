@@ -120,7 +120,6 @@ class GroupWriter {
   bool stopping_ = false;
   std::thread watch_;
 
-  friend class GroupRun;
 };
 
 }  // namespace evoucher::ops

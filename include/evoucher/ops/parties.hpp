@@ -51,7 +51,7 @@ struct CardChange {
 };
 struct SetCardStatus {
   std::string token;
-  std::string status;
+  store::CardStatus status = store::CardStatus::active;
   MayWrite may_write;
   AdminWrite write;
   std::function<Answer(const CardChange&)> render;
@@ -60,7 +60,7 @@ Result set_card_status(store::Connection& connection, const SetCardStatus& comma
 
 // The fields a PATCH sets; the rest stay as they are.
 struct MerchantPatch {
-  std::optional<std::string> status;
+  std::optional<store::MerchantStatus> status;
   std::optional<Won> annual_revenue;
   std::optional<std::string> category;
   bool sets_benefit = false;

@@ -64,21 +64,6 @@ KeyClaim claim_key(Tx& tx, const std::string& district, const std::string& key, 
 void record_answer(Tx& tx, const std::string& district, const std::string& key, int status,
                    const std::string& answer);
 
-// Posts a journal under an idempotency key in its own transaction, storing answer(journal_id)
-// as the first answer. A refusal writes nothing, not even the key.
-struct IdempotentPost {
-  KeyState state = KeyState::fresh;
-  PostResult post;      // when state == fresh
-  int status = 0;       // the answer given now, first time or replayed
-  std::string answer;
-};
-template <typename AnswerFn>
-IdempotentPost post_idempotent(Connection& connection, const JournalDraft& draft, const std::string& key,
-                               const std::string& request_hash, int status, AnswerFn&& answer);
-
-// A canonical hash of a draft, for callers whose request is the draft itself.
-std::string draft_hash(const JournalDraft& draft);
-
 // Natural balance (what the account holds on its normal side), or nullopt for no such account.
 std::optional<Won> balance(Tx& tx, const std::string& district, const std::string& account);
 
@@ -106,27 +91,5 @@ struct TrialBalance {
   Won credits;
 };
 TrialBalance trial_balance(Tx& tx, const std::string& district);
-
-// ---- implementation of the template above ----
-template <typename AnswerFn>
-IdempotentPost post_idempotent(Connection& connection, const JournalDraft& draft, const std::string& key,
-                               const std::string& request_hash, int status, AnswerFn&& answer) {
-  Tx tx(connection);
-  IdempotentPost out;
-  const KeyClaim claim = claim_key(tx, draft.district, key, request_hash);
-  out.state = claim.state;
-  if (claim.state != KeyState::fresh) {
-    out.status = claim.status;
-    out.answer = claim.answer;
-    return out;
-  }
-  out.post = post_journal(tx, draft);
-  if (!out.post.journal_id) return out;
-  out.status = status;
-  out.answer = answer(*out.post.journal_id);
-  record_answer(tx, draft.district, key, status, out.answer);
-  tx.commit();
-  return out;
-}
 
 }  // namespace evoucher::store

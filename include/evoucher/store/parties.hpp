@@ -4,9 +4,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "evoucher/engine/money.hpp"
+#include "evoucher/engine/payment.hpp"
 #include "evoucher/store/connection.hpp"
 #include "evoucher/store/districts.hpp"
 #include "evoucher/time.hpp"
@@ -23,15 +25,26 @@ CreateOutcome create_member(Tx& tx, const Member& member);
 // lock: take the member's row lock, which serialises every money movement of one member.
 std::optional<Member> find_member(Tx& tx, const std::string& id, bool lock = false);
 
+// Statuses as stored, and as the API shows them (to_string). The readers parse them; a stored
+// value outside these is a broken invariant, not input, and throws.
+using engine::CardStatus;  // active, suspended, closed
+enum class MerchantStatus { active, suspended };
+const char* to_string(CardStatus status);
+const char* to_string(MerchantStatus status);
+std::optional<CardStatus> parse_card_status(std::string_view text);
+std::optional<MerchantStatus> parse_merchant_status(std::string_view text);
+CardStatus stored_card_status(std::string_view text);
+MerchantStatus stored_merchant_status(std::string_view text);
+
 struct Card {
   std::string token;
   std::string member_id;
-  std::string status;    // active, suspended, closed
+  CardStatus status = CardStatus::active;
   std::string district;  // the member's issuing district
 };
 CreateOutcome create_card(Tx& tx, const std::string& token, const std::string& member_id);
 std::optional<Card> find_card(Tx& tx, const std::string& token);
-void set_card_status(Tx& tx, const std::string& token, const std::string& status);
+void set_card_status(Tx& tx, const std::string& token, CardStatus status);
 
 struct Merchant {
   std::string id;
@@ -40,7 +53,7 @@ struct Merchant {
   std::string district;
   std::string category;
   Won annual_revenue;
-  std::string status = "active";
+  MerchantStatus status = MerchantStatus::active;
   std::optional<std::string> benefit_kind;  // pre_discount or merchant_cashback
   std::optional<int> benefit_rate_bp;
   std::optional<std::string> owner_member;  // the registered owner, a member, when known
