@@ -8,7 +8,7 @@
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/store/ledger.hpp"
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_reads.hpp"
 #include "evoucher/store/programs.hpp"
 
 namespace evoucher::ops {

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "evoucher/ops/commands.hpp"
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_payments.hpp"
+#include "evoucher/store/money_path_reads.hpp"
+#include "evoucher/store/money_path_writes.hpp"
 #include "evoucher/store/programs.hpp"
 #include "group_run.hpp"
 

@@ -5,7 +5,7 @@
 #include "evoucher/engine/journal_recipes.hpp"
 #include "evoucher/ops/batch.hpp"
 #include "evoucher/store/settlements.hpp"
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_writes.hpp"
 #include "evoucher/store/ledger.hpp"
 #include "evoucher/store/operations.hpp"
 #include "evoucher/store/parties.hpp"

@@ -1,6 +1,6 @@
 // Approved payments as a group's cancellations and reviews find them: locked, then read with
 // what the batch posted and the program money they took. Rows are read by column name.
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_payments.hpp"
 
 #include "money_sql.hpp"
 

@@ -4,7 +4,7 @@
 // flattening it into a join, so the plan stays a nested loop of key probes whatever the
 // statistics say (a table analyzed while empty was otherwise read whole for every row), pruned to
 // one partition per row at run time. Results come back as JSON arrays, one per kind of fact.
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_reads.hpp"
 
 #include <nlohmann/json.hpp>
 #include <set>

@@ -1,7 +1,7 @@
 // The money path's writes: a group's every row in one statement (each table's rows as one array
 // parameter per column, through unnest), its new accounts, and processor events stored off the
 // group path.
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_writes.hpp"
 
 #include "money_sql.hpp"
 

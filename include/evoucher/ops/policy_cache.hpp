@@ -12,7 +12,7 @@
 
 #include "evoucher/engine/policy.hpp"
 #include "evoucher/store/connection.hpp"
-#include "evoucher/store/money_path.hpp"
+#include "evoucher/store/money_path_reads.hpp"
 
 namespace evoucher::ops {
 
