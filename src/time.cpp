@@ -125,6 +125,10 @@ Timestamp seoul_day_start(std::chrono::year_month_day d) {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::sys_days(d) - kSeoulOffset);
 }
 
+Timestamp seoul_day_end(std::chrono::year_month_day d) {
+  return seoul_day_start(std::chrono::sys_days(d) + std::chrono::days(1));
+}
+
 bool in_service_era(std::chrono::year_month_day d) {
   using namespace std::chrono;
   return d.ok() && d >= year_month_day{year{2000}, January, day{1}} && d <= year_month_day{year{2099}, December, day{31}};

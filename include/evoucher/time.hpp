@@ -36,6 +36,8 @@ std::chrono::year_month_day seoul_yesterday(Timestamp t);
 std::string format_seoul(Timestamp t);
 // The first instant of a Seoul date: 15:00 UTC of the day before.
 Timestamp seoul_day_start(std::chrono::year_month_day d);
+// The instant a Seoul date ends, when the next one starts: 15:00 UTC of the same day.
+Timestamp seoul_day_end(std::chrono::year_month_day d);
 // "YYYY-MM-01": the first day of t's Seoul month, the key of a member's monthly totals.
 std::string seoul_month_start(Timestamp t);
 

@@ -16,7 +16,7 @@ Response get_audit(store::Connection& c, const Request& request, const PathParam
   if (!days) return invalid(bad);
   store::AuditQuery q;
   q.from = seoul_day_start(days->first);
-  q.to = seoul_day_start(std::chrono::sys_days(days->second) + std::chrono::days(1));
+  q.to = seoul_day_end(days->second);
   auto listing = read_listing(*query, who);
   if (auto* refusal = std::get_if<Response>(&listing)) return std::move(*refusal);
   const auto& page = std::get<Listing>(listing);

@@ -27,9 +27,7 @@ std::string render_batch_report(const BatchReport& r) {
 }
 
 std::optional<std::string> date_still_open(const std::string& business_date, Timestamp now) {
-  const auto date = parse_date(business_date).value();
-  // The date closes when the next one starts in Seoul, 15:00 UTC of the same date.
-  const Timestamp closes = seoul_day_start(std::chrono::sys_days{date} + std::chrono::days{1});
+  const Timestamp closes = seoul_day_end(parse_date(business_date).value());
   if (now >= closes) return std::nullopt;
   return "business date " + business_date + " ends at " + format_rfc3339(closes) + "; it is " +
          format_rfc3339(std::chrono::floor<std::chrono::seconds>(now));

@@ -6,7 +6,7 @@
 
 namespace evoucher::ops {
 
-Result decide(const CancellationCommand& c, GroupState& group, LateFacts& late, Timestamp) {
+Result decide(const CancellationCommand& c, GroupState& group, LateFacts& late) {
   if (auto e = earlier(group.facts.events, {"cancellation", c.event_id}, c.request_hash)) return *e;
   auto event = store::event_row("cancellation", c.event_id, c.request_hash);
   event.amount = c.amount;

@@ -6,7 +6,7 @@
 
 namespace evoucher::ops {
 
-Result decide(const FlagReviewCommand& c, GroupState& group, LateFacts& late, Timestamp now) {
+Result decide(const FlagReviewCommand& c, GroupState& group, LateFacts& late) {
   FlagReviewOutcome outcome;
   auto found = group.facts.flags.find({c.district, c.flag_id});
   if (found == group.facts.flags.end()) {
@@ -31,6 +31,7 @@ Result decide(const FlagReviewCommand& c, GroupState& group, LateFacts& late, Ti
       return answered(c.render(outcome));  // refused before anything was judged: nothing stored
     }
   }
+  const Timestamp now = late.now();  // the review's time, on its journal and on the flag
   store::FlagReview review{c.district,         c.flag_id, c.outcome, c.reviewer,  c.note,
                            c.suspend_merchant, Won(0),    Won(0),    std::nullopt};
   const auto payment = flag.raised.payment_id ? group.facts.payments.find({c.district, *flag.raised.payment_id})

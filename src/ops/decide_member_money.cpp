@@ -1,5 +1,7 @@
 // The deciders of a member's money from outside: loads and refunds, which are never backdated
 // before the member's latest one, and a program's grants.
+#include <variant>
+
 #include "deciders.hpp"
 #include "evoucher/engine/chart_of_accounts.hpp"
 #include "evoucher/engine/journal_recipes.hpp"
@@ -20,23 +22,35 @@ std::optional<std::string> backdated(const GroupFacts& facts, const std::string&
 // The time of a load or refund: as sent, or, for one that named none, now, but never before the
 // member's latest load or refund, so that it is never refused as backdated.
 Timestamp money_time(const GroupFacts& facts, const std::optional<Timestamp>& sent, const std::string& district,
-                     const std::string& member, Timestamp now) {
+                     const std::string& member, LateFacts& late) {
   if (sent) return *sent;
+  const Timestamp now = late.now();
   const auto latest = facts.latest_money.find({district, member});
   return latest == facts.latest_money.end() ? now : std::max(now, latest->second);
 }
 
+// How a load or refund starts: with the key's earlier answer, with a 400 when its time is backdated
+// (bad input: judged nothing, stored nothing), or else with the time its money moves at.
+template <typename Outcome, typename Command>
+std::variant<Result, Timestamp> start(const Command& c, GroupState& group, LateFacts& late) {
+  if (auto e = earlier(group.facts.keys, DistrictKey{c.district, c.key}, c.request_hash)) return *e;
+  const auto at = money_time(group.facts, c.occurred_at, c.district, c.member, late);
+  if (auto detail = backdated(group.facts, c.district, c.member, at)) {
+    Outcome outcome;
+    outcome.backdated = std::move(detail);
+    return answered(c.render(outcome));
+  }
+  return at;
+}
+
 }  // namespace
 
-Result decide(const LoadCommand& c, GroupState& group, LateFacts& late, Timestamp now) {
-  LoadOutcome outcome;
+Result decide(const LoadCommand& c, GroupState& group, LateFacts& late) {
+  const auto started = start<LoadOutcome>(c, group, late);
+  if (const auto* answer = std::get_if<Result>(&started)) return *answer;
+  const Timestamp at = std::get<Timestamp>(started);
   const DistrictKey key{c.district, c.key};
-  if (auto e = earlier(group.facts.keys, key, c.request_hash)) return *e;
-  const auto at = money_time(group.facts, c.occurred_at, c.district, c.member, now);
-  if (auto detail = backdated(group.facts, c.district, c.member, at)) {
-    outcome.backdated = std::move(detail);
-    return answered(c.render(outcome));  // bad input: judged nothing, stored nothing
-  }
+  LoadOutcome outcome;
   const auto policies = late.policies_at(group.facts.versions, c.district, at);
   const auto month_key = seoul_month_start(at);
   // A stamped load's month was read with the group's facts, unless the clock crossed into a month
@@ -67,15 +81,12 @@ Result decide(const LoadCommand& c, GroupState& group, LateFacts& late, Timestam
   return keep_audited(group, c, key, "load:" + ref, c.render(outcome));
 }
 
-Result decide(const RefundCommand& c, GroupState& group, LateFacts& late, Timestamp now) {
-  RefundOutcome outcome;
+Result decide(const RefundCommand& c, GroupState& group, LateFacts& late) {
+  const auto started = start<RefundOutcome>(c, group, late);
+  if (const auto* answer = std::get_if<Result>(&started)) return *answer;
+  const Timestamp at = std::get<Timestamp>(started);
   const DistrictKey key{c.district, c.key};
-  if (auto e = earlier(group.facts.keys, key, c.request_hash)) return *e;
-  const auto at = money_time(group.facts, c.occurred_at, c.district, c.member, now);
-  if (auto detail = backdated(group.facts, c.district, c.member, at)) {
-    outcome.backdated = std::move(detail);
-    return answered(c.render(outcome));
-  }
+  RefundOutcome outcome;
   const auto policies = late.policies_at(group.facts.versions, c.district, at);
   auto& totals = group.facts.totals[{c.district, c.member}];
   Won& cash = balance(group, c.district, accounts::member_cash(c.member));
@@ -99,7 +110,7 @@ Result decide(const RefundCommand& c, GroupState& group, LateFacts& late, Timest
   return keep_audited(group, c, key, "refund:" + ref, c.render(outcome));
 }
 
-Result decide(const GrantCommand& c, GroupState& group, LateFacts&, Timestamp) {
+Result decide(const GrantCommand& c, GroupState& group, LateFacts&) {
   const DistrictKey key{c.district, c.key};
   if (auto e = earlier(group.facts.keys, key, c.request_hash)) return *e;
   GrantOutcome outcome;

@@ -54,7 +54,7 @@ void judge_flags(GroupState& group, const PaymentCommand& c, const store::Paymen
 
 }  // namespace
 
-Result decide(const PaymentCommand& c, GroupState& group, LateFacts& late, Timestamp) {
+Result decide(const PaymentCommand& c, GroupState& group, LateFacts& late) {
   if (auto e = earlier(group.facts.events, {"payment", c.event_id}, c.request_hash)) return *e;
   auto event = store::event_row("payment", c.event_id, c.request_hash);
   event.card = c.card;

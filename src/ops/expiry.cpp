@@ -20,8 +20,7 @@ ExpiryOutcome run_expiry(store::Connection& connection, const std::string& busin
     out.date_not_closed = std::move(open);
     return out;
   }
-  const auto date = parse_date(business_date).value();
-  const auto at = seoul_day_start(std::chrono::sys_days(date) + std::chrono::days(1));
+  const auto at = seoul_day_end(parse_date(business_date).value());
   for (;;) {
     store::Tx tx(connection);
     const auto seen = store::expiring_wallets(tx, business_date, chunk_size);

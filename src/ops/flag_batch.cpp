@@ -21,7 +21,7 @@ FlagBatchOutcome run_flag_batch(store::Connection& connection, PolicyCache& poli
   }
   const auto date = parse_date(business_date).value();
   const std::chrono::year_month_day first{date.year(), date.month(), std::chrono::day{1}};
-  const auto date_end = seoul_day_start(std::chrono::sys_days(date) + std::chrono::days(1));
+  const auto date_end = seoul_day_end(date);
   store::Tx tx(connection);
   const auto version = store::policy_at(tx, "city", date_end - std::chrono::microseconds(1));
   const auto rules = policies.by_id(tx, version ? std::optional(version->id) : std::nullopt, std::nullopt).city;

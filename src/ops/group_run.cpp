@@ -11,7 +11,7 @@ namespace evoucher::ops {
 namespace {
 
 // Late facts from the group's transaction: policy versions decoded through the cache, and a
-// month no one asked for read under the member's lock.
+// month no one asked for read under the member's lock, and the clock.
 class TxLateFacts final : public LateFacts {
  public:
   TxLateFacts(store::Tx& tx, PolicyCache& policies) : tx_(tx), policies_(policies) {}
@@ -26,6 +26,7 @@ class TxLateFacts final : public LateFacts {
   store::MonthTotals month(const store::MonthKey& key) override {
     return store::member_month(tx_, key.district, key.member, key.month);
   }
+  Timestamp now() override { return now_utc(); }
 
  private:
   store::Tx& tx_;
@@ -42,7 +43,7 @@ GroupOutcome run_group(store::Tx& tx, const std::vector<const Command*>& command
   GroupOutcome out;
   out.results.reserve(commands.size());
   for (const auto* c : commands)
-    out.results.push_back(std::visit([&](const auto& command) { return decide(command, group, late, now_utc()); }, *c));
+    out.results.push_back(std::visit([&](const auto& command) { return decide(command, group, late); }, *c));
   write_group_changes(tx, group, std::move(learned_payables), out);
   return out;
 }

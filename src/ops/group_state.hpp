@@ -50,7 +50,9 @@ struct GroupState {
 
 // What a decider may need beyond the facts read up front. Policy rules are decoded on first use
 // (a version not yet cached is read then), and a load stamped by the clock may fall in a month no
-// one asked for, read then under the member's lock. Tests answer both from memory.
+// one asked for, read then under the member's lock. The clock itself is read here too, and only
+// by the deciders that stamp a time: a load or refund that named none, and a flag's review.
+// Tests answer all three from memory.
 class LateFacts {
  public:
   virtual ~LateFacts() = default;
@@ -59,6 +61,7 @@ class LateFacts {
   virtual PoliciesInForce policies_by_id(std::optional<std::int64_t> city_id,
                                          std::optional<std::int64_t> district_id) = 0;
   virtual store::MonthTotals month(const store::MonthKey& key) = 0;
+  virtual Timestamp now() = 0;
 };
 
 // ---- shared by the deciders ----

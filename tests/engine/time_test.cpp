@@ -26,6 +26,13 @@ TEST(Time, SeoulBusinessDate) {
   EXPECT_EQ(format_date(seoul_business_date(parse_rfc3339("2020-03-01T15:00:00Z").value())), "2020-03-02");
 }
 
+TEST(Time, ASeoulDayRunsFrom15UtcTheDayBeforeTo15UtcTheSameDay) {
+  const auto leap_day = parse_date("2020-02-29").value();
+  EXPECT_EQ(format_rfc3339(seoul_day_start(leap_day)), "2020-02-28T15:00:00Z");
+  EXPECT_EQ(format_rfc3339(seoul_day_end(leap_day)), "2020-02-29T15:00:00Z");
+  EXPECT_EQ(format_rfc3339(seoul_day_end(parse_date("2020-12-31").value())), "2020-12-31T15:00:00Z");
+}
+
 TEST(Time, ParsesDates) {
   EXPECT_EQ(format_date(parse_date("2020-02-29").value()), "2020-02-29");
   EXPECT_FALSE(parse_date("2021-02-29").has_value());

@@ -102,6 +102,7 @@ TEST_F(AdminDeciders, ALoadInAMonthNotReadAsksForIt) {
   EXPECT_EQ(r.answer.body, "monthly_load_limit: 900000 loaded this month + 200000 exceeds 1000000");
   decide(load("k-2", Won(1'000), at("2026-04-03T03:00:00Z")));
   EXPECT_EQ(late.months_asked.size(), 1u);  // read once
+  EXPECT_EQ(late.clock_reads, 0);           // stamped loads never read the clock
 }
 
 TEST_F(AdminDeciders, ABackdatedLoadIsBadInputAndStoresNothing) {
@@ -119,7 +120,8 @@ TEST_F(AdminDeciders, ALoadWithNoTimeIsStampedNowButNeverBeforeTheLatest) {
   group.facts.latest_money[{"bupyeong", "m1"}] = at("2026-03-10T04:00:00Z");
   decide(load("k-2", Won(1'000), std::nullopt));
   ASSERT_EQ(rows().loads.size(), 2u);
-  EXPECT_EQ(rows().loads[0].occurred_at, now);
+  EXPECT_EQ(rows().loads[0].occurred_at, late.clock);
+  EXPECT_EQ(late.clock_reads, 2);
   EXPECT_EQ(rows().loads[1].occurred_at, at("2026-03-10T04:00:00Z"));
 }
 
@@ -180,7 +182,7 @@ TEST_F(AdminDeciders, ClearingAFlagRecordsTheReviewAtNow) {
   open_flag(9);
   EXPECT_EQ(decide(review(9, FlagStatus::cleared)).answer.body, "cleared");
   const auto& flag = group.facts.flags.at({"bupyeong", 9});
-  EXPECT_EQ(flag.reviewed_at, now);
+  EXPECT_EQ(flag.reviewed_at, late.clock);
   EXPECT_EQ(flag.reviewed_by, "reviewer");
   ASSERT_EQ(group.changes.reviews.size(), 1u);
   EXPECT_EQ(group.changes.reviews[0].forfeited, Won(0));

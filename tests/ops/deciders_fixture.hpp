@@ -29,13 +29,18 @@ class MemoryLateFacts final : public LateFacts {
     months_asked.push_back(key);
     return {Won(900'000), Won(0)};
   }
+  Timestamp clock = at("2026-03-10T03:00:00Z");  // 12:00 in Seoul
+  int clock_reads = 0;
+  Timestamp now() override {
+    ++clock_reads;
+    return clock;
+  }
 };
 
 class Deciders : public ::testing::Test {
  protected:
   GroupState group;
   MemoryLateFacts late;
-  Timestamp now = at("2026-03-10T03:00:00Z");  // 12:00 in Seoul
 
   void SetUp() override {
     auto& f = group.facts;
@@ -131,7 +136,7 @@ class Deciders : public ::testing::Test {
 
   template <typename Command>
   Result decide(const Command& c) {
-    return ops::decide(c, group, late, now);
+    return ops::decide(c, group, late);
   }
 };
 

@@ -22,6 +22,7 @@ TEST_F(Deciders, APaymentIsApprovedWithItsJournalRecordAndMonth) {
   EXPECT_EQ(rows().payments[0].business_date, "2026-03-10");
   EXPECT_EQ(cash("m1"), Won(90'000));
   EXPECT_EQ(group.facts.months.at({"bupyeong", "m1", "2026-03-01"}).eligible_spent, Won(10'000));
+  EXPECT_EQ(late.clock_reads, 0);  // a payment carries the processor's time
   EXPECT_EQ(group.changes.month_deltas.at({"bupyeong", "m1", "2026-03-01"}).eligible_spent, Won(10'000));
   EXPECT_EQ(group.changes.payables, (std::set<DistrictKey>{{"bupyeong", "cafe"}}));
   ASSERT_EQ(rows().events.size(), 1u);
