@@ -18,6 +18,8 @@ struct Setting {
   std::function<void(Config&, const json&)> from_json;
   std::function<void(Config&, const std::string&)> from_text;
   std::function<json(const Config&)> to_json;
+  // For a count, a size or a duration: whether the value is above zero; empty for any other setting.
+  std::function<bool(const Config&)> is_positive;
 };
 
 template <typename T>
@@ -38,36 +40,44 @@ Setting field(T Config::*member) {
   return s;
 }
 
+// A setting that must be positive (validate refuses anything else).
+template <typename T>
+Setting positive(T Config::*member) {
+  Setting s = field(member);
+  s.is_positive = [member](const Config& c) { return static_cast<long long>(c.*member) > 0; };
+  return s;
+}
+
 const std::map<std::string, Setting>& settings() {
   static const std::map<std::string, Setting> table = {
       {"listen", field(&Config::listen)},
       {"database_url", field(&Config::database_url)},
       {"embedded_pg_dir", field(&Config::embedded_pg_dir)},
       {"pg_bindir", field(&Config::pg_bindir)},
-      {"io_threads", field(&Config::io_threads)},
-      {"db_workers", field(&Config::db_workers)},
-      {"db_queue_limit", field(&Config::db_queue_limit)},
-      {"statement_timeout_ms", field(&Config::statement_timeout_ms)},
-      {"connect_timeout_s", field(&Config::connect_timeout_s)},
-      {"read_timeout_ms", field(&Config::read_timeout_ms)},
+      {"io_threads", positive(&Config::io_threads)},
+      {"db_workers", positive(&Config::db_workers)},
+      {"db_queue_limit", positive(&Config::db_queue_limit)},
+      {"statement_timeout_ms", positive(&Config::statement_timeout_ms)},
+      {"connect_timeout_s", positive(&Config::connect_timeout_s)},
+      {"read_timeout_ms", positive(&Config::read_timeout_ms)},
       {"shutdown_grace_ms", field(&Config::shutdown_grace_ms)},
-      {"body_limit_bytes", field(&Config::body_limit_bytes)},
-      {"header_limit_bytes", field(&Config::header_limit_bytes)},
-      {"max_connections", field(&Config::max_connections)},
-      {"signature_window_s", field(&Config::signature_window_s)},
-      {"batch_chunk_size", field(&Config::batch_chunk_size)},
+      {"body_limit_bytes", positive(&Config::body_limit_bytes)},
+      {"header_limit_bytes", positive(&Config::header_limit_bytes)},
+      {"max_connections", positive(&Config::max_connections)},
+      {"signature_window_s", positive(&Config::signature_window_s)},
+      {"batch_chunk_size", positive(&Config::batch_chunk_size)},
       {"group_writers", field(&Config::group_writers)},
       {"group_max", field(&Config::group_max)},
       {"group_queue_limit", field(&Config::group_queue_limit)},
-      {"commit_wait_ms", field(&Config::commit_wait_ms)},
+      {"commit_wait_ms", positive(&Config::commit_wait_ms)},
       {"cli_statement_timeout_ms", field(&Config::cli_statement_timeout_ms)},
-      {"export_workers", field(&Config::export_workers)},
-      {"export_queue_limit", field(&Config::export_queue_limit)},
+      {"export_workers", positive(&Config::export_workers)},
+      {"export_queue_limit", positive(&Config::export_queue_limit)},
       {"read_database_url", field(&Config::read_database_url)},
-      {"read_workers", field(&Config::read_workers)},
-      {"read_queue_limit", field(&Config::read_queue_limit)},
-      {"read_max_stale_ms", field(&Config::read_max_stale_ms)},
-      {"metrics_refresh_s", field(&Config::metrics_refresh_s)},
+      {"read_workers", positive(&Config::read_workers)},
+      {"read_queue_limit", positive(&Config::read_queue_limit)},
+      {"read_max_stale_ms", positive(&Config::read_max_stale_ms)},
+      {"metrics_refresh_s", positive(&Config::metrics_refresh_s)},
       {"console_dir", field(&Config::console_dir)},
       {"chartjs_path", field(&Config::chartjs_path)},
       {"log_level", field(&Config::log_level)},
@@ -82,27 +92,8 @@ std::string env_name(const std::string& key) {
 }
 
 void validate(const Config& c) {
-  auto positive = [](const char* name, long long v) {
-    if (v <= 0) throw ConfigError(std::string("setting ") + name + " must be positive");
-  };
-  positive("io_threads", c.io_threads);
-  positive("db_workers", c.db_workers);
-  positive("db_queue_limit", c.db_queue_limit);
-  positive("statement_timeout_ms", c.statement_timeout_ms);
-  positive("connect_timeout_s", c.connect_timeout_s);
-  positive("read_timeout_ms", c.read_timeout_ms);
-  positive("body_limit_bytes", static_cast<long long>(c.body_limit_bytes));
-  positive("header_limit_bytes", c.header_limit_bytes);
-  positive("max_connections", c.max_connections);
-  positive("signature_window_s", c.signature_window_s);
-  positive("batch_chunk_size", c.batch_chunk_size);
-  positive("export_workers", c.export_workers);
-  positive("export_queue_limit", c.export_queue_limit);
-  positive("metrics_refresh_s", c.metrics_refresh_s);
-  positive("read_workers", c.read_workers);
-  positive("read_queue_limit", c.read_queue_limit);
-  positive("read_max_stale_ms", c.read_max_stale_ms);
-  positive("commit_wait_ms", c.commit_wait_ms);
+  for (const auto& [key, setting] : settings())
+    if (setting.is_positive && !setting.is_positive(c)) throw ConfigError("setting " + key + " must be positive");
   if (c.batch_chunk_size > 10000) throw ConfigError("setting batch_chunk_size must be at most 10000");
   if (c.listen.rfind(':') == std::string::npos) throw ConfigError("setting listen must be HOST:PORT");
 }

@@ -57,7 +57,8 @@ void flag_csv(CsvRow& row, const store::Flag& f) {
       .number(f.clawed_back.value());
 }
 
-void get_flags(Service& service, store::Connection& c, const Request& request, const Principal& who, Reply reply) {
+void get_flags(Service& service, store::Connection& c, const Request& request, const PathParams&, const Principal& who,
+               Reply reply) {
   std::string bad;
   const auto query = read_query(request, {"district", "from", "to", "rule", "status", "after", "limit", "format"}, bad);
   if (!query) return reply(invalid(bad));
@@ -136,15 +137,8 @@ void post_review(ops::GroupWriter& writer, store::Connection& c, const Request& 
 }  // namespace
 
 void add_flag_routes(Service& service) {
-  service.admin_command("GET", "/v1/flags",
-                        [&service](store::Connection& c, const Request& request, const PathParams&,
-                                   const Principal& who, Reply reply) { get_flags(service, c, request, who, std::move(reply)); });
-  auto& writer = service.writer();
-  service.admin_command("POST", "/v1/flags/{id}/review",
-                        [&writer](store::Connection& c, const Request& request, const PathParams& params,
-                                  const Principal& who, Reply reply) {
-                          post_review(writer, c, request, params, who, std::move(reply));
-                        });
+  service.admin_command("GET", "/v1/flags", std::bind_front(get_flags, std::ref(service)));
+  service.admin_command("POST", "/v1/flags/{id}/review", std::bind_front(post_review, std::ref(service.writer())));
 }
 
 }  // namespace evoucher::api

@@ -2,6 +2,10 @@
 // authenticates and finds the member on a database worker, then the group writer (ops) decides
 // and records the movement, serialised per member by the member's row lock.
 #include "endpoints.hpp"
+
+#include <functional>
+#include <type_traits>
+
 #include "evoucher/ops/parties.hpp"
 
 namespace evoucher::api {
@@ -45,20 +49,7 @@ std::optional<Timestamp> money_time(Fields& f, Timestamp now) {
   return at;
 }
 
-// Finds the command's member, checks the caller may move its money, and hands the command over.
-template <typename Command>
-void submit_money_command(ops::GroupWriter& writer, store::Connection& c, const Request& request,
-                          const Principal& who, Command command, Reply reply) {
-  auto call = begin_money_call(c, request, who, command.member);
-  if (call.refusal) return reply(std::move(*call.refusal));
-  command.district = call.member->district;
-  command.key = call.key;
-  command.request_hash = request_hash(request);
-  command.audit = audit_entry(request, who, command.district);
-  submit_command(writer, std::move(command), std::move(reply));
-}
-
-ops::Answer render_load(const ops::LoadOutcome& o) {
+ops::Answer render_money(const ops::LoadOutcome& o) {
   if (o.backdated) return to_answer(invalid(*o.backdated));
   if (o.limit_exceeded) return to_answer(problem(ErrorCode::limit_exceeded, *o.limit_exceeded));
   const auto& d = *o.done;
@@ -69,51 +60,41 @@ ops::Answer render_load(const ops::LoadOutcome& o) {
                                      {"points", d.points.value()}}));
 }
 
-ops::Answer render_refund(const ops::RefundOutcome& o) {
+ops::Answer render_money(const ops::RefundOutcome& o) {
   if (o.backdated) return to_answer(invalid(*o.backdated));
   if (o.not_allowed) return to_answer(problem(ErrorCode::refund_not_allowed, *o.not_allowed));
   return to_answer(json_answer(201, {{"refund_id", o.done->refund_id}, {"amount", o.done->amount.value()}}));
 }
 
-void post_load(ops::GroupWriter& writer, store::Connection& c, const Request& request, const Principal& who,
-               Reply reply) {
+// A load or a refund (Command): reads the member, a load's amount, the bank's reference and the
+// time; then finds the member, checks the caller may move its money, and hands the command over.
+template <typename Command>
+void post_money(ops::GroupWriter& writer, store::Connection& c, const Request& request, const PathParams&,
+                const Principal& who, Reply reply) {
   json doc;
   auto f = Fields::parse(request.body, doc);
-  ops::LoadCommand command;
+  Command command;
   command.member = f.client_id("member");
-  command.amount = f.amount("amount");
+  if constexpr (std::is_same_v<Command, ops::LoadCommand>) command.amount = f.amount("amount");
   command.bank_ref = f.text("bank_ref", 128);
   command.occurred_at = money_time(f, now_utc());
   if (auto p = f.problem()) return reply(invalid(*p));
-  command.render = render_load;
-  submit_money_command(writer, c, request, who, std::move(command), std::move(reply));
-}
-
-void post_refund(ops::GroupWriter& writer, store::Connection& c, const Request& request, const Principal& who,
-                 Reply reply) {
-  json doc;
-  auto f = Fields::parse(request.body, doc);
-  ops::RefundCommand command;
-  command.member = f.client_id("member");
-  command.bank_ref = f.text("bank_ref", 128);
-  command.occurred_at = money_time(f, now_utc());
-  if (auto p = f.problem()) return reply(invalid(*p));
-  command.render = render_refund;
-  submit_money_command(writer, c, request, who, std::move(command), std::move(reply));
+  auto call = begin_money_call(c, request, who, command.member);
+  if (call.refusal) return reply(std::move(*call.refusal));
+  command.district = call.member->district;
+  command.key = call.key;
+  command.request_hash = request_hash(request);
+  command.audit = audit_entry(request, who, command.district);
+  command.render = [](const auto& outcome) { return render_money(outcome); };
+  submit_command(writer, std::move(command), std::move(reply));
 }
 
 }  // namespace
 
 void add_money_routes(Service& service) {
   auto& writer = service.writer();
-  service.admin_command("POST", "/v1/loads",
-                        [&writer](store::Connection& c, const Request& request, const PathParams&,
-                                  const Principal& who, Reply reply) { post_load(writer, c, request, who, std::move(reply)); });
-  service.admin_command("POST", "/v1/refunds",
-                        [&writer](store::Connection& c, const Request& request, const PathParams&,
-                                  const Principal& who, Reply reply) {
-                          post_refund(writer, c, request, who, std::move(reply));
-                        });
+  service.admin_command("POST", "/v1/loads", std::bind_front(post_money<ops::LoadCommand>, std::ref(writer)));
+  service.admin_command("POST", "/v1/refunds", std::bind_front(post_money<ops::RefundCommand>, std::ref(writer)));
 }
 
 }  // namespace evoucher::api

@@ -48,7 +48,7 @@ ops::Answer render_cancellation(const ops::CancellationOutcome& o) {
                                      {"remaining", q.remaining.value()}}));
 }
 
-void post_payment(ops::GroupWriter& writer, const Request& request, Reply reply) {
+void post_payment(ops::GroupWriter& writer, const Request& request, const PathParams&, Reply reply) {
   std::string bad;
   auto b = decode_payment(request.body, bad);
   if (!b) return reply(invalid(bad));
@@ -64,7 +64,7 @@ void post_payment(ops::GroupWriter& writer, const Request& request, Reply reply)
   submit_command(writer, std::move(c), std::move(reply));
 }
 
-void post_cancellation(ops::GroupWriter& writer, const Request& request, Reply reply) {
+void post_cancellation(ops::GroupWriter& writer, const Request& request, const PathParams&, Reply reply) {
   std::string bad;
   auto b = decode_cancellation(request.body, bad);
   if (!b) return reply(invalid(bad));
@@ -107,14 +107,8 @@ Response post_settlement(store::Connection& c, const Request& request, const Pat
 
 void add_processor_routes(Service& service) {
   auto& writer = service.writer();
-  service.processor_command("/v1/processor/payments", [&writer](const Request& request, const PathParams&,
-                                                                Reply reply) {
-    post_payment(writer, request, std::move(reply));
-  });
-  service.processor_command("/v1/processor/cancellations", [&writer](const Request& request, const PathParams&,
-                                                                     Reply reply) {
-    post_cancellation(writer, request, std::move(reply));
-  });
+  service.processor_command("/v1/processor/payments", std::bind_front(post_payment, std::ref(writer)));
+  service.processor_command("/v1/processor/cancellations", std::bind_front(post_cancellation, std::ref(writer)));
   service.processor_route("/v1/processor/settlements", post_settlement);
 }
 

@@ -238,12 +238,7 @@ void post_grants(ops::GroupWriter& writer, store::Connection& c, const Request& 
 void add_program_routes(Service& service) {
   service.admin_route("POST", "/v1/programs", post_program);
   service.admin_route("GET", "/v1/programs/{id}", get_program);
-  auto& writer = service.writer();
-  service.admin_command("POST", "/v1/programs/{id}/grants",
-                        [&writer](store::Connection& c, const Request& request, const PathParams& params,
-                                  const Principal& who, Reply reply) {
-                          post_grants(writer, c, request, params, who, std::move(reply));
-                        });
+  service.admin_command("POST", "/v1/programs/{id}/grants", std::bind_front(post_grants, std::ref(service.writer())));
 }
 
 }  // namespace evoucher::api

@@ -105,7 +105,8 @@ void payment_csv(CsvRow& row, const store::PaymentLine& p) {
       .number(p.cancelled.value());
 }
 
-void get_payments(Service& service, store::Connection& c, const Request& request, const Principal& who, Reply reply) {
+void get_payments(Service& service, store::Connection& c, const Request& request, const PathParams&,
+                  const Principal& who, Reply reply) {
   auto read = read_list(request, {"district", "business_date", "after", "limit", "format"}, who);
   if (auto* refusal = std::get_if<Response>(&read)) return reply(std::move(*refusal));
   const auto& list = std::get<ListRequest>(read);
@@ -158,8 +159,8 @@ void settlement_csv(CsvRow& row, const store::SettlementLine& s) {
       .number(s.outstanding.value());
 }
 
-void get_settlements(Service& service, store::Connection& c, const Request& request, const Principal& who,
-                     Reply reply) {
+void get_settlements(Service& service, store::Connection& c, const Request& request, const PathParams&,
+                     const Principal& who, Reply reply) {
   auto read = read_list(request, {"district", "business_date", "after", "limit", "format"}, who);
   if (auto* refusal = std::get_if<Response>(&read)) return reply(std::move(*refusal));
   const auto& list = std::get<ListRequest>(read);
@@ -221,19 +222,9 @@ void get_grants(Service& service, store::Connection& c, const Request& request, 
 }  // namespace
 
 void add_report_routes(Service& service) {
-  service.admin_command("GET", "/v1/payments",
-                        [&service](store::Connection& c, const Request& request, const PathParams&,
-                                   const Principal& who, Reply reply) { get_payments(service, c, request, who, std::move(reply)); });
-  service.admin_command("GET", "/v1/settlements",
-                        [&service](store::Connection& c, const Request& request, const PathParams&,
-                                   const Principal& who, Reply reply) {
-                          get_settlements(service, c, request, who, std::move(reply));
-                        });
-  service.admin_command("GET", "/v1/programs/{id}/grants",
-                        [&service](store::Connection& c, const Request& request, const PathParams& params,
-                                   const Principal& who, Reply reply) {
-                          get_grants(service, c, request, params, who, std::move(reply));
-                        });
+  service.admin_command("GET", "/v1/payments", std::bind_front(get_payments, std::ref(service)));
+  service.admin_command("GET", "/v1/settlements", std::bind_front(get_settlements, std::ref(service)));
+  service.admin_command("GET", "/v1/programs/{id}/grants", std::bind_front(get_grants, std::ref(service)));
 }
 
 }  // namespace evoucher::api
