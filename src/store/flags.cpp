@@ -122,7 +122,8 @@ std::vector<MerchantSales> merchant_sales(Tx& tx, const std::string& from, const
   return with_unavailable_mapped([&] {
     std::vector<MerchantSales> out;
     for (const auto& r : run(tx, kMerchantSales, from, through))
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), won(r[2]), won(r[3])});
+      out.push_back(
+          {r["id"].as<std::string>(), r["district"].as<std::string>(), won(r["annual_revenue"]), won(r["sales"])});
     return out;
   });
 }
