@@ -6,6 +6,7 @@
 // one partition per row at run time. Results come back as JSON arrays, one per kind of fact.
 #include "evoucher/store/money_path_reads.hpp"
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -169,6 +170,20 @@ const Statement kFactsAdmin{"mp_facts_admin", facts_sql(true)};
 
 json parsed(const pqxx::field& f) { return json::parse(f.c_str()); }
 
+// Each distinct (district, member, date) key once, as three parallel text array literals; `date`
+// names the key's third field (a month's first day, a business date).
+template <typename Key>
+std::array<std::string, 3> member_date_columns(const std::vector<Key>& keys, std::string Key::*date) {
+  const std::set<Key> unique(keys.begin(), keys.end());
+  std::vector<std::string> districts, members, dates;
+  for (const auto& k : unique) {
+    districts.push_back(k.district);
+    members.push_back(k.member);
+    dates.push_back(k.*date);
+  }
+  return {text_array(districts), text_array(members), text_array(dates)};
+}
+
 std::optional<std::string> text_or_null(const json& v) {
   if (v.is_null()) return std::nullopt;
   return v.get<std::string>();
@@ -197,19 +212,13 @@ Locked lock_members(Tx& tx, const LockRequest& request) {
 
 Facts read_facts(Tx& tx, const FactsRequest& request) {
   const auto [account_districts, account_keys] = columns(request.accounts);
-  const std::set<MonthKey> months(request.months.begin(), request.months.end());
-  std::vector<std::string> month_districts, month_members, month_firsts;
-  for (const auto& m : months) {
-    month_districts.push_back(m.district);
-    month_members.push_back(m.member);
-    month_firsts.push_back(m.month);
-  }
+  const auto [month_districts, month_members, month_firsts] = member_date_columns(request.months, &MonthKey::month);
   const auto [key_districts, key_names] = columns(request.keys);
   const auto [event_endpoints, event_ids] = columns(request.events);
   const auto [member_districts, member_ids] = columns(request.members);
   const bool admin = !request.keys.empty() || !request.members.empty();
   std::vector<std::string> params{distinct_array(request.merchants), account_districts, account_keys,
-                                  text_array(month_districts), text_array(month_members), text_array(month_firsts)};
+                                  month_districts, month_members, month_firsts};
   if (admin) {
     params.push_back(key_districts);
     params.push_back(key_names);
@@ -219,14 +228,8 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     params.push_back(member_districts);
     params.push_back(member_ids);
   }
-  const std::set<DayKey> days(request.days.begin(), request.days.end());
-  std::vector<std::string> day_districts, day_members, day_dates;
-  for (const auto& d : days) {
-    day_districts.push_back(d.district);
-    day_members.push_back(d.member);
-    day_dates.push_back(d.date);
-  }
-  params.insert(params.end(), {text_array(day_districts), text_array(day_members), text_array(day_dates)});
+  const auto [day_districts, day_members, day_dates] = member_date_columns(request.days, &DayKey::date);
+  params.insert(params.end(), {day_districts, day_members, day_dates});
   const auto [wallet_districts, wallet_members] = columns(request.wallets);
   params.insert(params.end(), {wallet_districts, wallet_members});
   const auto row = run_with(tx, admin ? kFactsAdmin : kFacts, params).at(0);
