@@ -50,7 +50,7 @@ std::vector<AuditRow> audit_entries(Tx& tx, const AuditQuery& q) {
     for (const auto& row : rows) {
       AuditRow a;
       a.id = row["id"].as<std::int64_t>();
-      a.at = parse_rfc3339(row["at"].as<std::string>()).value();
+      a.at = timestamp(row["at"]);
       auto text = [&](const char* column) { return row[column].as<std::string>(); };
       a.entry = {text("token_name"), text("role"),     text("district"),         text("method"),
                  text("path"),       text("resource"), row["status"].as<int>()};

@@ -36,7 +36,7 @@ const Statement kAnyPending{
 // report.
 const Statement kPendingDates{
     "batch_pending_dates",
-    "SELECT p.business_date::text FROM "
+    "SELECT p.business_date::text AS business_date FROM "
     "  (SELECT business_date, count(*) AS n FROM payments WHERE district = $1 AND business_date <= $2::date "
     "    GROUP BY 1) p "
     "  LEFT JOIN (SELECT business_date, count(*) AS n FROM cashback_postings WHERE district = $1 "
@@ -302,7 +302,7 @@ std::optional<std::string> batch_report(Tx& tx, const std::string& district, con
 std::vector<std::string> pending_dates(Tx& tx, const std::string& district, const std::string& through) {
   return with_unavailable_mapped([&] {
     std::vector<std::string> out;
-    for (const auto& r : run(tx, kPendingDates, district, through)) out.push_back(r[0].as<std::string>());
+    for (const auto& r : run(tx, kPendingDates, district, through)) out.push_back(r["business_date"].as<std::string>());
     return out;
   });
 }

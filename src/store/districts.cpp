@@ -15,7 +15,7 @@ const Statement kFind{"district_find", "SELECT code, name, brand FROM districts 
 const Statement kList{"district_list", "SELECT code, name, brand FROM districts ORDER BY code"};
 
 District from_row(const pqxx::row& row) {
-  return District{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()};
+  return District{row["code"].as<std::string>(), row["name"].as<std::string>(), row["brand"].as<std::string>()};
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ BusinessFigures business_figures(Tx& tx, const std::string& today) {
                          won(r["remaining"]), r["in_force"].as<bool>()});
     for (const auto& r : run(tx, kBatches))
       f.batches.push_back({r["district"].as<std::string>(), r["business_date"].as<std::string>(),
-                           parse_rfc3339(r["completed_at"].as<std::string>()).value(), r["seconds"].as<double>()});
+                           timestamp(r["completed_at"]), r["seconds"].as<double>()});
     return f;
   });
 }

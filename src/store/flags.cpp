@@ -59,12 +59,12 @@ Flag flag_from(const pqxx::row& r) {
   n.member = opt<std::string>(r["member_id"]);
   n.merchant = r["merchant_id"].as<std::string>();
   n.card = opt<std::string>(r["card_token"]);
-  n.occurred_at = parse_rfc3339(r["occurred_at"].as<std::string>()).value();
+  n.occurred_at = timestamp(r["occurred_at"]);
   n.business_date = r["business_date"].as<std::string>();
   n.month = opt<std::string>(r["month"]);
   n.detail = r["detail"].as<std::string>();
-  f.raised_at = parse_rfc3339(r["raised_at"].as<std::string>()).value();
-  if (!r["reviewed_at"].is_null()) f.reviewed_at = parse_rfc3339(r["reviewed_at"].as<std::string>()).value();
+  f.raised_at = timestamp(r["raised_at"]);
+  if (!r["reviewed_at"].is_null()) f.reviewed_at = timestamp(r["reviewed_at"]);
   f.reviewed_by = opt<std::string>(r["reviewed_by"]);
   f.review_note = opt<std::string>(r["review_note"]);
   f.merchant_suspended = r["merchant_suspended"].as<bool>();
@@ -122,7 +122,8 @@ std::vector<MerchantSales> merchant_sales(Tx& tx, const std::string& from, const
   return with_unavailable_mapped([&] {
     std::vector<MerchantSales> out;
     for (const auto& r : run(tx, kMerchantSales, from, through))
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), won(r[2]), won(r[3])});
+      out.push_back(
+          {r["id"].as<std::string>(), r["district"].as<std::string>(), won(r["annual_revenue"]), won(r["sales"])});
     return out;
   });
 }

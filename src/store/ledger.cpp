@@ -63,8 +63,8 @@ const Statement kStatement{
     "     AND (e.journal_id, e.seq) <= ($3::bigint, $4::smallint) "
     "   GROUP BY acct.key) "
     "SELECT p.journal_id, p.seq, p.key, p.kind, "
-    "       to_char(p.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.amount, "
-    "       (b.total + sum(p.amount) OVER (PARTITION BY p.key ORDER BY p.journal_id, p.seq))::bigint "
+    "       to_char(p.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS occurred_at, p.amount, "
+    "       (b.total + sum(p.amount) OVER (PARTITION BY p.key ORDER BY p.journal_id, p.seq))::bigint AS balance_after "
     "  FROM page p JOIN before b ON b.key = p.key ORDER BY p.journal_id, p.seq"};
 
 bool parse_cursor(const std::string& text, long long& journal, int& seq) {
@@ -129,7 +129,7 @@ PostResult post_journal(Tx& tx, const JournalDraft& draft) {
     with_unavailable_mapped([&] {
       const auto rows = run(tx, kPostJournal, draft.district, draft.kind, format_rfc3339(draft.occurred_at),
                             draft.reference, text_array(keys), bigint_array(amounts));
-      out.journal_id = rows.at(0).at(0).as<std::int64_t>();
+      out.journal_id = rows.at(0).at("journal_id").as<std::int64_t>();
       return 0;
     });
   } catch (const pqxx::not_null_violation& e) {
@@ -149,13 +149,13 @@ KeyClaim claim_key(Tx& tx, const std::string& district, const std::string& key, 
     if (!run(tx, kClaimKey, district, key, request_hash).empty()) return claim;
     const auto rows = run(tx, kReadKey, district, key);
     const auto row = rows.at(0);
-    if (row[0].as<std::string>() != request_hash || row[1].is_null()) {
+    if (row["request_hash"].as<std::string>() != request_hash || row["status"].is_null()) {
       claim.state = KeyState::reused;
       return claim;
     }
     claim.state = KeyState::replay;
-    claim.status = row[1].as<int>();
-    claim.answer = row[2].as<std::string>();
+    claim.status = row["status"].as<int>();
+    claim.answer = row["answer"].as<std::string>();
     return claim;
   });
 }
@@ -172,7 +172,7 @@ std::optional<Won> balance(Tx& tx, const std::string& district, const std::strin
   return with_unavailable_mapped([&]() -> std::optional<Won> {
     const auto rows = run(tx, kBalance, district, account);
     if (rows.empty()) return std::nullopt;
-    return Won(rows[0][0].as<std::int64_t>());
+    return won(rows[0]["balance"]);
   });
 }
 
@@ -187,13 +187,13 @@ std::optional<StatementPage> statement(Tx& tx, const std::string& district, cons
     for (const auto& row : rows) {
       if (static_cast<int>(page.lines.size()) == limit) break;
       StatementLine line;
-      line.journal_id = row[0].as<std::int64_t>();
-      line.seq = row[1].as<int>();
-      line.account = row[2].as<std::string>();
-      line.kind = row[3].as<std::string>();
-      line.at = parse_rfc3339(row[4].as<std::string>()).value();
-      line.amount = Won(row[5].as<std::int64_t>());
-      line.balance_after = Won(row[6].as<std::int64_t>());
+      line.journal_id = row["journal_id"].as<std::int64_t>();
+      line.seq = row["seq"].as<int>();
+      line.account = row["key"].as<std::string>();
+      line.kind = row["kind"].as<std::string>();
+      line.at = timestamp(row["occurred_at"]);
+      line.amount = won(row["amount"]);
+      line.balance_after = won(row["balance_after"]);
       page.lines.push_back(std::move(line));
     }
     if (static_cast<int>(rows.size()) > limit && !page.lines.empty())

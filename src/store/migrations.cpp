@@ -82,9 +82,9 @@ MigrationReport migrate(Connection& connection, const std::string& directory) {
       pqxx::work tx(conn);
       const auto rows = tx.exec_params("SELECT name, checksum FROM schema_migrations WHERE version = $1", file.version);
       if (!rows.empty()) {
-        if (rows[0][1].as<std::string>() != file.checksum)
+        if (rows[0]["checksum"].as<std::string>() != file.checksum)
           throw MigrationError("migration " + file.name + " was changed after it was applied (applied checksum " +
-                               rows[0][1].as<std::string>() + ", file now " + file.checksum +
+                               rows[0]["checksum"].as<std::string>() + ", file now " + file.checksum +
                                "); restore it and put the change in a new migration");
         report.already_applied.push_back(file.name);
         continue;

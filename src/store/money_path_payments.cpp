@@ -79,7 +79,7 @@ PaymentRecord payment_from_row(const pqxx::row& r) {
   p.refunded_cash = won(r["refunded_cash"]);
   if (!r["city_policy_id"].is_null()) p.city_policy_id = r["city_policy_id"].as<std::int64_t>();
   if (!r["district_policy_id"].is_null()) p.district_policy_id = r["district_policy_id"].as<std::int64_t>();
-  p.occurred_at = parse_rfc3339(r["occurred_at"].as<std::string>()).value();
+  p.occurred_at = timestamp(r["occurred_at"]);
   p.business_date = r["business_date"].as<std::string>();
   p.journal_id = r["journal_id"].as<std::int64_t>();
   p.cashback_forfeited = r["cashback_forfeited"].as<bool>();

@@ -6,6 +6,7 @@
 // one partition per row at run time. Results come back as JSON arrays, one per kind of fact.
 #include "evoucher/store/money_path_reads.hpp"
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -50,12 +51,12 @@ std::string lock_members_sql(bool payments) {
          std::string(payments ? "UNION SELECT member_id FROM found_payments " : "") +
          "                    UNION SELECT unnest(" + members + ") ORDER BY 1) o(id) "
          "  CROSS JOIN LATERAL (SELECT id FROM members WHERE id = o.id FOR NO KEY UPDATE) l) "
-         "SELECT (SELECT count(*) FROM locked), "
+         "SELECT (SELECT count(*) FROM locked) AS locked_members, "
          "       (SELECT coalesce(json_agg(json_build_array(token, member_id, status, district)), '[]') "
-         "          FROM found_cards), ";
+         "          FROM found_cards) AS cards, ";
   sql += payments ? "(SELECT coalesce(json_agg(json_build_array(district, id, member_id)), '[]') FROM found_payments)"
                   : "'[]'::json";
-  return sql;
+  return sql + " AS payments";
 }
 
 const Statement kLockMembers{"mp_lock_members", lock_members_sql(false)};
@@ -79,7 +80,7 @@ std::string days_fact(Params& p) {
          "          c.counts, c.cards, c.times_ms)), '[]') "
          "    FROM unnest(" + districts + ", " + members + ", " + dates + ") AS x(d, mid, day) "
          "    CROSS JOIN LATERAL (SELECT * FROM payment_counters WHERE district = x.d AND member_id = x.mid "
-         "                        AND business_date = x.day LIMIT 1) c)";
+         "                        AND business_date = x.day LIMIT 1) c) AS days";
 }
 
 // The fields of the facts' two wide JSON arrays, in the order facts_sql builds them.
@@ -109,19 +110,19 @@ std::string facts_sql(bool admin) {
       " (SELECT coalesce(json_agg(json_build_array(id, business_no, name, district, category, annual_revenue, "
       "          status, benefit_kind, benefit_rate_bp, owner_member)), '[]') "
       "    FROM unnest(" + merchants + ") AS x(mid) "
-      "    CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m), "
+      "    CROSS JOIN LATERAL (SELECT * FROM merchants WHERE id = x.mid LIMIT 1) m) AS merchants, "
       " (SELECT coalesce(json_agg(json_build_array(id, scope, "
       "          to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))), '[]') "
-      "    FROM policies), "
+      "    FROM policies) AS versions, "
       " (SELECT coalesce(json_agg(json_build_array(a.district, a.key, a.balance, a.id)), '[]') "
       "    FROM unnest(" + account_districts + ", " + account_keys + ") AS x(d, k) "
       "    CROSS JOIN LATERAL (SELECT district, key, balance, id FROM accounts WHERE district = x.d AND key = x.k "
-      "                        LIMIT 1) a), "
+      "                        LIMIT 1) a) AS accounts, "
       " (SELECT coalesce(json_agg(json_build_array(m.district, m.member_id, m.month::text, m.loaded, "
       "          m.eligible_spent)), '[]') "
       "    FROM unnest(" + month_districts + ", " + month_members + ", " + month_firsts + ") AS x(d, mid, mo) "
       "    CROSS JOIN LATERAL (SELECT * FROM member_months WHERE district = x.d AND member_id = x.mid "
-      "                        AND month = x.mo LIMIT 1) m), ";
+      "                        AND month = x.mo LIMIT 1) m) AS months, ";
   sql += admin_fact(admin, p,
                     " (SELECT coalesce(json_agg(json_build_array(ik.district, ik.key, ik.request_hash, ik.status, "
                     "          ik.answer)), '[]') "
@@ -129,17 +130,17 @@ std::string facts_sql(bool admin) {
                     ") AS x(d, k) "
                     "    CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE district = x.d AND key = x.k "
                     "                        LIMIT 1) ik)") +
-         ", ";
+         " AS keys, ";
   const auto ids = p.add("integer");
   const auto endpoints = p.add("text[]");
   const auto events = p.add("text[]");
   sql += " (SELECT coalesce(json_agg(json_build_array(nextval('operation_id_seq'), nextval('journal_id_seq'))), '[]') "
-         "    FROM generate_series(1, " + ids + ")), "
+         "    FROM generate_series(1, " + ids + ")) AS ids, "
          " (SELECT coalesce(json_agg(json_build_array(pe.endpoint, pe.event_id, pe.request_hash, pe.status, "
          "          pe.answer)), '[]') "
          "    FROM unnest(" + endpoints + ", " + events + ") AS x(ep, ev) "
          "    CROSS JOIN LATERAL (SELECT * FROM processor_events WHERE endpoint = x.ep AND event_id = x.ev "
-         "                        LIMIT 1) pe), ";
+         "                        LIMIT 1) pe) AS events, ";
   sql += admin_fact(admin, p,
                           " (SELECT coalesce(json_agg(json_build_array(x.d, x.mid, "
                           "          to_char(greatest(l.at, r.at) AT TIME ZONE 'UTC', "
@@ -150,7 +151,8 @@ std::string facts_sql(bool admin) {
                           "                        AND member_id = x.mid) l "
                           "    CROSS JOIN LATERAL (SELECT max(occurred_at) AS at FROM refunds WHERE district = x.d "
                           "                        AND member_id = x.mid) r "
-                          "   WHERE greatest(l.at, r.at) IS NOT NULL)");
+                          "   WHERE greatest(l.at, r.at) IS NOT NULL)") +
+         " AS latest_money";
   sql += days_fact(p);  // numbered after every parameter above
   const auto wallet_districts = p.add("text[]");
   const auto wallet_members = p.add("text[]");
@@ -160,13 +162,27 @@ std::string facts_sql(bool admin) {
                "    CROSS JOIN LATERAL (SELECT * FROM program_wallets WHERE district = x.d AND member_id = x.mid) w "
                "    CROSS JOIN LATERAL (SELECT balance, id FROM accounts WHERE district = w.district "
                "                        AND id = w.account_id LIMIT 1) a "
-               "    CROSS JOIN LATERAL (SELECT * FROM programs WHERE id = w.program_id LIMIT 1) g)";
+               "    CROSS JOIN LATERAL (SELECT * FROM programs WHERE id = w.program_id LIMIT 1) g) AS wallets";
 }
 
 const Statement kFacts{"mp_facts", facts_sql(false)};
 const Statement kFactsAdmin{"mp_facts_admin", facts_sql(true)};
 
 json parsed(const pqxx::field& f) { return json::parse(f.c_str()); }
+
+// Each distinct (district, member, date) key once, as three parallel text array literals; `date`
+// names the key's third field (a month's first day, a business date).
+template <typename Key>
+std::array<std::string, 3> member_date_columns(const std::vector<Key>& keys, std::string Key::*date) {
+  const std::set<Key> unique(keys.begin(), keys.end());
+  std::vector<std::string> districts, members, dates;
+  for (const auto& k : unique) {
+    districts.push_back(k.district);
+    members.push_back(k.member);
+    dates.push_back(k.*date);
+  }
+  return {text_array(districts), text_array(members), text_array(dates)};
+}
 
 std::optional<std::string> text_or_null(const json& v) {
   if (v.is_null()) return std::nullopt;
@@ -186,29 +202,23 @@ Locked lock_members(Tx& tx, const LockRequest& request) {
   const auto row =
       run_with(tx, request.payments.empty() ? kLockMembers : kLockMembersAndPayments, params).at(0);
   Locked out;
-  for (const auto& c : parsed(row[1]))
+  for (const auto& c : parsed(row["cards"]))
     out.cards.push_back({c[0].get<std::string>(), c[1].get<std::string>(),
                          stored_card_status(c[2].get_ref<const std::string&>()), c[3].get<std::string>()});
-  for (const auto& p : parsed(row[2]))
+  for (const auto& p : parsed(row["payments"]))
     out.payment_members[{p[0].get<std::string>(), p[1].get<std::int64_t>()}] = p[2].get<std::string>();
   return out;
 }
 
 Facts read_facts(Tx& tx, const FactsRequest& request) {
   const auto [account_districts, account_keys] = columns(request.accounts);
-  const std::set<MonthKey> months(request.months.begin(), request.months.end());
-  std::vector<std::string> month_districts, month_members, month_firsts;
-  for (const auto& m : months) {
-    month_districts.push_back(m.district);
-    month_members.push_back(m.member);
-    month_firsts.push_back(m.month);
-  }
+  const auto [month_districts, month_members, month_firsts] = member_date_columns(request.months, &MonthKey::month);
   const auto [key_districts, key_names] = columns(request.keys);
   const auto [event_endpoints, event_ids] = columns(request.events);
   const auto [member_districts, member_ids] = columns(request.members);
   const bool admin = !request.keys.empty() || !request.members.empty();
   std::vector<std::string> params{distinct_array(request.merchants), account_districts, account_keys,
-                                  text_array(month_districts), text_array(month_members), text_array(month_firsts)};
+                                  month_districts, month_members, month_firsts};
   if (admin) {
     params.push_back(key_districts);
     params.push_back(key_names);
@@ -218,19 +228,13 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     params.push_back(member_districts);
     params.push_back(member_ids);
   }
-  const std::set<DayKey> days(request.days.begin(), request.days.end());
-  std::vector<std::string> day_districts, day_members, day_dates;
-  for (const auto& d : days) {
-    day_districts.push_back(d.district);
-    day_members.push_back(d.member);
-    day_dates.push_back(d.date);
-  }
-  params.insert(params.end(), {text_array(day_districts), text_array(day_members), text_array(day_dates)});
+  const auto [day_districts, day_members, day_dates] = member_date_columns(request.days, &DayKey::date);
+  params.insert(params.end(), {day_districts, day_members, day_dates});
   const auto [wallet_districts, wallet_members] = columns(request.wallets);
   params.insert(params.end(), {wallet_districts, wallet_members});
   const auto row = run_with(tx, admin ? kFactsAdmin : kFacts, params).at(0);
   Facts out;
-  for (const auto& m : parsed(row[0])) {
+  for (const auto& m : parsed(row["merchants"])) {
     namespace F = MerchantField;
     Merchant merchant;
     merchant.id = m[F::id].get<std::string>();
@@ -245,33 +249,33 @@ Facts read_facts(Tx& tx, const FactsRequest& request) {
     merchant.owner_member = text_or_null(m[F::owner_member]);
     out.merchants.push_back(std::move(merchant));
   }
-  for (const auto& v : parsed(row[1]))
+  for (const auto& v : parsed(row["versions"]))
     out.versions.push_back(
         {v[0].get<std::int64_t>(), v[1].get<std::string>(), parse_rfc3339(v[2].get<std::string>()).value()});
-  for (const auto& a : parsed(row[2])) {
+  for (const auto& a : parsed(row["accounts"])) {
     DistrictKey key{a[0].get<std::string>(), a[1].get<std::string>()};
     out.balances[key] = Won(a[2].get<std::int64_t>());
     out.account_ids[std::move(key)] = a[3].get<std::int64_t>();
   }
-  for (const auto& m : parsed(row[3]))
+  for (const auto& m : parsed(row["months"]))
     out.months[{m[0].get<std::string>(), m[1].get<std::string>(), m[2].get<std::string>()}] = {
         Won(m[3].get<std::int64_t>()), Won(m[4].get<std::int64_t>())};
-  for (const auto& k : parsed(row[4]))
+  for (const auto& k : parsed(row["keys"]))
     out.keys[{k[0].get<std::string>(), k[1].get<std::string>()}] = {
         k[2].get<std::string>(), k[3].is_null() ? 0 : k[3].get<int>(), k[4].is_null() ? "" : k[4].get<std::string>()};
-  for (const auto& i : parsed(row[5])) out.ids.emplace_back(i[0].get<std::int64_t>(), i[1].get<std::int64_t>());
-  for (const auto& e : parsed(row[6]))
+  for (const auto& i : parsed(row["ids"])) out.ids.emplace_back(i[0].get<std::int64_t>(), i[1].get<std::int64_t>());
+  for (const auto& e : parsed(row["events"]))
     out.events[{e[0].get<std::string>(), e[1].get<std::string>()}] = {e[2].get<std::string>(), e[3].get<int>(),
                                                                       e[4].get<std::string>()};
-  for (const auto& m : parsed(row[7]))
+  for (const auto& m : parsed(row["latest_money"]))
     out.latest_money[{m[0].get<std::string>(), m[1].get<std::string>()}] = parse_rfc3339(m[2].get<std::string>()).value();
-  for (const auto& d : parsed(row[8])) {
+  for (const auto& d : parsed(row["days"])) {
     auto& day = out.days[{d[0].get<std::string>(), d[1].get<std::string>(), d[2].get<std::string>()}];
     for (std::size_t i = 0; i < d[3].size(); ++i) day.by_merchant[d[3][i].get<std::string>()] = d[4][i].get<int>();
     for (std::size_t i = 0; i < d[5].size(); ++i)
       day.recent.push_back({d[5][i].get<std::string>(), d[6][i].get<std::int64_t>()});
   }
-  for (const auto& w : parsed(row[9])) {
+  for (const auto& w : parsed(row["wallets"])) {
     namespace F = WalletField;
     WalletFact f;
     f.program = w[F::program].get<std::string>();

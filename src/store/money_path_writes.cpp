@@ -234,7 +234,8 @@ void add_money(Rows& rows, const MoneyRecord& m) {
 std::optional<StoredKey> find_event(Tx& tx, const EventKey& key) {
   const auto rows = run_mapped(tx, kFindEvent, key.first, key.second);
   if (rows.empty()) return std::nullopt;
-  return StoredKey{rows[0][0].as<std::string>(), rows[0][1].as<int>(), rows[0][2].as<std::string>()};
+  const auto& r = rows[0];
+  return StoredKey{r["request_hash"].as<std::string>(), r["status"].as<int>(), r["answer"].as<std::string>()};
 }
 
 void lock_event(Tx& tx, const EventKey& key) { run_mapped(tx, kLockEvent, key.first, key.second); }

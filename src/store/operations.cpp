@@ -7,16 +7,17 @@
 namespace evoucher::store {
 namespace {
 
-const Statement kNextId{"op_next_id", "SELECT nextval('operation_id_seq')"};
+const Statement kNextId{"op_next_id", "SELECT nextval('operation_id_seq') AS id"};
 const Statement kMonth{
     "op_month",
     "SELECT loaded, eligible_spent FROM member_months WHERE district = $1 AND member_id = $2 AND month = $3::date"};
 const Statement kTotals{
     "op_member_totals",
-    "SELECT (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 AND member_id = $2)::bigint, "
-    "       (SELECT coalesce(sum(amount), 0) FROM refunds WHERE district = $1 AND member_id = $2)::bigint, "
+    "SELECT (SELECT coalesce(sum(amount), 0) FROM loads WHERE district = $1 AND member_id = $2)::bigint AS loaded, "
+    "       (SELECT coalesce(sum(amount), 0) FROM refunds WHERE district = $1 AND member_id = $2)::bigint AS refunded, "
     "       (SELECT coalesce(sum(p.city_cashback + p.district_cashback + p.merchant_cashback), 0) FROM payments p " +
-        kPostingOfPayment + " WHERE p.district = $1 AND p.member_id = $2 AND posting.found IS NULL)::bigint"};
+        kPostingOfPayment +
+        " WHERE p.district = $1 AND p.member_id = $2 AND posting.found IS NULL)::bigint AS pending_cashback"};
 const Statement kInsertCancellation{
     "op_insert_cancellation",
     "WITH c AS (INSERT INTO cancellations (district, id, event_id, payment_id, amount, refund_cash, refund_points, "
@@ -32,21 +33,21 @@ const Statement kInsertCancellation{
 }  // namespace
 
 std::int64_t next_operation_id(Tx& tx) {
-  return with_unavailable_mapped([&] { return run(tx, kNextId)[0][0].as<std::int64_t>(); });
+  return with_unavailable_mapped([&] { return run(tx, kNextId)[0]["id"].as<std::int64_t>(); });
 }
 
 MonthTotals member_month(Tx& tx, const std::string& district, const std::string& member, const std::string& month) {
   return with_unavailable_mapped([&] {
     const auto rows = run(tx, kMonth, district, member, month);
     if (rows.empty()) return MonthTotals{};
-    return MonthTotals{won(rows[0][0]), won(rows[0][1])};
+    return MonthTotals{won(rows[0]["loaded"]), won(rows[0]["eligible_spent"])};
   });
 }
 
 MemberTotals member_totals(Tx& tx, const std::string& district, const std::string& member) {
   return with_unavailable_mapped([&] {
     const auto r = run(tx, kTotals, district, member)[0];
-    return MemberTotals{won(r[0]), won(r[1]), won(r[2])};
+    return MemberTotals{won(r["loaded"]), won(r["refunded"]), won(r["pending_cashback"])};
   });
 }
 

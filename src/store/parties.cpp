@@ -39,7 +39,7 @@ const Statement kUpdateMerchant{
     "UPDATE merchants SET category = $2, annual_revenue = $3, status = $4, benefit_kind = $5, benefit_rate_bp = $6, "
     "owner_member = $7, updated_at = now() WHERE id = $1"};
 const Statement kMerchantPayable{
-    "merchant_payable", "SELECT coalesce(sum(balance), 0)::bigint FROM accounts WHERE key = $1"};
+    "merchant_payable", "SELECT coalesce(sum(balance), 0)::bigint AS payable FROM accounts WHERE key = $1"};
 
 const Statement kInsertPolicy{
     "policy_insert",
@@ -47,9 +47,13 @@ const Statement kInsertPolicy{
     "ON CONFLICT (scope, effective_from) DO NOTHING RETURNING id"};
 const Statement kPolicySame{
     "policy_same",
-    "SELECT id, rules = $3::jsonb FROM policies WHERE scope = $1 AND effective_from = $2::timestamptz"};
+    "SELECT id, rules = $3::jsonb AS same_rules FROM policies WHERE scope = $1 AND effective_from = $2::timestamptz"};
+// effective_from_utc is not named effective_from: kPolicyAt orders by the timestamptz column, and
+// ORDER BY takes a bare name for an output column first.
 const std::string kSelectPolicy =
-    "SELECT id, scope, to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), rules::text "
+    "SELECT id, scope, "
+    "       to_char(effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS effective_from_utc, "
+    "       rules::text AS rules "
     "FROM policies ";
 const Statement kPolicyAt{
     "policy_at",
@@ -63,14 +67,27 @@ const Statement kFindToken{
     "token_find", "SELECT role, district, name FROM api_tokens WHERE token_hash = $1"};
 
 Merchant merchant_from(const pqxx::row& r) {
-  return Merchant{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-                  r[4].as<std::string>(), Won(r[5].as<std::int64_t>()), stored_merchant_status(r[6].c_str()),
-                  opt<std::string>(r[7]), opt<int>(r[8]), opt<std::string>(r[9])};
+  Merchant m;
+  m.id = r["id"].as<std::string>();
+  m.business_no = r["business_no"].as<std::string>();
+  m.name = r["name"].as<std::string>();
+  m.district = r["district"].as<std::string>();
+  m.category = r["category"].as<std::string>();
+  m.annual_revenue = won(r["annual_revenue"]);
+  m.status = stored_merchant_status(r["status"].c_str());
+  m.benefit_kind = opt<std::string>(r["benefit_kind"]);
+  m.benefit_rate_bp = opt<int>(r["benefit_rate_bp"]);
+  m.owner_member = opt<std::string>(r["owner_member"]);
+  return m;
 }
 
 PolicyRow policy_from(const pqxx::row& r) {
-  return PolicyRow{r[0].as<std::int64_t>(), r[1].as<std::string>(), parse_rfc3339(r[2].as<std::string>()).value(),
-                   r[3].as<std::string>()};
+  return PolicyRow{r["id"].as<std::int64_t>(), r["scope"].as<std::string>(), timestamp(r["effective_from_utc"]),
+                   r["rules"].as<std::string>()};
+}
+
+TokenRow token_from(const pqxx::row& r) {
+  return TokenRow{r["role"].as<std::string>(), opt<std::string>(r["district"]), r["name"].as<std::string>()};
 }
 
 }  // namespace
@@ -123,7 +140,7 @@ std::optional<Member> find_member(Tx& tx, const std::string& id, bool lock) {
   return with_unavailable_mapped([&]() -> std::optional<Member> {
     const auto rows = run(tx, lock ? kLockMember : kFindMember, id);
     if (rows.empty()) return std::nullopt;
-    return Member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+    return Member{rows[0]["id"].as<std::string>(), rows[0]["district"].as<std::string>()};
   });
 }
 
@@ -139,7 +156,8 @@ std::optional<Card> find_card(Tx& tx, const std::string& token) {
     const auto rows = run(tx, kFindCard, token);
     if (rows.empty()) return std::nullopt;
     const auto& r = rows[0];
-    return Card{r[0].as<std::string>(), r[1].as<std::string>(), stored_card_status(r[2].c_str()), r[3].as<std::string>()};
+    return Card{r["token"].as<std::string>(), r["member_id"].as<std::string>(), stored_card_status(r["status"].c_str()),
+                r["district"].as<std::string>()};
   });
 }
 
@@ -178,7 +196,7 @@ void update_merchant(Tx& tx, const Merchant& m) {
 
 Won merchant_payable(Tx& tx, const std::string& id) {
   return with_unavailable_mapped(
-      [&] { return Won(run(tx, kMerchantPayable, accounts::merchant_payable(id))[0][0].as<std::int64_t>()); });
+      [&] { return won(run(tx, kMerchantPayable, accounts::merchant_payable(id))[0]["payable"]); });
 }
 
 std::pair<CreateOutcome, PolicyRow> create_policy(Tx& tx, const std::string& scope, Timestamp effective_from,
@@ -186,10 +204,10 @@ std::pair<CreateOutcome, PolicyRow> create_policy(Tx& tx, const std::string& sco
   return with_unavailable_mapped([&]() -> std::pair<CreateOutcome, PolicyRow> {
     const auto at = format_rfc3339(effective_from);
     const auto inserted = run(tx, kInsertPolicy, scope, at, rules_json);
-    if (!inserted.empty()) return {CreateOutcome::created, *policy_by_id(tx, inserted[0][0].as<std::int64_t>())};
+    if (!inserted.empty()) return {CreateOutcome::created, *policy_by_id(tx, inserted[0]["id"].as<std::int64_t>())};
     const auto same = run(tx, kPolicySame, scope, at, rules_json);
-    const auto row = *policy_by_id(tx, same.at(0)[0].as<std::int64_t>());
-    return {same[0][1].as<bool>() ? CreateOutcome::existing : CreateOutcome::conflict, row};
+    const auto row = *policy_by_id(tx, same.at(0)["id"].as<std::int64_t>());
+    return {same[0]["same_rules"].as<bool>() ? CreateOutcome::existing : CreateOutcome::conflict, row};
   });
 }
 
@@ -220,15 +238,14 @@ std::optional<TokenRow> find_token(Tx& tx, const std::string& token_hash) {
   return with_unavailable_mapped([&]() -> std::optional<TokenRow> {
     const auto rows = run(tx, kFindToken, token_hash);
     if (rows.empty()) return std::nullopt;
-    return TokenRow{rows[0][0].as<std::string>(), opt<std::string>(rows[0][1]), rows[0][2].as<std::string>()};
+    return token_from(rows[0]);
   });
 }
 
 std::map<std::string, TokenRow> all_tokens(Tx& tx) {
   return with_unavailable_mapped([&] {
     std::map<std::string, TokenRow> out;
-    for (const auto& r : run(tx, kAllTokens))
-      out[r[0].as<std::string>()] = TokenRow{r[1].as<std::string>(), opt<std::string>(r[2]), r[3].as<std::string>()};
+    for (const auto& r : run(tx, kAllTokens)) out[r["token_hash"].as<std::string>()] = token_from(r);
     return out;
   });
 }

@@ -58,8 +58,8 @@ PoolCreation create_pool(Tx& tx, const std::string& source, const std::string& p
       out.overlapping = pool_from_row(overlapping[0]);
       return out;
     }
-    out.created = Pool{run(tx, kCreatePool, source, period_start, period_end, budget.value())[0][0].as<std::int64_t>(),
-                       source, period_start, period_end, budget, Won(0), pool_owner(source)};
+    const auto id = run(tx, kCreatePool, source, period_start, period_end, budget.value())[0]["id"].as<std::int64_t>();
+    out.created = Pool{id, source, period_start, period_end, budget, Won(0), pool_owner(source)};
     return out;
   });
 }

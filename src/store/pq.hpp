@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "evoucher/engine/money.hpp"
+#include "evoucher/time.hpp"
 #include "evoucher/store/connection.hpp"
 
 namespace evoucher::store {
@@ -65,8 +66,9 @@ pqxx::result run(Tx& tx, const Statement& st, Args&&... args) {
   return tx.impl().work.exec_prepared(st.name, std::forward<Args>(args)...);
 }
 
-// Column readers: won, and NULL as nullopt.
+// Column readers: won, a timestamp sent as RFC 3339 text, and NULL as nullopt.
 inline Won won(const pqxx::field& f) { return Won(f.as<std::int64_t>()); }
+inline Timestamp timestamp(const pqxx::field& f) { return parse_rfc3339(f.as<std::string>()).value(); }
 template <typename T>
 std::optional<T> opt(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;

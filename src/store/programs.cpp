@@ -11,8 +11,8 @@ namespace evoucher::store {
 namespace {
 
 const std::string kProgramColumns =
-    "SELECT id, name, district, funder, pool_id, grant_from::text, grant_to::text, expires_on::text, categories, "
-    "       over_ceiling_allowed FROM programs ";
+    "SELECT id, name, district, funder, pool_id, grant_from::text AS grant_from, grant_to::text AS grant_to, "
+    "       expires_on::text AS expires_on, categories, over_ceiling_allowed FROM programs ";
 const Statement kFindProgram{"program_find", kProgramColumns + "WHERE id = $1"};
 const Statement kInsertProgram{
     "program_insert",
@@ -39,18 +39,19 @@ const Statement kInsertGrants{
     "  AS x(d, mid, amount, journal)"};
 const Statement kTotals{
     "program_totals",
-    "SELECT d.code, "
-    "  (SELECT coalesce(sum(amount), 0) FROM grants WHERE district = d.code AND program_id = $1)::bigint, "
-    "  (SELECT count(*) FROM grants WHERE district = d.code AND program_id = $1), "
+    "SELECT d.code AS district, "
+    "  (SELECT coalesce(sum(amount), 0) FROM grants WHERE district = d.code AND program_id = $1)::bigint AS granted, "
+    "  (SELECT count(*) FROM grants WHERE district = d.code AND program_id = $1) AS grants, "
     "  (SELECT coalesce(sum(amount - refunded), 0) FROM payment_programs WHERE district = d.code "
-    "     AND program_id = $1)::bigint, "
+    "     AND program_id = $1)::bigint AS spent, "
     "  (SELECT coalesce(sum(a.balance), 0) FROM program_wallets w JOIN accounts a ON a.district = w.district "
-    "     AND a.id = w.account_id WHERE w.district = d.code AND w.program_id = $1)::bigint, "
+    "     AND a.id = w.account_id WHERE w.district = d.code AND w.program_id = $1)::bigint AS balance, "
     "  (SELECT coalesce(sum(amount), 0) FROM program_expiries WHERE district = d.code AND program_id = $1)::bigint "
+    "     AS expired "
     "  FROM districts d ORDER BY d.code"};
 const Statement kMemberWallets{
     "program_member_wallets",
-    "SELECT w.program_id, a.balance, g.expires_on::text FROM program_wallets w "
+    "SELECT w.program_id, a.balance, g.expires_on::text AS expires_on FROM program_wallets w "
     "  JOIN accounts a ON a.district = w.district AND a.id = w.account_id JOIN programs g ON g.id = w.program_id "
     " WHERE w.district = $1 AND w.member_id = $2 ORDER BY g.expires_on, w.program_id"};
 
@@ -66,18 +67,26 @@ const Statement kRecordExpiry{
     "VALUES ($1, $2, $3, $4, $5::date, $6)"};
 const Statement kExpiryTotals{
     "program_expiry_totals",
-    "SELECT g.id, p.source, (SELECT count(*) FROM program_expiries e WHERE e.program_id = g.id), "
-    "       (SELECT coalesce(sum(amount), 0) FROM program_expiries e WHERE e.program_id = g.id)::bigint, "
-    "       p.budget - p.drawn "
+    "SELECT g.id AS program, p.source, "
+    "       (SELECT count(*) FROM program_expiries e WHERE e.program_id = g.id) AS expiries, "
+    "       (SELECT coalesce(sum(amount), 0) FROM program_expiries e WHERE e.program_id = g.id)::bigint AS returned, "
+    "       p.budget - p.drawn AS remaining "
     "  FROM programs g JOIN pools p ON p.id = g.pool_id WHERE g.expires_on <= $1::date ORDER BY g.id"};
 
 Program program_from(const pqxx::row& r) {
-  Program p{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-            r[4].as<std::int64_t>(), r[5].as<std::string>(), r[6].as<std::string>(), r[7].as<std::string>(),
-            std::nullopt, r[9].as<bool>()};
-  if (!r[8].is_null()) {
+  Program p;
+  p.id = r["id"].as<std::string>();
+  p.name = r["name"].as<std::string>();
+  p.district = r["district"].as<std::string>();
+  p.funder = r["funder"].as<std::string>();
+  p.pool_id = r["pool_id"].as<std::int64_t>();
+  p.grant_from = r["grant_from"].as<std::string>();
+  p.grant_to = r["grant_to"].as<std::string>();
+  p.expires_on = r["expires_on"].as<std::string>();
+  p.over_ceiling_allowed = r["over_ceiling_allowed"].as<bool>();
+  if (!r["categories"].is_null()) {
     std::vector<std::string> categories;
-    auto parser = r[8].as_array();
+    auto parser = r["categories"].as_array();
     for (auto item = parser.get_next(); item.first != pqxx::array_parser::done; item = parser.get_next())
       if (item.first == pqxx::array_parser::string_value) categories.push_back(item.second);
     p.categories = categories;
@@ -117,7 +126,7 @@ std::map<std::string, std::string> member_districts(Tx& tx, const std::vector<st
   return with_unavailable_mapped([&] {
     std::map<std::string, std::string> out;
     for (const auto& r : run(tx, kMemberDistricts, text_array(members)))
-      out[r[0].as<std::string>()] = r[1].as<std::string>();
+      out[r["id"].as<std::string>()] = r["district"].as<std::string>();
     return out;
   });
 }
@@ -125,7 +134,8 @@ std::map<std::string, std::string> member_districts(Tx& tx, const std::vector<st
 std::map<std::string, Won> granted(Tx& tx, const std::string& program, const std::vector<std::string>& members) {
   return with_unavailable_mapped([&] {
     std::map<std::string, Won> out;
-    for (const auto& r : run(tx, kGranted, program, text_array(members))) out[r[0].as<std::string>()] = won(r[1]);
+    for (const auto& r : run(tx, kGranted, program, text_array(members)))
+      out[r["member_id"].as<std::string>()] = won(r["amount"]);
     return out;
   });
 }
@@ -165,13 +175,13 @@ std::map<std::string, ProgramTotals> program_totals(Tx& tx, const std::string& p
     std::map<std::string, ProgramTotals> out;
     for (const auto& r : run(tx, kTotals, program)) {
       ProgramTotals t;
-      t.granted = won(r[1]);
-      t.grants = r[2].as<std::int64_t>();
-      t.spent = won(r[3]);
-      t.balance = won(r[4]);
-      t.expired = won(r[5]);
+      t.granted = won(r["granted"]);
+      t.grants = r["grants"].as<std::int64_t>();
+      t.spent = won(r["spent"]);
+      t.balance = won(r["balance"]);
+      t.expired = won(r["expired"]);
       t.returned = t.granted - t.spent - t.balance - t.expired;
-      if (t.grants > 0) out[r[0].as<std::string>()] = t;
+      if (t.grants > 0) out[r["district"].as<std::string>()] = t;
     }
     return out;
   });
@@ -181,7 +191,7 @@ std::vector<WalletView> member_wallets(Tx& tx, const std::string& district, cons
   return with_unavailable_mapped([&] {
     std::vector<WalletView> out;
     for (const auto& r : run(tx, kMemberWallets, district, member))
-      out.push_back({r[0].as<std::string>(), won(r[1]), r[2].as<std::string>()});
+      out.push_back({r["program_id"].as<std::string>(), won(r["balance"]), r["expires_on"].as<std::string>()});
     return out;
   });
 }
@@ -190,8 +200,8 @@ std::vector<ExpiringWallet> expiring_wallets(Tx& tx, const std::string& business
   return with_unavailable_mapped([&] {
     std::vector<ExpiringWallet> out;
     for (const auto& r : run(tx, kExpiring, business_date, limit))
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),
-                     won(r[4])});
+      out.push_back({r["district"].as<std::string>(), r["member_id"].as<std::string>(),
+                     r["program_id"].as<std::string>(), r["pool_id"].as<std::int64_t>(), won(r["balance"])});
     return out;
   });
 }
@@ -207,7 +217,8 @@ std::vector<ExpiryTotals> expiry_totals(Tx& tx, const std::string& business_date
   return with_unavailable_mapped([&] {
     std::vector<ExpiryTotals> out;
     for (const auto& r : run(tx, kExpiryTotals, business_date))
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), won(r[3]), won(r[4])});
+      out.push_back({r["program"].as<std::string>(), r["source"].as<std::string>(), r["expiries"].as<std::int64_t>(),
+                     won(r["returned"]), won(r["remaining"])});
     return out;
   });
 }

@@ -70,8 +70,6 @@ const Statement kBatchDays{
 
 #undef EV_UTC_TEXT
 
-Timestamp timestamp(const pqxx::field& f) { return parse_rfc3339(f.as<std::string>()).value(); }
-
 }  // namespace
 
 void read_only_snapshot(Tx& tx) {

@@ -6,7 +6,7 @@
 namespace evoucher::store {
 namespace {
 
-const Statement kFlushedLsn{"flushed_lsn", "SELECT pg_current_wal_flush_lsn()::text"};
+const Statement kFlushedLsn{"flushed_lsn", "SELECT pg_current_wal_flush_lsn()::text AS lsn"};
 
 // A clock behind the primary's would make the age negative: never below 0. A standby that has
 // replayed no transaction yet is as stale as can be.
@@ -32,7 +32,7 @@ std::string prefer_standby_url(const std::string& url) {
 }
 
 std::string flushed_lsn(Tx& tx) {
-  return with_unavailable_mapped([&] { return run(tx, kFlushedLsn)[0][0].as<std::string>(); });
+  return with_unavailable_mapped([&] { return run(tx, kFlushedLsn)[0]["lsn"].as<std::string>(); });
 }
 
 ReadPosition read_position(Tx& tx, const std::string& primary_lsn) {
