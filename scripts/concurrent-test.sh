@@ -5,9 +5,7 @@
 # The suite runs a short version (25 s, no kills). Override with EVOUCHER_CONCURRENT_SECONDS and
 # EVOUCHER_CONCURRENT_KILLS.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-EVOUCHER_SETUP_TESTS=1 scripts/setup.sh
-EVOUCHER_TESTS=ON scripts/build.sh
+source "$(dirname "$0")/lib.sh"
 export EVOUCHER_CONCURRENT_SECONDS=${EVOUCHER_CONCURRENT_SECONDS:-120}
 export EVOUCHER_CONCURRENT_KILLS=${EVOUCHER_CONCURRENT_KILLS:-10}
-exec build/tests/model_tests --gtest_filter='Concurrent.*'
+long_test model_tests --gtest_filter='Concurrent.*'

@@ -4,10 +4,8 @@
 # replayed and checked against the ledger (tests/crash/crash_test.cpp). The suite runs a short
 # version. Override with EVOUCHER_CRASH_OPERATIONS, _KILLS, _PG_STOPS and _SEED.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-EVOUCHER_SETUP_TESTS=1 scripts/setup.sh
-EVOUCHER_TESTS=ON scripts/build.sh
+source "$(dirname "$0")/lib.sh"
 export EVOUCHER_CRASH_OPERATIONS=${EVOUCHER_CRASH_OPERATIONS:-15000}
 export EVOUCHER_CRASH_KILLS=${EVOUCHER_CRASH_KILLS:-20}
 export EVOUCHER_CRASH_PG_STOPS=${EVOUCHER_CRASH_PG_STOPS:-3}
-exec build/tests/crash_tests
+long_test crash_tests

@@ -6,9 +6,7 @@
 # Override with EVOUCHER_FAILOVER_KILLS, EVOUCHER_FAILOVER_MODE (node, or both: postmaster and
 # node in turn) and EVOUCHER_FAILOVER_SEED.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-EVOUCHER_SETUP_TESTS=1 scripts/setup.sh
-EVOUCHER_TESTS=ON scripts/build.sh
+source "$(dirname "$0")/lib.sh"
 export EVOUCHER_FAILOVER_KILLS=${EVOUCHER_FAILOVER_KILLS:-10}
 export EVOUCHER_FAILOVER_MODE=${EVOUCHER_FAILOVER_MODE:-node}
-exec build/tests/failover_tests --gtest_filter='Failover.PrimaryKills*'
+long_test failover_tests --gtest_filter='Failover.PrimaryKills*'

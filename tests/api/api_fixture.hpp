@@ -32,11 +32,7 @@ struct Answer {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    url = PgHarness::instance().fresh_database();
-    {
-      store::Connection c(url);
-      store::seed_demo(c);
-    }
+    url = PgHarness::instance().demo_database();
     server = std::make_unique<ServeProcess>(
         url, std::map<std::string, std::string>{{"EVOUCHER_ADMIN_TOKEN", kAdminToken},
                                                 {"EVOUCHER_PROCESSOR_SECRET", kSecret},

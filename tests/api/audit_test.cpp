@@ -246,11 +246,7 @@ TEST_F(AuditTest, AChangeAndItsRowCommitTogether) {
 // A token string is shown once, by `token create`, and then never again: not in a log, an
 // answer or a table.
 TEST(AuditTokens, ATokenNeverAppearsInLogsAnswersOrTables) {
-  const auto url = PgHarness::instance().fresh_database();
-  {
-    store::Connection c(url);
-    store::seed_demo(c);
-  }
+  const auto url = PgHarness::instance().demo_database();
   auto made = run_evoucher({"token", "create", "--role", "district_admin", "--district", "bupyeong"},
                            {{"EVOUCHER_DATABASE_URL", url}});
   ASSERT_EQ(made.exit_code, 0) << made.output;

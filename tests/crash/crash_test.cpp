@@ -19,8 +19,6 @@
 #include <random>
 #include <thread>
 
-#include "evoucher/store/connection.hpp"
-#include "evoucher/store/demo_seed.hpp"
 #include "support/pg_harness.hpp"
 #include "support/signing_client.hpp"
 
@@ -39,11 +37,7 @@ TEST(Crash, KillsAndDatabaseStopsLoseAndDoubleNothing) {
   std::cout << "crash test: seed " << seed << " (EVOUCHER_CRASH_SEED), " << operations << " operations, " << kills
             << " kills, " << pg_stops << " database stops\n";
 
-  const auto url = PgHarness::instance().fresh_database();
-  {
-    store::Connection c(url);
-    store::seed_demo(c);
-  }
+  const auto url = PgHarness::instance().demo_database();
   RestartingServe service(url, {{"EVOUCHER_ADMIN_TOKEN", kStreamAdminToken},
                                 {"EVOUCHER_PROCESSOR_SECRET", kStreamSecret},
                                 {"EVOUCHER_LOG_LEVEL", "off"}});

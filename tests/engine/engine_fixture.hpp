@@ -1,6 +1,8 @@
 // The seed's policies and merchants as engine values, for rule tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include "evoucher/engine/payment.hpp"
 #include "support/printers.hpp"
 
@@ -30,5 +32,13 @@ inline MerchantTerms ys_books() {
 inline MerchantTerms plain(const std::string& district, Won revenue = Won(100'000'000)) {
   return {district, "cafe", revenue, true, std::nullopt};
 }
+
+// The seed's city rules with Bupyeong's district rules, in force together.
+class SeedPolicy : public ::testing::Test {
+ protected:
+  CityRules city = seed_city();
+  DistrictRules bupyeong = bupyeong_rules();
+  PolicyInForce policy{city, &bupyeong};
+};
 
 }  // namespace evoucher::engine::testing

@@ -23,8 +23,6 @@
 #include <random>
 #include <thread>
 
-#include "evoucher/store/connection.hpp"
-#include "evoucher/store/demo_seed.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_harness.hpp"
 #include "support/process.hpp"
@@ -94,11 +92,7 @@ struct MemberModel {
 class Concurrent : public ::testing::Test {
  protected:
   void SetUp() override {
-    url = PgHarness::instance().fresh_database();
-    {
-      store::Connection c(url);
-      store::seed_demo(c);
-    }
+    url = PgHarness::instance().demo_database();
     service = std::make_unique<Service>(url, std::map<std::string, std::string>{
                                                   {"EVOUCHER_ADMIN_TOKEN", kAdminToken},
                                                   {"EVOUCHER_PROCESSOR_SECRET", kSecret},

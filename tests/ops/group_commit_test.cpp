@@ -8,7 +8,6 @@
 #include "evoucher/api/policy_json.hpp"
 #include "evoucher/ops/group_writer.hpp"
 #include "evoucher/store/connection.hpp"
-#include "evoucher/store/demo_seed.hpp"
 #include "evoucher/time.hpp"
 #include "support/pg_harness.hpp"
 
@@ -25,9 +24,7 @@ struct Seen {
 class GroupCommit : public ::testing::Test {
  protected:
   void SetUp() override {
-    url = PgHarness::instance().fresh_database();
-    store::Connection c(url);
-    store::seed_demo(c);
+    url = PgHarness::instance().demo_database();
     writer = std::make_unique<ops::GroupWriter>(url, store::ConnectionOptions{}, ops::GroupWriterOptions{1, 64, 4096},
                                                 policies);
   }

@@ -9,6 +9,7 @@
 
 #include "evoucher/crypto.hpp"
 #include "evoucher/store/connection.hpp"
+#include "evoucher/store/demo_seed.hpp"
 #include "evoucher/store/migrations.hpp"
 
 namespace evoucher::testing {
@@ -52,6 +53,13 @@ std::string PgHarness::fresh_database() {
   pqxx::nontransaction n(admin);
   n.exec("CREATE DATABASE " + name + " TEMPLATE " + kTemplate);
   return cluster_->url(name);
+}
+
+std::string PgHarness::demo_database() {
+  const std::string url = fresh_database();
+  store::Connection c(url);
+  store::seed_demo(c);
+  return url;
 }
 
 }  // namespace evoucher::testing

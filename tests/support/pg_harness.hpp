@@ -15,6 +15,8 @@ class PgHarness {
 
   // A new database with every migration applied; returns its connection string.
   std::string fresh_database();
+  // A new database as fresh_database() makes it, seeded with the demo (store::seed_demo).
+  std::string demo_database();
   store::EmbeddedCluster& cluster() { return *cluster_; }
   const std::string& root() const { return root_; }
 
