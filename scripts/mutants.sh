@@ -16,6 +16,10 @@ mkdir -p "$work/tree"
 # The copy: sources only, refreshed from the tree each run.
 tar --exclude=./build --exclude=./build-asan --exclude=./build-fuzz --exclude=./build-mutants --exclude=./var \
     --exclude=./.git -cf - . | (cd "$work/tree" && tar -xf -)
+# A run stopped with a mutant in place left objects built from it. The copy above restored the
+# file with its old time, which the build would take for unchanged: mark it changed.
+if [[ -s "$work/applied" ]]; then touch "$work/tree/$(cat "$work/applied")"; fi
+rm -f "$work/applied"
 cmake -S "$work/tree" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVOUCHER_TESTS=ON >/dev/null
 suites=(engine_tests store_tests model_tests api_tests)
 build() { cmake --build "$work/build" --parallel "$(nproc)" --target evoucher "$@" >/dev/null; }
@@ -47,6 +51,7 @@ while IFS= read -r line; do
     broken=$((broken + 1))
     continue
   fi
+  echo "$file" >"$work/applied"
   FROM="$from" TO="$to" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$target"
   verdict=0
   fast_suite || verdict=$?
@@ -64,6 +69,7 @@ while IFS= read -r line; do
     killed=$((killed + 1))
   fi
   cp "$root/$file" "$target"
+  rm -f "$work/applied"
 done <scripts/mutants.txt
 build "${suites[@]}"
 echo "mutants: $killed of $total killed, $survived survived, $broken broken"
