@@ -100,6 +100,26 @@ group_counts() {
     awk '/^evoucher_group_commit_size_sum/ {s = $2} /^evoucher_group_commit_size_count/ {c = $2} END {print s + 0, c + 0}'
 }
 
+# WAL per approved payment over one phase, from the LSNs around it: bytes, and (single cluster
+# only) pg_waldump's records by type, with the full-page images apart. The phase's segments are
+# still there: the next phase's checkpoint comes after this.
+lsn() { "${psql[@]}" "$url" -At -c "SELECT pg_current_wal_lsn()"; }
+wal_per_payment() {  # lsn-before lsn-after approved
+  local bytes
+  bytes=$("${psql[@]}" "$url" -At -c "SELECT pg_wal_lsn_diff('$2', '$1')")
+  if [[ $ha == 1 ]]; then
+    awk -v b="$bytes" -v n="$3" 'BEGIN {printf "  wal per payment: %.0f bytes\n", b / n}'
+    return 0
+  fi
+  local stats
+  stats=$("${as_pg[@]}" "$bindir/pg_waldump" --stats=record -p "$pgdata/pg_wal" -s "$1" -e "$2" 2>/dev/null |
+    awk '{ gsub(/[([][ 0-9.]*%?[])]/, "") } $1 == "Total" || ($1 ~ /\// && $2 > 0) {print $1, $2, $4, $5}')
+  echo "$stats" | awk -v b="$bytes" -v n="$3" '$1 == "Total" {
+    printf "  wal per payment: %.0f bytes (full-page images %.0f), %.1f records\n", b / n, $3 / n, $2 / n}'
+  echo "$stats" | grep -v '^Total' | sort -k4,4nr | head -n 8 | awk -v n="$3" '
+    {line = line sprintf(" %s %.2f, %.0f B;", $1, $2 / n, $4 / n)} END {print "    by type, records and bytes:" line}'
+}
+
 failed=0
 results=()
 run_workload() {  # name workload connections count
@@ -109,17 +129,22 @@ run_workload() {  # name workload connections count
   checkpoint
   local pg0 sv0 wrk_cpu groups0
   pg0=$(cpu_of postgres); sv0=$(cpu_of evoucher); groups0=$(group_counts)
+  local lsn0
+  lsn0=$(lsn)
   local wrk_times=$work/wrk.times
   out=$( { /usr/bin/time -f '%U %S' -o "$wrk_times" env REQUESTS="$work/$name.req" WRK_THREADS=$threads \
     wrk -t "$threads" -c "$c" -d "${seconds}s" --timeout 10s -s bench/payments.lua "http://127.0.0.1:$port"; } |
     grep '^RESULT')
   wrk_cpu=$(awk '{print $1 + $2}' "$wrk_times")
+  local lsn1
+  lsn1=$(lsn)
   local approved per_s
   approved=$(echo "$out" | sed 's/.*approved=\([0-9]*\).*/\1/')
   per_s=$(echo "$out" | sed 's/.*approved_per_s=\([0-9.]*\).*/\1/')
   echo "$name ($workload, $c connections): $out"
   echo "  $(cpu_per_payment "$pg0" "$sv0" "$wrk_cpu" "$approved"); $(group_counts | awk -v b="$groups0" \
     'BEGIN {split(b, x, " ")} {printf "%d groups, %.1f commands a group", $2 - x[2], ($1 - x[1]) / ($2 - x[2])}')"
+  wal_per_payment "$lsn0" "$lsn1" "$approved"
   results+=("$name $c $per_s")
   if echo "$out" | grep -q 'wrapped=[1-9]'; then echo "FAIL: $name wrapped its request list"; failed=1; fi
   total_approved=$((total_approved + approved))
