@@ -44,13 +44,15 @@ std::string lock_members_sql(bool payments) {
            "                      LIMIT 1) p), ";
   }
   const auto members = p.add("text[]");
-  // Locked one by one in id order. NO KEY UPDATE serialises money movements, yet lets cards that
-  // reference the member be added.
+  // Each member that exists is locked, one by one in id order, by a transaction advisory lock on
+  // its key (migration 0018): it serialises the member's money movements as a row lock did, but
+  // writes no WAL and leaves the member's page clean.
   sql += "locked AS ( "
          "  SELECT l.id FROM (SELECT member_id FROM found_cards " +
          std::string(payments ? "UNION SELECT member_id FROM found_payments " : "") +
          "                    UNION SELECT unnest(" + members + ") ORDER BY 1) o(id) "
-         "  CROSS JOIN LATERAL (SELECT id FROM members WHERE id = o.id FOR NO KEY UPDATE) l) "
+         "  CROSS JOIN LATERAL (SELECT id, pg_advisory_xact_lock(member_lock_key(id)) FROM members "
+         "                      WHERE id = o.id) l) "
          "SELECT (SELECT count(*) FROM locked) AS locked_members, "
          "       (SELECT coalesce(json_agg(json_build_array(token, member_id, status, district)), '[]') "
          "          FROM found_cards) AS cards, ";

@@ -100,7 +100,7 @@ TEST_F(Contract, AFullGroupQueueAnswers503WithRetryAfterAtOnce) {
                                                    {"EVOUCHER_GROUP_QUEUE_LIMIT", "1"}});
   pqxx::connection holder(url);
   pqxx::work lock(holder);
-  lock.exec("SELECT 1 FROM members WHERE id = 'm1' FOR UPDATE");
+  lock.exec("SELECT pg_advisory_xact_lock(member_lock_key('m1'))");  // m1's money held
   Answer first, second;
   std::thread a([&] { first = pay("bp-1", "c1", "bp-cafe", 1'000, "2020-03-02T10:00:00+09:00"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the writer has taken it, and waits for m1

@@ -210,7 +210,7 @@ TEST_F(GroupCommit, AStatementTimeoutFailsOnlyTheCommandThatWaits) {
   writer = std::make_unique<ops::GroupWriter>(url, quick, ops::GroupWriterOptions{1, 64, 4096}, policies);
   pqxx::connection holder(url);
   pqxx::work held(holder);
-  held.exec("SELECT 1 FROM members WHERE id = 'm1' FOR UPDATE");  // as a long admin transaction would
+  held.exec("SELECT pg_advisory_xact_lock(member_lock_key('m1'))");  // m1's money held, as the money path holds it
   Batch b;
   add_load(b, "t-m2", "m2", "bupyeong", 10'000);
   add_load(b, "t-m1", "m1", "bupyeong", 20'000);

@@ -323,8 +323,9 @@ TEST_F(LedgerTest, TheServiceRoleCannotBypassTheLedger) {
   refused("UPDATE accounts SET min_balance = NULL WHERE key = 'member:m1:cash'", "its key, normal side and floor never change");
   refused("UPDATE accounts SET balance = balance + 1 WHERE key = 'member:m1:cash'", "moves only through entries");
   refused("DROP TABLE payments", "must be owner of table payments");
-  // What it must do, it can.
-  service.execute("SELECT 1 FROM members WHERE id = 'm1' FOR NO KEY UPDATE");
+  refused("SELECT 1 FROM members WHERE id = 'm1' FOR NO KEY UPDATE", "permission denied for table members");
+  // What it must do, it can: hold a member's money (the money path's lock).
+  service.execute("SELECT pg_advisory_xact_lock(member_lock_key('m1'))");
   EXPECT_EQ(scalar("SELECT balance FROM accounts WHERE key = 'member:m1:cash'"), 10'000);
   EXPECT_EQ(scalar("SELECT count(*) FROM entries"), 2);
 }
