@@ -43,6 +43,12 @@ while IFS= read -r line; do
   IFS='|' read -r file from to what <<<"$line"
   file=$(trim "$file"); from=$(trim "$from"); to=$(trim "$to"); what=$(trim "$what")
   total=$((total + 1))
+  bars=${line//[^|]/}
+  if ((${#bars} != 3)); then  # a '|' inside the text would shift the fields
+    echo "BROKEN    $file: the line has ${#bars} '|', not 3: $line"
+    broken=$((broken + 1))
+    continue
+  fi
   target="$work/tree/$file"
   cp "$root/$file" "$target"
   count=$(FROM="$from" perl -0ne 'my $n = () = /\Q$ENV{FROM}\E/g; print $n' "$target")
