@@ -2,8 +2,7 @@
 -- changes: a function, two indexes and one storage setting.
 
 -- The balance trigger no longer locks each account in a pass of its own before updating it: the
--- update takes the same row locks, and each lock had cost a WAL record and a page touch of its
--- own. The update walks the accounts in the same global order, (district, id), as the lock pass
+-- update takes the same row locks. The update walks the accounts in the same global order, (district, id), as the lock pass
 -- did, so two groups that share accounts still never deadlock: the sorted sums drive a nested
 -- loop of primary-key probes, and the function's own settings keep the planner from hashing or
 -- merging (a hash join would lock in the table's physical order). The same statement counts
@@ -46,6 +45,19 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+-- The accounts guard fires after the update, not before it. A BEFORE ROW trigger makes PostgreSQL
+-- lock each row before updating it, whatever its WHEN clause says, and each such lock is a WAL
+-- record: two a payment (the member's cash and the merchant's payable). Its WHEN clause and its
+-- function are unchanged (0011, 0009): an update the guard refuses still fails, whole, before
+-- the statement ends.
+DROP TRIGGER accounts_balance_guard ON accounts;
+CREATE TRIGGER accounts_balance_guard AFTER UPDATE ON accounts
+  FOR EACH ROW
+  WHEN (pg_trigger_depth() = 0
+        OR (NEW.district, NEW.id, NEW.key, NEW.normal, NEW.min_balance)
+           IS DISTINCT FROM (OLD.district, OLD.id, OLD.key, OLD.normal, OLD.min_balance))
+  EXECUTE FUNCTION ledger_guard_balance();
 
 -- Indexes no query reads; each cost an index entry per row written.
 -- processor_events_declined (recorded_at, declines only): no reader; declines are found by
