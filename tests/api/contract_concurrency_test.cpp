@@ -111,7 +111,8 @@ TEST_F(Contract, AFullGroupQueueAnswers503WithRetryAfterAtOnce) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(refused.status, 503);
   EXPECT_EQ(refused.body["code"], "unavailable");
-  EXPECT_EQ(refused.headers.at("retry-after"), "1");
+  // No throw before the joins below: a joinable thread's destructor would abort the whole run.
+  EXPECT_EQ(refused.headers.count("retry-after") ? refused.headers.at("retry-after") : "(none)", "1");
   EXPECT_LT(took, std::chrono::milliseconds(200));
   lock.commit();
   a.join();
